@@ -1,0 +1,34 @@
+# smartcar-poller. Everything here is also runnable with plain `go` commands.
+GO      ?= go
+BIN     ?= bin
+FUZZTIME ?= 30s
+
+.PHONY: build test race lint bench run demo sim fuzz faults ci
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+bench:
+	$(GO) run ./bench
+
+run demo:
+	$(GO) run ./cmd/smartcar-poller demo
+
+sim:
+	$(GO) run ./cmd/smartcar-sim
+
+fuzz:
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+ci:
+	bash .ci/run
