@@ -1,0 +1,226 @@
+package events
+
+import "time"
+
+// Data is implemented by every normalized data type; New uses it to check
+// that the data matches the event's signal.
+type Data interface {
+	Signal() Signal
+}
+
+// InfoData is the vehicle's attributes (Smartcar path "/").
+type InfoData struct {
+	Make  string `json:"make"`
+	Model string `json:"model"`
+	Year  int    `json:"year"`
+}
+
+// VINData is the vehicle identification number ("/vin").
+type VINData struct {
+	VIN string `json:"vin"`
+}
+
+// OdometerData is the distance driven ("/odometer").
+type OdometerData struct {
+	DistanceKm float64 `json:"distance_km"`
+}
+
+// LocationData is the vehicle's position in degrees ("/location").
+type LocationData struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// BatteryData is the state of an EV battery ("/battery"). PercentRemaining
+// is a fraction in 0..1, not a percentage (Smartcar's name is kept).
+type BatteryData struct {
+	PercentRemaining float64 `json:"percent_remaining"`
+	RangeKm          float64 `json:"range_km"`
+}
+
+// BatteryCapacityData covers both capacity paths: "/battery/capacity" sets
+// CapacityKWh, "/battery/nominal_capacity" sets NominalKWh and Source (both
+// nil/empty while the capacity is undetermined) and Available. Smartcar's
+// selection URL carries a token and is never copied here.
+type BatteryCapacityData struct {
+	CapacityKWh *float64         `json:"capacity_kwh,omitempty"`
+	NominalKWh  *float64         `json:"nominal_kwh,omitempty"`
+	Source      string           `json:"source,omitempty"` // SMARTCAR or USER_SELECTED
+	Available   []CapacityOption `json:"available,omitempty"`
+}
+
+// CapacityOption is one battery capacity the owner may select.
+type CapacityOption struct {
+	CapacityKWh float64 `json:"capacity_kwh"`
+	Description string  `json:"description,omitempty"` // ENGINE_TYPE:TRIM
+}
+
+// Charge states of ChargeData.State.
+const (
+	ChargeStateCharging     = "CHARGING"
+	ChargeStateFullyCharged = "FULLY_CHARGED"
+	ChargeStateNotCharging  = "NOT_CHARGING"
+)
+
+// ChargeData is the charging state ("/charge").
+type ChargeData struct {
+	IsPluggedIn bool   `json:"is_plugged_in"`
+	State       string `json:"state"`
+}
+
+// ChargeLimitData is the charge limit as a fraction in 0..1 ("/charge/limit").
+type ChargeLimitData struct {
+	Limit float64 `json:"limit"`
+}
+
+// FuelData is the fuel tank state ("/fuel"). PercentRemaining is a fraction
+// in 0..1.
+type FuelData struct {
+	AmountRemainingL float64 `json:"amount_remaining_l"`
+	PercentRemaining float64 `json:"percent_remaining"`
+	RangeKm          float64 `json:"range_km"`
+}
+
+// TirePressureData is the pressure of each tire in kPa ("/tires/pressure").
+type TirePressureData struct {
+	FrontLeftKPa  float64 `json:"front_left_kpa"`
+	FrontRightKPa float64 `json:"front_right_kpa"`
+	BackLeftKPa   float64 `json:"back_left_kpa"`
+	BackRightKPa  float64 `json:"back_right_kpa"`
+}
+
+// EngineOilData is the remaining oil life as a fraction in 0..1 ("/engine/oil").
+type EngineOilData struct {
+	LifeRemaining float64 `json:"life_remaining"`
+}
+
+// Opening statuses of LockStatusData items.
+const (
+	OpeningOpen     = "OPEN"
+	OpeningClosed   = "CLOSED"
+	OpeningLocked   = "LOCKED"
+	OpeningUnlocked = "UNLOCKED"
+	OpeningUnknown  = "UNKNOWN"
+)
+
+// LockStatusData is the lock state ("/security"). The lists may be empty
+// when the vehicle reports only part of it.
+type LockStatusData struct {
+	IsLocked     bool      `json:"is_locked"`
+	Doors        []Opening `json:"doors,omitempty"`
+	Windows      []Opening `json:"windows,omitempty"`
+	Sunroof      []Opening `json:"sunroof,omitempty"`
+	Storage      []Opening `json:"storage,omitempty"`
+	ChargingPort []Opening `json:"charging_port,omitempty"`
+}
+
+// Opening is one door, window, sunroof, storage or charging port, e.g.
+// {frontLeft, LOCKED}.
+type Opening struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// DiagnosticsData covers both diagnostics paths:
+// "/diagnostics/system_status" sets Systems, "/diagnostics/dtcs" ActiveCodes.
+type DiagnosticsData struct {
+	Systems     []DiagnosticSystem `json:"systems,omitempty"`
+	ActiveCodes []TroubleCode      `json:"active_codes,omitempty"`
+}
+
+// DiagnosticSystem is the status (OK or ALERT) of one vehicle system.
+type DiagnosticSystem struct {
+	SystemID    string `json:"system_id"`
+	Status      string `json:"status"`
+	Description string `json:"description,omitempty"`
+}
+
+// TroubleCode is one active diagnostic trouble code.
+type TroubleCode struct {
+	Code      string     `json:"code"`
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+}
+
+// ErrorData reports a path that failed. StatusCode is the HTTP status of the
+// item, 0 when there was no response (e.g. a timeout); Type and Code are
+// Smartcar's error type and code (Type is required: use e.g. SDK_ERROR when
+// there was no Smartcar error body); RetryAfterS is Retry-After in seconds.
+type ErrorData struct {
+	Path        string `json:"path"`
+	StatusCode  int    `json:"status_code"`
+	Type        string `json:"type"`
+	Code        string `json:"code,omitempty"`
+	Description string `json:"description,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	RetryAfterS int    `json:"retry_after_s,omitempty"`
+}
+
+// Status is a vehicle's polling status.
+type Status string
+
+// The polling statuses.
+const (
+	StatusConnected    Status = "connected"
+	StatusNeedsReauth  Status = "needs_reauth"
+	StatusRateLimited  Status = "rate_limited"
+	StatusDisabled     Status = "disabled"
+	StatusDisconnected Status = "disconnected"
+)
+
+// Statuses returns every status, in a stable order.
+func Statuses() []Status {
+	return []Status{StatusConnected, StatusNeedsReauth, StatusRateLimited, StatusDisabled, StatusDisconnected}
+}
+
+// StatusData reports a change of a vehicle's polling status. Reason says why
+// in a few words (e.g. a Smartcar error type:code); it never holds secrets.
+type StatusData struct {
+	Status   Status `json:"status"`
+	Reason   string `json:"reason"`
+	Previous Status `json:"previous,omitempty"`
+}
+
+// Signal returns SignalInfo.
+func (InfoData) Signal() Signal { return SignalInfo }
+
+// Signal returns SignalVIN.
+func (VINData) Signal() Signal { return SignalVIN }
+
+// Signal returns SignalOdometer.
+func (OdometerData) Signal() Signal { return SignalOdometer }
+
+// Signal returns SignalLocation.
+func (LocationData) Signal() Signal { return SignalLocation }
+
+// Signal returns SignalBattery.
+func (BatteryData) Signal() Signal { return SignalBattery }
+
+// Signal returns SignalBatteryCapacity.
+func (BatteryCapacityData) Signal() Signal { return SignalBatteryCapacity }
+
+// Signal returns SignalCharge.
+func (ChargeData) Signal() Signal { return SignalCharge }
+
+// Signal returns SignalChargeLimit.
+func (ChargeLimitData) Signal() Signal { return SignalChargeLimit }
+
+// Signal returns SignalFuel.
+func (FuelData) Signal() Signal { return SignalFuel }
+
+// Signal returns SignalTirePressure.
+func (TirePressureData) Signal() Signal { return SignalTirePressure }
+
+// Signal returns SignalEngineOil.
+func (EngineOilData) Signal() Signal { return SignalEngineOil }
+
+// Signal returns SignalLockStatus.
+func (LockStatusData) Signal() Signal { return SignalLockStatus }
+
+// Signal returns SignalDiagnostics.
+func (DiagnosticsData) Signal() Signal { return SignalDiagnostics }
+
+// Signal returns SignalError.
+func (ErrorData) Signal() Signal { return SignalError }
+
+// Signal returns SignalStatus.
+func (StatusData) Signal() Signal { return SignalStatus }

@@ -1,0 +1,108 @@
+package events
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Signal names one kind of vehicle telemetry, e.g. odometer. It is the last
+// token of an event subject and part of the event type.
+type Signal string
+
+// The signals an event can carry.
+const (
+	SignalInfo            Signal = "info"
+	SignalVIN             Signal = "vin"
+	SignalOdometer        Signal = "odometer"
+	SignalLocation        Signal = "location"
+	SignalBattery         Signal = "battery"
+	SignalBatteryCapacity Signal = "battery_capacity"
+	SignalCharge          Signal = "charge"
+	SignalChargeLimit     Signal = "charge_limit"
+	SignalFuel            Signal = "fuel"
+	SignalTirePressure    Signal = "tire_pressure"
+	SignalEngineOil       Signal = "engine_oil"
+	SignalLockStatus      Signal = "lock_status"
+	SignalDiagnostics     Signal = "diagnostics"
+	// SignalError reports a path that failed.
+	SignalError Signal = "error"
+	// SignalStatus reports a change of the vehicle's polling status.
+	SignalStatus Signal = "status"
+)
+
+var allSignals = []Signal{
+	SignalInfo, SignalVIN, SignalOdometer, SignalLocation, SignalBattery,
+	SignalBatteryCapacity, SignalCharge, SignalChargeLimit, SignalFuel,
+	SignalTirePressure, SignalEngineOil, SignalLockStatus, SignalDiagnostics,
+	SignalError, SignalStatus,
+}
+
+// Signals returns every known signal, in a stable order.
+func Signals() []Signal {
+	return append([]Signal(nil), allSignals...)
+}
+
+// Valid reports whether s is a known signal.
+func (s Signal) Valid() bool {
+	for _, k := range allSignals {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+var pathSignals = map[string]Signal{
+	"/":                          SignalInfo,
+	"/vin":                       SignalVIN,
+	"/odometer":                  SignalOdometer,
+	"/location":                  SignalLocation,
+	"/battery":                   SignalBattery,
+	"/battery/capacity":          SignalBatteryCapacity,
+	"/battery/nominal_capacity":  SignalBatteryCapacity,
+	"/charge":                    SignalCharge,
+	"/charge/limit":              SignalChargeLimit,
+	"/fuel":                      SignalFuel,
+	"/tires/pressure":            SignalTirePressure,
+	"/engine/oil":                SignalEngineOil,
+	"/security":                  SignalLockStatus,
+	"/diagnostics/system_status": SignalDiagnostics,
+	"/diagnostics/dtcs":          SignalDiagnostics,
+}
+
+// SignalForPath returns the signal of a Smartcar GET path such as
+// "/odometer" or "/" (vehicle attributes → info). Both battery capacity
+// paths map to battery_capacity and both diagnostics paths to diagnostics.
+// It reports false for a path it does not know.
+func SignalForPath(path string) (Signal, bool) {
+	s, ok := pathSignals[path]
+	return s, ok
+}
+
+// Paths returns the Smartcar paths that SignalForPath maps, sorted.
+func Paths() []string {
+	return slices.Sorted(maps.Keys(pathSignals))
+}
+
+const (
+	typePrefix = "smartcar.vehicle."
+	typeSuffix = ".v1"
+)
+
+// Type returns the CloudEvents type of s: smartcar.vehicle.<signal>.v1.
+func (s Signal) Type() string { return typePrefix + string(s) + typeSuffix }
+
+// SignalFromType returns the signal of a CloudEvents type made by Type.
+func SignalFromType(typ string) (Signal, bool) {
+	rest, ok := strings.CutPrefix(typ, typePrefix)
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, typeSuffix)
+	if !ok {
+		return "", false
+	}
+	s := Signal(name)
+	return s, s.Valid()
+}
