@@ -1,0 +1,188 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the whole daemon configuration. The YAML keys are the snake_case
+// names in the struct tags; durations are Go duration strings ("90s", "5m").
+type Config struct {
+	NATS      NATS       `yaml:"nats"`
+	Redis     Redis      `yaml:"redis"`
+	DataDir   string     `yaml:"data_dir"` // embedded NATS/JetStream storage
+	Smartcar  Smartcar   `yaml:"smartcar"`
+	Workers   Workers    `yaml:"workers"`
+	HTTP      HTTP       `yaml:"http"`
+	Log       Log        `yaml:"log"`
+	Schedules []Schedule `yaml:"schedules"`
+}
+
+// NATS says where events and jobs go.
+type NATS struct {
+	// URL is "" for the embedded server, or one or more comma-separated
+	// nats://, tls://, ws:// or wss:// URLs.
+	URL string `yaml:"url"`
+	// SubjectPrefix starts every subject and names the streams; [A-Za-z0-9_-]+.
+	SubjectPrefix string `yaml:"subject_prefix"`
+	// EventsMaxAge is the events stream's retention; 0 keeps events forever.
+	EventsMaxAge time.Duration `yaml:"events_max_age"`
+	// Replicas is the JetStream replica count of the streams (1 to 5).
+	Replicas int `yaml:"replicas"`
+}
+
+// Redis selects the token store.
+type Redis struct {
+	// URL is "" for the embedded token store (JetStream KV), or a redis://,
+	// rediss:// or unix:// URL.
+	URL string `yaml:"url"`
+	// KeyPrefix starts every Redis key.
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
+// Smartcar holds the API application settings.
+type Smartcar struct {
+	// UnitSystem is what is requested from Smartcar: "metric" or "imperial".
+	// Events are always metric.
+	UnitSystem string `yaml:"unit_system"`
+	// ClientID defaults to $SMARTCAR_CLIENT_ID.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret defaults to $SMARTCAR_CLIENT_SECRET.
+	ClientSecret Secret `yaml:"client_secret"`
+	// RedirectURI defaults to $SMARTCAR_REDIRECT_URI; only connect --code needs it.
+	RedirectURI string `yaml:"redirect_uri"`
+	// Mode is ModeLive, ModeTest or ModeSimulated.
+	Mode Mode `yaml:"mode"`
+	// RateLimit is the application-level token bucket.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// MonthlyQuota is the plan's requests per vehicle per month, used by
+	// Projections; 0 means unknown.
+	MonthlyQuota int `yaml:"monthly_quota"`
+	// Timeout bounds one HTTP call to Smartcar.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// RateLimit is a token bucket: Burst requests at once, refilled at
+// RequestsPerMinute.
+type RateLimit struct {
+	RequestsPerMinute float64 `yaml:"requests_per_minute"`
+	Burst             int     `yaml:"burst"`
+}
+
+// Workers tunes the job consumers.
+type Workers struct {
+	Concurrency   int           `yaml:"concurrency"`    // jobs in flight per process
+	AckWait       time.Duration `yaml:"ack_wait"`       // JetStream ack wait of a job
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"` // time to finish in-flight jobs on SIGTERM
+	MaxAttempts   int           `yaml:"max_attempts"`   // deliveries of a job before it is dropped
+}
+
+// HTTP serves /healthz, /readyz and /metrics.
+type HTTP struct {
+	// Listen is host:port; "" disables the server.
+	Listen string `yaml:"listen"`
+}
+
+// Log selects the log output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // auto (text on a terminal, else JSON), text or json
+}
+
+// SlogLevel returns Level as a slog.Level (info for an unknown level).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Schedule polls Paths of the selected Vehicles each time Cron fires.
+type Schedule struct {
+	// Name identifies the schedule in job ids and events; [A-Za-z0-9_-]+.
+	Name string `yaml:"name"`
+	// Cron is a standard 5-field spec or a descriptor (@hourly, @every 10m),
+	// optionally preceded by CRON_TZ=Zone; without a zone it runs in UTC.
+	Cron string `yaml:"cron"`
+	// Paths are the Smartcar paths requested in one batch (see KnownPaths).
+	Paths []string `yaml:"paths"`
+	// Vehicles selects the vehicles; default all.
+	Vehicles Vehicles `yaml:"vehicles"`
+	// Jitter spreads a firing's jobs over this window; 0 enqueues them at once.
+	Jitter time.Duration `yaml:"jitter"`
+	// Emit says when an event is published; default EmitOnChange.
+	Emit Emit `yaml:"emit"`
+}
+
+func (s *Schedule) setDefaults() {
+	s.Vehicles = Vehicles{All: true}
+	s.Emit = EmitOnChange
+}
+
+// Mode says which Smartcar the daemon talks to.
+type Mode string
+
+// The modes.
+const (
+	ModeLive      Mode = "live"      // real vehicles
+	ModeTest      Mode = "test"      // Smartcar's test mode (simulated by Smartcar)
+	ModeSimulated Mode = "simulated" // the in-process simulator; no credentials needed
+)
+
+// Emit says when a schedule publishes an event for a polled path.
+type Emit string
+
+// The emit policies.
+const (
+	EmitAlways   Emit = "always"    // every successful poll
+	EmitOnChange Emit = "on_change" // only when the data's age advanced or the value changed
+)
+
+// KnownPaths are the Smartcar paths a schedule may poll.
+var KnownPaths = []string{
+	"/", "/vin", "/odometer", "/location", "/battery", "/battery/capacity",
+	"/battery/nominal_capacity", "/charge", "/charge/limit", "/fuel",
+	"/tires/pressure", "/engine/oil", "/security", "/diagnostics/system_status",
+	"/diagnostics/dtcs",
+}
+
+// Default returns a Config with every default and one demo-friendly schedule
+// ("demo": odometer, location, battery and charge of all vehicles every 30 s,
+// emitted always). Its Mode is ModeLive, so Validate needs credentials unless
+// the caller sets ModeSimulated or passes SkipCredentials.
+func Default() *Config {
+	c := defaults()
+	c.Schedules = []Schedule{{
+		Name:     "demo",
+		Cron:     "@every 30s",
+		Paths:    []string{"/odometer", "/location", "/battery", "/charge"},
+		Vehicles: Vehicles{All: true},
+		Jitter:   5 * time.Second,
+		Emit:     EmitAlways,
+	}}
+	return c
+}
+
+// defaults is Default without schedules: what a file starts from.
+func defaults() *Config {
+	return &Config{
+		NATS:    NATS{SubjectPrefix: "smartcar", EventsMaxAge: 168 * time.Hour, Replicas: 1},
+		Redis:   Redis{KeyPrefix: "smartcar:"},
+		DataDir: "./data",
+		Smartcar: Smartcar{
+			UnitSystem:   "metric",
+			Mode:         ModeLive,
+			RateLimit:    RateLimit{RequestsPerMinute: 2, Burst: 120},
+			MonthlyQuota: 500,
+			Timeout:      310 * time.Second,
+		},
+		Workers: Workers{Concurrency: 64, AckWait: 6 * time.Minute, ShutdownGrace: 25 * time.Second, MaxAttempts: 10},
+		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
+		Log:     Log{Level: "info", Format: "auto"},
+	}
+}

@@ -1,0 +1,330 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+)
+
+// okSchedules is a valid schedules block for cases about something else.
+const okSchedules = "schedules: [{name: s, cron: '@hourly', paths: [/odometer]}]\n"
+
+// badInputs are configurations with the exact problems Parse must report.
+// FuzzParse uses them as seeds.
+var badInputs = []struct {
+	name string
+	yaml string
+	want []string
+}{
+	// Malformed YAML.
+	{"yaml bad indentation", "nats:\n  url: ''\n bad: 1\n" + okSchedules,
+		[]string{"poller.yaml:3: invalid YAML: did not find expected key"}},
+	{"yaml indentation in a list", "schedules:\n  - name: a\n    cron: '@hourly'\n    paths: [/vin]\n   jitter: 1m\n",
+		[]string{"poller.yaml:5: invalid YAML: did not find expected '-' indicator"}},
+	{"yaml unclosed flow list", "data_dir: x\nschedules: [{name: s, cron: '@hourly', paths: [/vin]}\nlog: {}\n",
+		[]string{"poller.yaml:2: invalid YAML: did not find expected ',' or ']'"}},
+	{"yaml tab indentation", "workers:\n\tconcurrency: 3\n",
+		[]string{"poller.yaml:2: invalid YAML: found character that cannot start any token"}},
+	{"yaml control character", "data_dir: ok\nlog: {level: \"a\x01\"}\n",
+		[]string{"poller.yaml:2: invalid YAML: control characters are not allowed"}},
+	{"yaml invalid utf-8", "data_dir: ok\n\ndata_dir: \xff\n",
+		[]string{"poller.yaml:3: invalid YAML: invalid leading UTF-8 octet"}},
+	{"yaml unknown anchor", okSchedules + "workers: *base\n",
+		[]string{"poller.yaml:2: invalid YAML: unknown anchor 'base' referenced"}},
+	{"yaml two documents", okSchedules + "---\ndata_dir: x\n",
+		[]string{"poller.yaml:2: more than one YAML document"}},
+	{"top level list", "- nats\n- redis\n",
+		[]string{"poller.yaml:1: want a mapping, got a list"}},
+
+	// Unknown and repeated keys.
+	{"unknown top-level key", "nats: {}\ncolour: red\n" + okSchedules,
+		[]string{`poller.yaml:2: colour: unknown key "colour" (known: data_dir, http, log, nats, redis, schedules, smartcar, workers)`}},
+	{"misspelt nested key", "workers:\n  concurency: 8\n" + okSchedules,
+		[]string{`poller.yaml:2: workers.concurency: unknown key "concurency" (did you mean "concurrency"?)`}},
+	{"unknown key in a schedule", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    retries: 3\n",
+		[]string{`poller.yaml:5: schedules[0].retries: unknown key "retries" (known: cron, emit, jitter, name, paths, vehicles)`}},
+	{"unknown key in vehicles", "schedules:\n  - {name: s, cron: '@hourly', paths: [/vin],\n     vehicles: {tag: [a]}}\n",
+		[]string{
+			`poller.yaml:3: schedules[0].vehicles.tag: unknown key "tag" (did you mean "tags"?)`,
+			`poller.yaml:3: schedules[0].vehicles.tags: empty list (want at least one tag)`,
+		}},
+	{"x- key below the top level", "workers: {x-note: 1}\n" + okSchedules,
+		[]string{`poller.yaml:1: workers.x-note: unknown key "x-note" (known: ack_wait, concurrency, max_attempts, shutdown_grace)`}},
+	{"merge of a scalar", "schedules:\n  - <<: 5\n    name: a\n    cron: '@hourly'\n    paths: [/vin]\n",
+		[]string{`poller.yaml:2: schedules[0]: << merges a mapping or a list of mappings, got "5"`}},
+	{"merge list with a scalar", "workers:\n  <<: [{concurrency: 2}, 7]\n" + okSchedules,
+		[]string{`poller.yaml:2: workers: << merges a mapping or a list of mappings, got "7"`}},
+	{"alias inside its own anchor", okSchedules + "workers: &w {<<: *w}\n",
+		[]string{"poller.yaml:2: workers: nested too deeply (an alias inside its own anchor?)"}},
+	{"list as a key", okSchedules + "? [a]\n: 1\n",
+		[]string{"poller.yaml:2: a key must be a string, got a list"}},
+	{"repeated key", "data_dir: a\nlog: {level: info}\ndata_dir: b\n" + okSchedules,
+		[]string{"poller.yaml:3: data_dir: duplicate key (first at line 1)"}},
+
+	// Wrong types.
+	{"scalar for a mapping", "nats: 5\n" + okSchedules,
+		[]string{`poller.yaml:1: nats: want a mapping, got "5"`}},
+	{"string for an integer", okSchedules + "workers: {concurrency: lots}\n",
+		[]string{`poller.yaml:2: workers.concurrency: want an integer, got "lots"`}},
+	{"float for an integer", okSchedules + "smartcar: {rate_limit: {burst: 1.5}}\n",
+		[]string{`poller.yaml:2: smartcar.rate_limit.burst: want an integer, got "1.5"`}},
+	{"list for a number", okSchedules + "smartcar:\n  rate_limit:\n    requests_per_minute: [2]\n",
+		[]string{`poller.yaml:4: smartcar.rate_limit.requests_per_minute: want a number, got a list`}},
+	{"mapping for a string", okSchedules + "data_dir: {path: x}\n",
+		[]string{`poller.yaml:2: data_dir: want a string, got a mapping`}},
+	{"mapping for the schedules list", "schedules:\n  name: s\n",
+		[]string{`poller.yaml:1: schedules: want a list, got a mapping`}},
+	{"scalar for paths", "schedules: [{name: s, cron: '@hourly', paths: /odometer}]\n",
+		[]string{`poller.yaml:1: schedules[0].paths: want a list, got "/odometer"`}},
+
+	// Durations.
+	{"duration without unit", okSchedules + "workers: {shutdown_grace: 10}\n",
+		[]string{`poller.yaml:2: workers.shutdown_grace: invalid duration "10" (want a Go duration such as 90s, 5m or 1h30m)`}},
+	{"duration in words", okSchedules + "smartcar:\n  timeout: 5 minutes\n",
+		[]string{`poller.yaml:3: smartcar.timeout: invalid duration "5 minutes" (want a Go duration such as 90s, 5m or 1h30m)`}},
+	{"negative durations", "nats: {events_max_age: -1h}\nworkers: {ack_wait: -5m}\n" +
+		"schedules: [{name: s, cron: '@hourly', paths: [/vin], jitter: -1s}]\n",
+		[]string{
+			"poller.yaml:1: nats.events_max_age: negative duration -1h0m0s",
+			"poller.yaml:2: workers.ack_wait: negative duration -5m0s",
+			"poller.yaml:3: schedules[0].jitter: negative duration -1s",
+		}},
+	{"zero timeout", okSchedules + "smartcar: {timeout: 0s}\n",
+		[]string{"poller.yaml:2: smartcar.timeout: must be positive, got 0s"}},
+
+	// Cron.
+	{"cron step too large", "schedules:\n  - name: default\n    cron: \"*/61 * * * *\"\n    paths: [/vin]\n",
+		[]string{`poller.yaml:3: schedules[0].cron: invalid cron "*/61 * * * *": minute step 61 is above 59`}},
+	{"cron four fields", "schedules: [{name: s, cron: '* * * *', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "* * * *": expected exactly 5 fields, found 4: [* * * *]`}},
+	{"cron out of range", "schedules: [{name: s, cron: '0 24 * * *', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "0 24 * * *": end of range (24) above maximum (23): 24`}},
+	{"cron every below a second", "schedules: [{name: s, cron: '@every 500ms', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "@every 500ms": @every needs at least 1s, got 500ms`}},
+	{"cron never fires", "schedules: [{name: s, cron: '0 0 31 2 *', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "0 0 31 2 *": never fires`}},
+	{"cron time zone alone", "schedules: [{name: s, cron: 'CRON_TZ=UTC', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "CRON_TZ=UTC": time zone without a schedule`}},
+	{"cron unknown descriptor", "schedules: [{name: s, cron: '@fortnightly', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "@fortnightly": unrecognized descriptor: @fortnightly`}},
+	{"cron missing", "schedules: [{name: s, paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].cron: missing`}},
+
+	// Schedules.
+	{"no schedules key", "data_dir: ./data\n",
+		[]string{"poller.yaml:1: schedules: at least one schedule is required"}},
+	{"empty schedules list", "data_dir: ./data\nschedules: []\n",
+		[]string{"poller.yaml:2: schedules: at least one schedule is required"}},
+	{"null schedules", "data_dir: ./data\nschedules:\n",
+		[]string{"poller.yaml:2: schedules: at least one schedule is required"}},
+	{"duplicate schedule names", "schedules:\n  - {name: fast, cron: '@hourly', paths: [/vin]}\n  - {name: fast, cron: '@daily', paths: [/fuel]}\n",
+		[]string{`poller.yaml:3: schedules[1].name: duplicate schedule name "fast" (schedules[0] has it too)`}},
+	{"schedule without name", "schedules:\n  - cron: '@hourly'\n    paths: [/vin]\n",
+		[]string{`poller.yaml:2: schedules[0].name: missing`}},
+	{"bad schedule name", "schedules: [{name: 'my schedule', cron: '@hourly', paths: [/vin]}]\n",
+		[]string{`poller.yaml:1: schedules[0].name: invalid name "my schedule" (want up to 64 letters, digits, _ or -)`}},
+	{"unknown and duplicate paths", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths:\n      - /odometer\n      - /speed\n      - /odometer\n",
+		[]string{
+			`poller.yaml:6: schedules[0].paths[1]: unknown path "/speed" (known: / /vin /odometer /location /battery /battery/capacity /battery/nominal_capacity /charge /charge/limit /fuel /tires/pressure /engine/oil /security /diagnostics/system_status /diagnostics/dtcs)`,
+			`poller.yaml:7: schedules[0].paths[2]: duplicate path "/odometer"`,
+		}},
+	{"empty paths", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: []\n",
+		[]string{`poller.yaml:4: schedules[0].paths: at least one path is required`}},
+	{"bad emit", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    emit: sometimes\n",
+		[]string{`poller.yaml:5: schedules[0].emit: invalid value "sometimes" (want "always" or "on_change")`}},
+	{"jitter longer than the interval", "schedules:\n  - name: s\n    cron: '*/10 * * * *'\n    paths: [/vin]\n    jitter: 15m\n",
+		[]string{`poller.yaml:5: schedules[0].jitter: 15m0s is longer than the shortest interval between firings (10m0s)`}},
+	{"vehicles unknown word", "schedules: [{name: s, cron: '@hourly', paths: [/vin], vehicles: every}]\n",
+		[]string{`poller.yaml:1: schedules[0].vehicles: want "all", a list of vehicle ids or {tags: [...]}, got "every"`}},
+	{"vehicles empty list and bad ids", "schedules:\n  - {name: a, cron: '@hourly', paths: [/vin], vehicles: []}\n" +
+		"  - name: b\n    cron: '@hourly'\n    paths: [/vin]\n    vehicles:\n      - v-1\n      - 'v.2'\n      - v-1\n",
+		[]string{
+			`poller.yaml:2: schedules[0].vehicles: empty list (want at least one vehicle id)`,
+			`poller.yaml:8: schedules[1].vehicles[1]: invalid vehicle id "v.2"`,
+			`poller.yaml:9: schedules[1].vehicles[2]: duplicate vehicle id "v-1"`,
+		}},
+
+	// Smartcar, workers, logs.
+	{"bad unit system", okSchedules + "smartcar:\n  unit_system: si\n",
+		[]string{`poller.yaml:3: smartcar.unit_system: invalid value "si" (want "metric" or "imperial")`}},
+	{"bad mode", okSchedules + "smartcar: {mode: production}\n",
+		[]string{`poller.yaml:2: smartcar.mode: invalid value "production" (want "live", "test" or "simulated")`}},
+	{"bad rate limit", okSchedules + "smartcar:\n  rate_limit: {requests_per_minute: 0, burst: -1}\n  monthly_quota: -5\n",
+		[]string{
+			"poller.yaml:3: smartcar.rate_limit.requests_per_minute: must be positive, got 0",
+			"poller.yaml:3: smartcar.rate_limit.burst: must be at least 1, got -1",
+			"poller.yaml:4: smartcar.monthly_quota: must not be negative, got -5 (0 means unknown)",
+		}},
+	{"concurrency zero", okSchedules + "workers:\n  concurrency: 0\n",
+		[]string{"poller.yaml:3: workers.concurrency: must be at least 1, got 0"}},
+	{"concurrency negative and no attempts", okSchedules + "workers: {concurrency: -3, max_attempts: 0}\n",
+		[]string{
+			"poller.yaml:2: workers.concurrency: must be at least 1, got -3",
+			"poller.yaml:2: workers.max_attempts: must be at least 1, got 0",
+		}},
+	{"long value shortened", okSchedules + "log: {level: " + strings.Repeat("é", 30) + "}\n",
+		[]string{`poller.yaml:2: log.level: invalid value "` + strings.Repeat("é", 20) + `…" (want "debug", "info", "warn" or "error")`}},
+	{"bad log settings", okSchedules + "log: {level: loud, format: xml}\n",
+		[]string{
+			`poller.yaml:2: log.level: invalid value "loud" (want "debug", "info", "warn" or "error")`,
+			`poller.yaml:2: log.format: invalid value "xml" (want "auto", "text" or "json")`,
+		}},
+	{"empty data dir", okSchedules + "data_dir: ''\n",
+		[]string{"poller.yaml:2: data_dir: must not be empty"}},
+
+	// URLs, addresses, names.
+	{"nats http scheme", okSchedules + "nats: {url: 'http://nats:4222'}\n",
+		[]string{`poller.yaml:2: nats.url: invalid URL: scheme "http" (want "nats", "tls", "ws" or "wss")`}},
+	{"nats list with a bad item", okSchedules + "nats:\n  url: nats://a:4222,nats://:4222\n",
+		[]string{`poller.yaml:3: nats.url: invalid URL (item 2): no host`}},
+	{"redis bad port, password not shown", okSchedules + "redis:\n  url: redis://:hunter2@redis:99999\n",
+		[]string{`poller.yaml:3: redis.url: invalid URL: bad port`}},
+	{"redis bad database", okSchedules + "redis: {url: 'redis://redis:6379/zero'}\n",
+		[]string{`poller.yaml:2: redis.url: invalid URL: path must be a database number (/0)`}},
+	{"redis scheme", okSchedules + "redis: {url: 'memcached://m:11211'}\n",
+		[]string{`poller.yaml:2: redis.url: invalid URL: scheme "memcached" (want "redis", "rediss" or "unix")`}},
+	{"relative redirect uri", okSchedules + "smartcar: {redirect_uri: /callback}\n",
+		[]string{`poller.yaml:2: smartcar.redirect_uri: invalid URL (want an absolute http or https URL)`}},
+	{"bad listen address", okSchedules + "http: {listen: '8080'}\n",
+		[]string{`poller.yaml:2: http.listen: invalid address "8080" (want host:port, or "" to disable)`}},
+	{"invalid subject prefix", okSchedules + "nats:\n  subject_prefix: smart.car\n",
+		[]string{`poller.yaml:3: nats.subject_prefix: invalid subject prefix "smart.car" (want letters, digits, _ or -)`}},
+	{"replicas out of range", okSchedules + "nats: {replicas: 7}\n",
+		[]string{"poller.yaml:2: nats.replicas: must be 1 to 5, got 7"}},
+
+	// Environment expansion.
+	{"unset variable", okSchedules + "nats:\n  url: ${NATS_URL}\n",
+		[]string{"poller.yaml:3: nats.url: environment variable NATS_URL is not set (use ${NATS_URL:-default} for a default)"}},
+	{"bad variable name", okSchedules + "data_dir: ${1DIR}\n",
+		[]string{`poller.yaml:2: data_dir: invalid environment variable name "1DIR" in ${1DIR}`}},
+	{"unterminated variable", okSchedules + "data_dir: /srv/${DIR\n",
+		[]string{`poller.yaml:2: data_dir: unterminated ${ (missing })`}},
+	{"expanded value of the wrong type", okSchedules + "workers: {concurrency: '${WORDS}'}\n",
+		[]string{`poller.yaml:2: workers.concurrency: want an integer, got "many"`}},
+
+	// Many problems at once, in line order.
+	{"all problems together", "nats: {replicas: 0}\n" +
+		"workers:\n  concurrency: 0\n  ack_wait: soon\n" +
+		"schedules:\n  - {name: a, cron: '*/61 * * * *', paths: [/nope]}\n  - {name: a, cron: '@daily', paths: [/vin], emit: never}\n",
+		[]string{
+			"poller.yaml:1: nats.replicas: must be 1 to 5, got 0",
+			"poller.yaml:3: workers.concurrency: must be at least 1, got 0",
+			`poller.yaml:4: workers.ack_wait: invalid duration "soon" (want a Go duration such as 90s, 5m or 1h30m)`,
+			`poller.yaml:6: schedules[0].cron: invalid cron "*/61 * * * *": minute step 61 is above 59`,
+			`poller.yaml:6: schedules[0].paths[0]: unknown path "/nope" (known: / /vin /odometer /location /battery /battery/capacity /battery/nominal_capacity /charge /charge/limit /fuel /tires/pressure /engine/oil /security /diagnostics/system_status /diagnostics/dtcs)`,
+			`poller.yaml:7: schedules[1].emit: invalid value "never" (want "always" or "on_change")`,
+			`poller.yaml:7: schedules[1].name: duplicate schedule name "a" (schedules[0] has it too)`,
+		}},
+}
+
+func TestParse_badInput(t *testing.T) {
+	for _, tc := range badInputs {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("poller.yaml", []byte(tc.yaml), credsEnv("WORDS", "many"))
+			if err == nil {
+				t.Fatalf("Parse accepted the config:\n%s", cfg)
+			}
+			if cfg != nil {
+				t.Errorf("Parse returned a config with its error")
+			}
+			if diff := cmp.Diff(tc.want, problems(t, err, "poller.yaml")); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("Error() = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestParse_credentials(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  func(string) (string, bool)
+		opts []config.Option
+		want []string // nil: accepted
+	}{
+		{
+			name: "missing, at the smartcar block",
+			yaml: okSchedules + "data_dir: x\nsmartcar:\n  unit_system: metric\n",
+			env:  env(),
+			want: []string{
+				"poller.yaml:3: smartcar.client_id: missing (set it or SMARTCAR_CLIENT_ID)",
+				"poller.yaml:3: smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)",
+			},
+		},
+		{
+			name: "missing, no smartcar block",
+			yaml: "data_dir: x\n" + okSchedules,
+			env:  env("SMARTCAR_CLIENT_ID", "id"),
+			want: []string{"poller.yaml:1: smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)"},
+		},
+		{
+			name: "empty in the file, at its key",
+			yaml: okSchedules + "smartcar:\n  mode: test\n  client_id: ''\n  client_secret: ${SECRET:-}\n",
+			env:  env("SMARTCAR_CLIENT_SECRET", ""),
+			want: []string{
+				"poller.yaml:4: smartcar.client_id: missing (set it or SMARTCAR_CLIENT_ID)",
+				"poller.yaml:5: smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)",
+			},
+		},
+		{name: "from the environment", yaml: okSchedules, env: credsEnv()},
+		{name: "in the file", yaml: okSchedules + "smartcar: {client_id: a, client_secret: b}\n", env: env()},
+		{name: "not needed when simulated", yaml: okSchedules + "smartcar: {mode: simulated}\n", env: env()},
+		{name: "skipped", yaml: okSchedules, env: env(), opts: []config.Option{config.SkipCredentials()}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse("poller.yaml", []byte(tc.yaml), tc.env, tc.opts...)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Parse accepted missing credentials")
+			}
+			if diff := cmp.Diff(tc.want, problems(t, err, "poller.yaml")); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestErrors_As(t *testing.T) {
+	_, err := config.Parse("p.yaml", []byte("workers: {concurrency: 0}\n"+okSchedules), credsEnv())
+	var e *config.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("errors.As(%v, *config.Error) = false", err)
+	}
+	want := &config.Error{File: "p.yaml", Line: 1, Key: "workers.concurrency", Problem: "must be at least 1, got 0"}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("first problem (-want +got):\n%s", diff)
+	}
+}
+
+func TestError_Error(t *testing.T) {
+	tests := []struct {
+		err  config.Error
+		want string
+	}{
+		{config.Error{File: "a.yaml", Line: 3, Key: "nats.url", Problem: "bad"}, "a.yaml:3: nats.url: bad"},
+		{config.Error{File: "a.yaml", Line: 1, Problem: "invalid YAML: x"}, "a.yaml:1: invalid YAML: x"},
+		{config.Error{Key: "workers.concurrency", Problem: "must be at least 1, got 0"}, "workers.concurrency: must be at least 1, got 0"},
+		{config.Error{File: "a.yaml", Key: "k", Problem: "p"}, "a.yaml: k: p"},
+		{config.Error{Line: 7, Key: "k", Problem: "p"}, "line 7: k: p"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("Error() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package config_test
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+)
+
+func ExampleParse() {
+	file := `smartcar:
+  mode: simulated
+workers:
+  concurrency: 0
+schedules:
+  - name: default
+    cron: "*/61 * * * *"
+    paths: [/odometer, /speed]
+    jitter: soon
+`
+	_, err := config.Parse("poller.yaml", []byte(file), os.LookupEnv)
+	fmt.Println(err)
+	// Output:
+	// poller.yaml:4: workers.concurrency: must be at least 1, got 0
+	// poller.yaml:7: schedules[0].cron: invalid cron "*/61 * * * *": minute step 61 is above 59
+	// poller.yaml:8: schedules[0].paths[1]: unknown path "/speed" (known: / /vin /odometer /location /battery /battery/capacity /battery/nominal_capacity /charge /charge/limit /fuel /tires/pressure /engine/oil /security /diagnostics/system_status /diagnostics/dtcs)
+	// poller.yaml:9: schedules[0].jitter: invalid duration "soon" (want a Go duration such as 90s, 5m or 1h30m)
+}
+
+func ExampleFormatProjections() {
+	file := `smartcar: {mode: simulated, monthly_quota: 500}
+schedules:
+  - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
+  - {name: morning, cron: "0 7 * * *", paths: [/charge]}
+`
+	cfg, err := config.Parse("poller.yaml", []byte(file), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = config.FormatProjections(os.Stdout, cfg.Projections(), cfg.Smartcar.MonthlyQuota)
+	// Output:
+	// SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
+	// every_30m      1440         4320                  864% of 500  OVER QUOTA
+	// morning        30           30                    6% of 500
+	// all schedules  1470         4350                  870% of 500  OVER QUOTA
+}

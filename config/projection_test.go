@@ -1,0 +1,122 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+)
+
+func TestConfig_Projections(t *testing.T) {
+	tests := []struct {
+		cron    string
+		paths   int
+		firings float64 // over 30 days from 2025-01-01 00:00 UTC
+	}{
+		{"*/30 * * * *", 3, 1440},
+		{"@every 30m", 3, 1440},
+		{"@every 7m", 1, 6171}, // 43200 min / 7
+		{"@hourly", 2, 720},
+		{"0 6 * * *", 3, 30},
+		{"@daily", 1, 30},
+		{"0 9 * * 1-5", 2, 22}, // weekdays from Wed 1 to Thu 30 January 2025
+		{"0 0 1 * *", 4, 1},
+		{"@weekly", 1, 4}, // Sundays 5, 12, 19 and 26 January
+		{"CRON_TZ=America/New_York 0 12 * * *", 1, 30},
+		{"* * * * *", 1, 43200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.cron, func(t *testing.T) {
+			c := config.Default()
+			c.Smartcar.MonthlyQuota = 500
+			c.Schedules = []config.Schedule{{Name: "s", Cron: tc.cron, Paths: config.KnownPaths[:tc.paths]}}
+			got := c.Projections()
+			want := []config.Projection{{
+				Schedule:                   "s",
+				FiringsPerMonth:            tc.firings,
+				RequestsPerVehiclePerMonth: tc.firings * float64(tc.paths),
+				OverQuota:                  tc.firings*float64(tc.paths) > 500,
+			}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Projections (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfig_Projections_quota(t *testing.T) {
+	c := config.Default()
+	c.Schedules = []config.Schedule{
+		{Name: "under", Cron: "@daily", Paths: []string{"/vin", "/fuel"}},          // 60
+		{Name: "exact", Cron: "0 */6 * * *", Paths: []string{"/vin"}},              // 120
+		{Name: "over", Cron: "0 * * * *", Paths: []string{"/vin"}},                 // 720
+		{Name: "broken", Cron: "not a cron", Paths: []string{"/vin", "/odometer"}}, // 0
+	}
+	for _, tc := range []struct {
+		quota int
+		over  []bool
+	}{
+		{120, []bool{false, false, true, false}},
+		{0, []bool{false, false, false, false}}, // unknown quota: never over
+	} {
+		c.Smartcar.MonthlyQuota = tc.quota
+		var got []bool
+		for _, p := range c.Projections() {
+			got = append(got, p.OverQuota)
+		}
+		if diff := cmp.Diff(tc.over, got); diff != "" {
+			t.Errorf("quota %d: OverQuota (-want +got):\n%s", tc.quota, diff)
+		}
+	}
+	ps := c.Projections()
+	if ps[3].FiringsPerMonth != 0 || ps[3].RequestsPerVehiclePerMonth != 0 {
+		t.Errorf("broken cron projects %+v, want 0", ps[3])
+	}
+}
+
+func TestFormatProjections(t *testing.T) {
+	ps := []config.Projection{
+		{Schedule: "default", FiringsPerMonth: 1440, RequestsPerVehiclePerMonth: 4320, OverQuota: true},
+		{Schedule: "daily_health", FiringsPerMonth: 30, RequestsPerVehiclePerMonth: 90},
+	}
+	tests := []struct {
+		name  string
+		ps    []config.Projection
+		quota int
+		want  string
+	}{
+		{
+			name: "two schedules", ps: ps, quota: 500,
+			want: `SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
+default        1440         4320                  864% of 500  OVER QUOTA
+daily_health   30           90                    18% of 500
+all schedules  1470         4410                  882% of 500  OVER QUOTA
+`,
+		},
+		{
+			name: "one schedule, unknown quota", ps: ps[1:], quota: 0,
+			want: `SCHEDULE      FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
+daily_health  30           90                    -
+`,
+		},
+		{
+			name: "fractions", ps: []config.Projection{{Schedule: "x", FiringsPerMonth: 2.5, RequestsPerVehiclePerMonth: 7.5}}, quota: 1000,
+			want: `SCHEDULE  FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
+x         2.5          7.5                   1% of 1000
+`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := config.FormatProjections(&b, tc.ps, tc.quota); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
+				t.Errorf("table (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

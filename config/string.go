@@ -1,0 +1,90 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// plainConfig is Config without its methods, so marshalling it does not
+// recurse into MarshalYAML or MarshalJSON.
+type plainConfig Config
+
+// redacted returns a copy with the URL credentials hidden; the secret
+// redacts itself.
+func (c Config) redacted() plainConfig {
+	c.NATS.URL = redactURLs(c.NATS.URL)
+	c.Redis.URL = redactURLs(c.Redis.URL)
+	return plainConfig(c)
+}
+
+// MarshalYAML writes the configuration with the client secret and URL
+// credentials redacted.
+func (c Config) MarshalYAML() (any, error) { return c.redacted(), nil }
+
+// MarshalJSON writes the configuration (Go field names) with the client
+// secret and URL credentials redacted.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()) }
+
+// String returns c as YAML, the client secret and URL credentials redacted.
+// It is for display: values are not escaped for ${ENV} expansion.
+func (c Config) String() string {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return "config: " + err.Error()
+	}
+	return b.String()
+}
+
+// LogValue logs the main settings, the client secret and URL credentials
+// redacted.
+func (c Config) LogValue() slog.Value {
+	names := make([]string, len(c.Schedules))
+	for i, s := range c.Schedules {
+		names[i] = s.Name
+	}
+	return slog.GroupValue(
+		slog.String("nats_url", embedded(redactURLs(c.NATS.URL))),
+		slog.String("subject_prefix", c.NATS.SubjectPrefix),
+		slog.String("redis_url", embedded(redactURLs(c.Redis.URL))),
+		slog.String("data_dir", c.DataDir),
+		slog.String("mode", string(c.Smartcar.Mode)),
+		slog.String("unit_system", c.Smartcar.UnitSystem),
+		slog.String("client_id", c.Smartcar.ClientID),
+		slog.Any("client_secret", c.Smartcar.ClientSecret),
+		slog.Float64("requests_per_minute", c.Smartcar.RateLimit.RequestsPerMinute),
+		slog.Int("burst", c.Smartcar.RateLimit.Burst),
+		slog.Int("concurrency", c.Workers.Concurrency),
+		slog.String("http_listen", c.HTTP.Listen),
+		slog.Any("schedules", names),
+	)
+}
+
+// String prints the NATS settings with URL credentials redacted.
+func (n NATS) String() string {
+	return fmt.Sprintf("{URL:%s SubjectPrefix:%s EventsMaxAge:%s Replicas:%d}",
+		redactURLs(n.URL), n.SubjectPrefix, n.EventsMaxAge, n.Replicas)
+}
+
+// LogValue logs the NATS settings with URL credentials redacted.
+func (n NATS) LogValue() slog.Value { return slog.StringValue(n.String()) }
+
+// String prints the Redis settings with URL credentials redacted.
+func (r Redis) String() string {
+	return fmt.Sprintf("{URL:%s KeyPrefix:%s}", redactURLs(r.URL), r.KeyPrefix)
+}
+
+// LogValue logs the Redis settings with URL credentials redacted.
+func (r Redis) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+func embedded(url string) string {
+	if url == "" {
+		return "embedded"
+	}
+	return url
+}

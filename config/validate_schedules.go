@@ -1,0 +1,110 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+func (v *validator) schedules(ss []Schedule) {
+	if len(ss) == 0 {
+		v.fail("schedules", "at least one schedule is required")
+		return
+	}
+	first := map[string]int{}
+	for i, s := range ss {
+		path := fmt.Sprintf("schedules[%d]", i)
+		v.schedule(path, &s)
+		if s.Name == "" {
+			continue
+		}
+		if j, dup := first[s.Name]; dup {
+			v.fail(path+".name", "duplicate schedule name %q (schedules[%d] has it too)", truncate(s.Name, 64), j)
+			continue
+		}
+		first[s.Name] = i
+	}
+}
+
+func (v *validator) schedule(path string, s *Schedule) {
+	if v.bad[path] {
+		return
+	}
+	switch {
+	case s.Name == "":
+		v.fail(path+".name", "missing")
+	case len(s.Name) > 64 || !namePattern.MatchString(s.Name):
+		v.fail(path+".name", "invalid name %q (want up to 64 letters, digits, _ or -)", truncate(s.Name, 64))
+	}
+
+	minGap := s.Jitter // no jitter check unless the cron parses
+	if s.Cron == "" {
+		v.fail(path+".cron", "missing")
+	} else if sched, err := parseCron(s.Cron); err != nil {
+		v.fail(path+".cron", "invalid cron %q: %v", truncate(s.Cron, 60), err)
+	} else if s.Jitter > 0 {
+		if n, gap := firings(sched, projectionStart, projectionWindow); n >= 2 {
+			minGap = gap
+		}
+	}
+
+	v.paths(path+".paths", s.Paths)
+	v.vehicles(path+".vehicles", s.Vehicles)
+
+	v.nonNegative(path+".jitter", s.Jitter)
+	v.check(s.Jitter <= minGap, path+".jitter",
+		"%s is longer than the shortest interval between firings (%s)", s.Jitter, minGap)
+	v.oneOf(path+".emit", string(s.Emit), string(EmitAlways), string(EmitOnChange))
+}
+
+func (v *validator) paths(path string, paths []string) {
+	if len(paths) == 0 {
+		v.fail(path, "at least one path is required")
+		return
+	}
+	for i, p := range paths {
+		item := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case !slices.Contains(KnownPaths, p):
+			v.fail(item, "unknown path %q (known: %s)", truncate(p, 60), strings.Join(KnownPaths, " "))
+		case slices.Contains(paths[:i], p):
+			v.fail(item, "duplicate path %q", p)
+		}
+	}
+}
+
+func (v *validator) vehicles(path string, sel Vehicles) {
+	kinds := 0
+	for _, set := range []bool{sel.All, sel.IDs != nil, sel.Tags != nil} {
+		if set {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0:
+		v.fail(path, `missing (want "all", a list of vehicle ids or {tags: [...]})`)
+	case kinds > 1:
+		v.fail(path, "set only one of all, ids and tags")
+	case sel.IDs != nil:
+		v.names(path, sel.IDs, "vehicle id", namePattern)
+	case sel.Tags != nil:
+		v.names(path+".tags", sel.Tags, "tag", tagPattern)
+	}
+}
+
+// names checks a non-empty list of distinct ids or tags.
+func (v *validator) names(path string, list []string, what string, pattern interface{ MatchString(string) bool }) {
+	if len(list) == 0 {
+		v.fail(path, "empty list (want at least one %s)", what)
+		return
+	}
+	for i, s := range list {
+		item := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case !pattern.MatchString(s):
+			v.fail(item, "invalid %s %q", what, truncate(s, 64))
+		case slices.Contains(list[:i], s):
+			v.fail(item, "duplicate %s %q", what, s)
+		}
+	}
+}
