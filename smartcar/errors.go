@@ -81,11 +81,16 @@ func (e *Error) IsRateLimit() bool { return e.Type == TypeRateLimit || e.StatusC
 
 // Retryable reports whether the same request may succeed later without anyone
 // acting: rate limits, upstream and server faults, a sleeping or unreachable
-// vehicle, state preconditions, and client-side transport failures.
+// vehicle, state preconditions, and client-side transport failures (but not
+// an unparsable 4xx body).
 func (e *Error) Retryable() bool {
 	switch e.Type {
-	case TypeRateLimit, TypeUpstream, TypeSDK:
+	case TypeRateLimit, TypeUpstream:
 		return true
+	case TypeSDK:
+		// A client-side failure: retry, unless the server answered a 4xx
+		// the SDK could not parse (an HTML 404 page will not change).
+		return e.StatusCode < 400 || e.StatusCode >= 500 || e.StatusCode == 408 || e.StatusCode == 429
 	case TypeServer:
 		return e.Code == "" || e.Code == "INTERNAL"
 	case TypeVehicleState:

@@ -1,6 +1,9 @@
 package smartcar
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // UnitSystem selects the units of a response: metric (the default) or imperial.
 type UnitSystem string
@@ -208,4 +211,88 @@ type Permissions struct {
 	Permissions []string `json:"permissions"`
 	Paging      PageInfo `json:"paging"`
 	Meta        Meta     `json:"-"`
+}
+
+// ServiceTask is one task of a service record.
+type ServiceTask struct {
+	TaskID          FlexString `json:"taskId"` // a number or a string
+	TaskDescription *string    `json:"taskDescription"`
+}
+
+// ServiceCost is the cost of a service record.
+type ServiceCost struct {
+	TotalCost *float64 `json:"totalCost"`
+	Currency  *string  `json:"currency"`
+}
+
+// ServiceRecord is one entry of GET /service/history. Nearly every field may
+// be null; ServiceDetails is kept raw because its shape varies (an object in
+// some responses, a list of {type, value} in others).
+type ServiceRecord struct {
+	ServiceID        FlexString      `json:"serviceId"`
+	ServiceDate      *time.Time      `json:"serviceDate"`
+	OdometerDistance *float64        `json:"odometerDistance"`
+	ServiceTasks     []ServiceTask   `json:"serviceTasks"`
+	ServiceDetails   json.RawMessage `json:"serviceDetails"`
+	ServiceCost      *ServiceCost    `json:"serviceCost"`
+}
+
+// ServiceHistory is the response of GET /service/history, a JSON array.
+type ServiceHistory struct {
+	Records []ServiceRecord
+	Meta    Meta
+}
+
+// UnmarshalJSON decodes the top-level array of records.
+func (s *ServiceHistory) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &s.Records) }
+
+// WebhookSubscription is the response of POST /vehicles/{id}/webhooks/{webhookId}.
+type WebhookSubscription struct {
+	WebhookID string `json:"webhookId"`
+	VehicleID string `json:"vehicleId"`
+	Meta      Meta   `json:"-"`
+}
+
+// Capability is whether a vehicle supports one permission of a compatibility request.
+type Capability struct {
+	Permission string  `json:"permission"`
+	Endpoint   string  `json:"endpoint"`
+	Capable    bool    `json:"capable"`
+	Reason     *string `json:"reason"` // VEHICLE_NOT_CAPABLE, SMARTCAR_NOT_CAPABLE
+}
+
+// Compatibility is the response of GET /compatibility. Outside the US only
+// Compatible is meaningful; API v1.0 sends nothing else.
+type Compatibility struct {
+	Compatible   bool         `json:"compatible"`
+	Reason       *string      `json:"reason"` // VEHICLE_NOT_COMPATIBLE, MAKE_NOT_COMPATIBLE
+	Capabilities []Capability `json:"capabilities"`
+	Meta         Meta         `json:"-"`
+}
+
+// Connection is one user-vehicle connection of the management API.
+type Connection struct {
+	VehicleID   string    `json:"vehicleId"`
+	UserID      string    `json:"userId"`
+	ConnectedAt time.Time `json:"connectedAt"`
+}
+
+// ConnectionsPaging is the paging block of GetConnections: pass Cursor back
+// for the next page.
+type ConnectionsPaging struct {
+	Cursor string `json:"cursor"`
+	Count  int    `json:"count"`
+}
+
+// Connections is the response of GET /management/connections.
+type Connections struct {
+	Connections []Connection      `json:"connections"`
+	Paging      ConnectionsPaging `json:"paging"`
+	Meta        Meta              `json:"-"`
+}
+
+// DeletedConnections is the response of DELETE /management/connections.
+type DeletedConnections struct {
+	Connections []Connection `json:"connections"`
+	Meta        Meta         `json:"-"`
 }
