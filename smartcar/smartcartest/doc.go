@@ -1,0 +1,17 @@
+// Package smartcartest is a local simulator of the Smartcar API, in the
+// spirit of net/http/httptest: NewServer starts it on a loopback port, its URL
+// serves the API, auth, Connect and management hosts at once, and tests drive
+// and inspect it through a Go API (Connect, SetFault, Requests, Stats, ...)
+// or, for black-box tests and the smartcar-sim command, through /admin/...
+//
+// It owns Smartcar's rules as smartcar-api.md describes them: Connect and the
+// token endpoint (single-use rotating refresh tokens with a grace period,
+// expiring access tokens), every v2.0 endpoint with scopes, batch, units and
+// metadata headers, the application token bucket, the per-vehicle throttle
+// with Retry-After, the monthly billing quota, webhooks signed with the
+// management token, and injected faults. Simulated vehicles drive, charge and
+// refuel over simulated time, deterministically for a seed.
+//
+// It must not know the daemon or any other package of this module: it
+// imports only the standard library.
+package smartcartest
