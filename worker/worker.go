@@ -1,0 +1,331 @@
+package worker
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// Tokens hands out access tokens for a vehicle's grant (*tokens.Manager). An
+// error wrapping tokens.ErrReauthRequired means the user must reconnect.
+type Tokens interface {
+	AccessToken(ctx context.Context, vehicleID string) (string, error)
+	// ForceRefresh refreshes after Smartcar rejected the given access token.
+	ForceRefresh(ctx context.Context, vehicleID, rejected string) (string, error)
+}
+
+// API is the part of Smartcar the worker calls.
+type API interface {
+	Batch(ctx context.Context, accessToken, vehicleID string, paths []string) (*smartcar.BatchResponse, error)
+}
+
+// Registry holds what replicas share about a vehicle: its Retry-After hold,
+// its status and when it was last polled (a tokens.Store).
+type Registry interface {
+	Hold(ctx context.Context, vehicleID string) (time.Time, error)
+	SetHold(ctx context.Context, vehicleID string, until time.Time) error
+	SetStatus(ctx context.Context, vehicleID string, status tokens.Status, reason string) error
+	TouchPoll(ctx context.Context, vehicleID string, at time.Time) error
+}
+
+// Publisher publishes events (deduplicated by event id).
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// ChangeDetector tells whether an event differs from the latest one of its
+// vehicle and signal (for emit: on_change).
+type ChangeDetector interface {
+	Changed(ctx context.Context, ev events.Event) (bool, error)
+}
+
+// Enqueuer puts follow-up jobs (the paths that must be retried) on the queue.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, jobs ...queue.PollJob) (queue.EnqueueResult, error)
+}
+
+// Limiter is the app-level rate limiter; *rate.Limiter satisfies it.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Deps are the worker's collaborators. All are required except Changes
+// (without it every schedule behaves as emit: always).
+type Deps struct {
+	Tokens    Tokens
+	API       API
+	Registry  Registry
+	Publisher Publisher
+	Changes   ChangeDetector
+	Enqueuer  Enqueuer
+	Limiter   Limiter
+}
+
+// Config tunes the worker. Zero fields take defaults.
+type Config struct {
+	// UnitSystem is the unit system the API client requests; events are
+	// always metric. Default metric.
+	UnitSystem smartcar.UnitSystem
+	// MaxAttempts bounds how often a job (or a follow-up of it) is tried
+	// before its paths are reported as failed. Default 10.
+	MaxAttempts int
+	// MaxSnooze is the longest Retry-After hold a job waits for; a job for a
+	// vehicle held longer is dropped (its tick is skipped). Default 30m.
+	MaxSnooze time.Duration
+	// AppBackoff is the first pause after RATE_LIMIT:SMARTCAR_API; it doubles
+	// on each consecutive one, up to AppBackoffMax. Defaults 30s and 10m.
+	AppBackoff, AppBackoffMax time.Duration
+	// Source is the CloudEvents source attribute. Default "smartcar-poller".
+	Source string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	c.UnitSystem = cmp.Or(c.UnitSystem, smartcar.Metric)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, 10)
+	c.MaxSnooze = cmp.Or(c.MaxSnooze, 30*time.Minute)
+	c.AppBackoff = cmp.Or(c.AppBackoff, 30*time.Second)
+	c.AppBackoffMax = cmp.Or(c.AppBackoffMax, 10*time.Minute)
+	c.Source = cmp.Or(c.Source, "smartcar-poller")
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Worker handles poll jobs. It is safe for concurrent use.
+type Worker struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	st   *Stats
+
+	mu         sync.Mutex
+	appPause   time.Time // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
+	appStrikes int
+}
+
+// New returns a Worker; it fails when a required dependency is missing.
+func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
+	switch {
+	case deps.Tokens == nil:
+		return nil, errors.New("worker: Tokens is required")
+	case deps.API == nil:
+		return nil, errors.New("worker: API is required")
+	case deps.Registry == nil:
+		return nil, errors.New("worker: Registry is required")
+	case deps.Publisher == nil:
+		return nil, errors.New("worker: Publisher is required")
+	case deps.Enqueuer == nil:
+		return nil, errors.New("worker: Enqueuer is required")
+	case deps.Limiter == nil:
+		return nil, errors.New("worker: Limiter is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UnitSystem != "" && cfg.UnitSystem != smartcar.Metric && cfg.UnitSystem != smartcar.Imperial {
+		return nil, fmt.Errorf("worker: unknown unit system %q", cfg.UnitSystem)
+	}
+	return &Worker{cfg: cfg.withDefaults(), deps: deps, log: logger.With("component", "worker"), st: newStats()}, nil
+}
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() *Stats { return w.st }
+
+var (
+	errHeld       = errors.New("vehicle under a Retry-After hold")
+	errAppLimited = errors.New("application rate limit (RATE_LIMIT:SMARTCAR_API)")
+)
+
+// Handle polls one job. Its result steers the queue: nil acks, a
+// queue.Snooze redelivers after the hold, queue.Drop discards, any other
+// error is retried with the queue's backoff.
+func (w *Worker) Handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
+	err := w.handle(ctx, job, d)
+	w.st.observe(err)
+	return err
+}
+
+func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
+	if len(job.Paths) == 0 || job.VehicleID == "" {
+		return queue.Drop(fmt.Errorf("malformed job %q: no vehicle or paths", job.ID))
+	}
+	if err := w.waitable(ctx, job.VehicleID); err != nil {
+		return err
+	}
+	tok, err := w.deps.Tokens.AccessToken(ctx, job.VehicleID)
+	if err != nil {
+		if errors.Is(err, tokens.ErrReauthRequired) {
+			return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
+		}
+		return fmt.Errorf("access token: %w", err)
+	}
+	res, err := w.call(ctx, job, tok)
+	if e, ok := smartcar.AsError(err); ok && e.Type == smartcar.TypeAuthentication {
+		// The token was rejected: refresh once (only if nobody did yet) and retry.
+		tok, err = w.deps.Tokens.ForceRefresh(ctx, job.VehicleID, tok)
+		if err != nil {
+			if errors.Is(err, tokens.ErrReauthRequired) {
+				return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
+			}
+			return fmt.Errorf("refresh after 401: %w", err)
+		}
+		res, err = w.call(ctx, job, tok)
+	}
+	if err != nil {
+		return w.batchFailed(ctx, job, d, err)
+	}
+	w.appOK()
+	return w.deliver(ctx, job, d, res)
+}
+
+// waitable returns a Snooze when the vehicle is held or the app is paused.
+func (w *Worker) waitable(ctx context.Context, vehicleID string) error {
+	now := w.cfg.Now()
+	until, err := w.deps.Registry.Hold(ctx, vehicleID)
+	if err != nil {
+		return fmt.Errorf("read hold: %w", err)
+	}
+	if wait := until.Sub(now); wait > 0 {
+		if wait > w.cfg.MaxSnooze {
+			return queue.Drop(fmt.Errorf("%w for %s more (longer than %s): tick skipped", errHeld, wait.Round(time.Second), w.cfg.MaxSnooze))
+		}
+		return queue.Snooze(wait, errHeld)
+	}
+	w.mu.Lock()
+	pause := w.appPause.Sub(now)
+	w.mu.Unlock()
+	if pause > 0 {
+		return queue.Snooze(pause, errAppLimited)
+	}
+	return nil
+}
+
+// call waits for the limiter, checks the hold again (another replica may
+// have set one while we waited) and calls Smartcar.
+func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smartcar.BatchResponse, error) {
+	if err := w.deps.Limiter.Wait(ctx); err != nil {
+		return nil, fmt.Errorf("rate limiter: %w", err)
+	}
+	if err := w.waitable(ctx, job.VehicleID); err != nil {
+		return nil, err
+	}
+	start := w.cfg.Now()
+	res, err := w.deps.API.Batch(ctx, tok, job.VehicleID, job.Paths)
+	w.st.calls.Add(1)
+	w.st.observeLatency(w.cfg.Now().Sub(start))
+	return res, err
+}
+
+// batchFailed applies smartcar-api.md §6.4 to a failure of the whole call.
+func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Delivery, err error) error {
+	if isSnooze(err) || queue.IsDrop(err) {
+		return err
+	}
+	e, ok := smartcar.AsError(err)
+	if !ok {
+		return fmt.Errorf("batch: %w", err)
+	}
+	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule, "request_id", e.RequestID)
+	switch {
+	case e.RetryAfter > 0:
+		return w.hold(ctx, job, e.RetryAfter, e)
+	case e.IsRateLimit() && e.Code != "VEHICLE":
+		pause := w.appLimited()
+		log.WarnContext(ctx, "application rate limit hit; pausing calls", "pause", pause)
+		return queue.Snooze(pause, e)
+	case e.NeedsReauth():
+		return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, e.Type+":"+e.Code, e))
+	case disables(e):
+		return queue.Drop(w.markStatus(ctx, job, events.StatusDisabled, e.Type+":"+e.Code, e))
+	case e.Retryable() && d.Attempt < w.cfg.MaxAttempts:
+		return fmt.Errorf("batch: %w", e)
+	}
+	// Permanent, or out of attempts: report every path as failed.
+	evs := make([]events.Event, 0, len(job.Paths))
+	for _, p := range job.Paths {
+		ev, err := w.errorEvent(job, p, e)
+		if err != nil {
+			return queue.Drop(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := w.deps.Publisher.Publish(ctx, evs...); err != nil {
+		return fmt.Errorf("publish error events: %w", err)
+	}
+	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", d.Attempt, e))
+}
+
+// disables reports whether an error means the vehicle should not be polled
+// until an operator acts.
+func disables(e *smartcar.Error) bool {
+	switch e.Type {
+	case smartcar.TypeBilling:
+		return e.Code != "VEHICLE_REQUEST_LIMIT"
+	case smartcar.TypePermission, smartcar.TypeCompatibility:
+		return true
+	}
+	return false
+}
+
+// hold records a Retry-After hold shared with every replica and snoozes the job.
+func (w *Worker) hold(ctx context.Context, job queue.PollJob, d time.Duration, cause error) error {
+	until := w.cfg.Now().Add(d)
+	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
+		return fmt.Errorf("set hold: %w", err)
+	}
+	w.st.holds.Add(1)
+	if ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s", d)); err == nil {
+		if err := w.deps.Publisher.Publish(ctx, ev); err != nil {
+			return fmt.Errorf("publish status: %w", err)
+		}
+	}
+	if d > w.cfg.MaxSnooze {
+		return queue.Drop(fmt.Errorf("%w for %s: tick skipped: %w", errHeld, d, cause))
+	}
+	return queue.Snooze(d, cause)
+}
+
+// markStatus stores a vehicle status and publishes the status event; it
+// returns cause (wrapped) for the caller to Drop.
+func (w *Worker) markStatus(ctx context.Context, job queue.PollJob, s events.Status, reason string, cause error) error {
+	if err := w.deps.Registry.SetStatus(ctx, job.VehicleID, tokens.Status(s), reason); err != nil {
+		return fmt.Errorf("set status %s: %w (cause: %w)", s, err, cause)
+	}
+	ev, err := w.statusEvent(job, s, reason)
+	if err != nil {
+		return err
+	}
+	if err := w.deps.Publisher.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish status %s: %w (cause: %w)", s, err, cause)
+	}
+	w.log.WarnContext(ctx, "vehicle status changed", "vehicle_id", job.VehicleID, "status", s, "reason", reason)
+	return fmt.Errorf("vehicle %s: %w", s, cause)
+}
+
+func (w *Worker) appLimited() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	d := w.cfg.AppBackoff << min(w.appStrikes, 10)
+	d = min(d, w.cfg.AppBackoffMax)
+	w.appStrikes++
+	w.appPause = w.cfg.Now().Add(d)
+	return d
+}
+
+func (w *Worker) appOK() {
+	w.mu.Lock()
+	w.appStrikes = 0
+	w.mu.Unlock()
+}
