@@ -24,7 +24,9 @@ const (
 // For status events Time is when the status changed. The extension
 // attributes requestid (SC-Request-Id), fetchedat (when the data was
 // fetched: Smartcar's SC-Fetched-At when known, else when the poller received
-// it) and schedule (the schedule that caused the poll) are omitted when empty.
+// it), schedule (the schedule that caused the poll) and tick (the scheduled
+// time of that poll; with subject and type it names one poll of one signal)
+// are omitted when empty.
 // Data is the normalized data of the signal named by Type.
 type Event struct {
 	SpecVersion     string          `json:"specversion"`
@@ -38,6 +40,7 @@ type Event struct {
 	RequestID       string          `json:"requestid,omitempty"`
 	FetchedAt       time.Time       `json:"fetchedat,omitzero"`
 	Schedule        string          `json:"schedule,omitempty"`
+	Tick            time.Time       `json:"tick,omitzero"`
 	Data            json.RawMessage `json:"data"`
 }
 
@@ -51,6 +54,7 @@ type Meta struct {
 	FetchedAt time.Time
 	RequestID string
 	Schedule  string
+	Tick      time.Time // the scheduled time of the poll; zero for events not caused by a schedule
 }
 
 // ErrInvalidEvent is wrapped by the errors of New and Parse.
@@ -88,6 +92,7 @@ func New(s Signal, vehicleID string, data any, m Meta) (Event, error) {
 		RequestID:       m.RequestID,
 		FetchedAt:       utc(m.FetchedAt),
 		Schedule:        m.Schedule,
+		Tick:            utc(m.Tick),
 		Data:            raw,
 	}, nil
 }

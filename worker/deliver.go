@@ -104,6 +104,7 @@ func (w *Worker) dataEvent(ctx context.Context, job queue.PollJob, item smartcar
 		RequestID: item.Meta.RequestID,
 		FetchedAt: item.Meta.FetchedAt,
 		Schedule:  job.Schedule,
+		Tick:      job.Tick,
 		Source:    w.cfg.Source,
 	})
 	if err != nil {
@@ -141,6 +142,7 @@ func (w *Worker) errorEvent(job queue.PollJob, path string, e *smartcar.Error) (
 		ID:        events.ErrorEventID(rootID(job.ID), path),
 		RequestID: e.RequestID,
 		Schedule:  job.Schedule,
+		Tick:      job.Tick,
 		Source:    w.cfg.Source,
 	})
 }
@@ -152,6 +154,7 @@ func (w *Worker) statusEvent(job queue.PollJob, s events.Status, reason string) 
 		ID:       events.StatusEventID(job.ID, s),
 		Time:     w.cfg.Now(),
 		Schedule: job.Schedule,
+		Tick:     job.Tick,
 		Source:   w.cfg.Source,
 	})
 }

@@ -232,7 +232,7 @@ func TestHandle_PublishesOneEventPerPath(t *testing.T) {
 		t.Errorf("percent_remaining = %v, want %v", bat.PercentRemaining, st.BatteryPercent)
 	}
 	for _, ev := range evs {
-		if ev.Subject != f.bev || ev.Schedule != "t" || ev.RequestID == "" || ev.Time.IsZero() {
+		if ev.Subject != f.bev || ev.Schedule != "t" || !ev.Tick.Equal(tick0) || ev.RequestID == "" || ev.Time.IsZero() {
 			t.Errorf("event envelope incomplete: %+v", ev)
 		}
 	}
