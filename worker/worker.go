@@ -110,6 +110,8 @@ type Worker struct {
 	log  *slog.Logger
 	st   *Stats
 
+	vehicles vehicleLocks
+
 	mu         sync.Mutex
 	appPause   time.Time // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
 	appStrikes int
@@ -161,6 +163,11 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 	if len(job.Paths) == 0 || job.VehicleID == "" {
 		return queue.Drop(fmt.Errorf("malformed job %q: no vehicle or paths", job.ID))
 	}
+	unlock, err := w.vehicles.lock(ctx, job.VehicleID)
+	if err != nil {
+		return fmt.Errorf("wait for the vehicle's other poll: %w", err)
+	}
+	defer unlock()
 	if err := w.waitable(ctx, job.VehicleID); err != nil {
 		return err
 	}

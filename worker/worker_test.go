@@ -505,3 +505,31 @@ func TestNew_RequiresDependencies(t *testing.T) {
 		t.Error("New with no dependencies succeeded")
 	}
 }
+
+func TestHandle_SameVehicleJobsDoNotOverlap(t *testing.T) {
+	f := setup(t, worker.Config{}, fixedClock)
+	// The first call is slow and answered with Retry-After; a second job for
+	// the same vehicle must not be sent while it is under way.
+	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 10 * time.Second,
+		Latency: 300 * time.Millisecond, Times: 1})
+	before := f.sim.Stats().Paths["/batch"]
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			errs <- f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "always", "/odometer"), queue.Delivery{Attempt: 1})
+		}()
+	}
+	for range 2 {
+		err := <-errs
+		if d, ok := queue.SnoozeDelay(err); !ok || d < 9*time.Second {
+			t.Errorf("Handle = %v, want a snooze of about 10s", err)
+		}
+	}
+	s := f.sim.Stats()
+	if n := s.Paths["/batch"] - before; n != 1 {
+		t.Errorf("batch calls = %d, want 1", n)
+	}
+	if s.RetryAfterViolations != 0 {
+		t.Errorf("Retry-After violations = %d, want 0", s.RetryAfterViolations)
+	}
+}
