@@ -1,0 +1,347 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func TestManager_ForceRefresh(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		a1 := s.auth.current("g1").AccessToken
+
+		// Rejected token is not the stored one: hand out the stored one.
+		if tok, err := m.ForceRefresh(ctx, "v1", "an-older-token"); err != nil || tok != a1 {
+			t.Fatalf("ForceRefresh(older token) = %q, %v; want the stored token", tok, err)
+		}
+		const n = 20
+		var wg sync.WaitGroup
+		got := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() { got[i], errs[i] = m.ForceRefresh(ctx, "v1", a1) })
+		}
+		wg.Wait()
+		a2 := s.auth.current("g1").AccessToken
+		for i := range n {
+			if errs[i] != nil || got[i] != a2 || a2 == a1 {
+				t.Fatalf("ForceRefresh %d = %q, %v; want the new token", i, got[i], errs[i])
+			}
+		}
+		// A late 401 with the old token changes nothing.
+		if tok, err := m.ForceRefresh(ctx, "v1", a1); err != nil || tok != a2 {
+			t.Errorf("late ForceRefresh = %q, %v; want %q", tok, err, a2)
+		}
+		if refreshes, reuses, _ := s.auth.counts(); refreshes != 1 || reuses != 0 {
+			t.Errorf("refreshes = %d, reuses = %d; want 1 and 0", refreshes, reuses)
+		}
+	})
+}
+
+func TestManager_InactiveVehicle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime) // stale: any call would refresh
+		for _, tt := range []struct {
+			status tokens.Status
+			want   error
+		}{
+			{tokens.StatusNeedsReauth, tokens.ErrReauthRequired},
+			{tokens.StatusDisabled, tokens.ErrInactive},
+			{tokens.StatusDisconnected, tokens.ErrInactive},
+		} {
+			if err := s.store.SetStatus(ctx, "v1", tt.status, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.AccessToken(ctx, "v1"); !errors.Is(err, tt.want) {
+				t.Errorf("AccessToken(%s) err = %v, want %v", tt.status, err, tt.want)
+			}
+			if _, err := m.ForceRefresh(ctx, "v1", "x"); !errors.Is(err, tt.want) {
+				t.Errorf("ForceRefresh(%s) err = %v, want %v", tt.status, err, tt.want)
+			}
+		}
+		if _, err := m.AccessToken(ctx, "ghost"); !errors.Is(err, tokens.ErrNotFound) {
+			t.Errorf("AccessToken(unknown vehicle) err = %v, want ErrNotFound", err)
+		}
+		if err := s.store.PutVehicle(ctx, tokens.Vehicle{ID: "orphan", GrantID: "nobody"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.AccessToken(ctx, "orphan"); !errors.Is(err, tokens.ErrNotFound) {
+			t.Errorf("AccessToken(vehicle without grant) err = %v, want ErrNotFound", err)
+		}
+		if _, _, calls := s.auth.counts(); calls != 0 {
+			t.Errorf("Smartcar called %d times, want 0", calls)
+		}
+	})
+}
+
+// TestManager_LockHeldElsewhere: while another process holds the grant's
+// lock, a Manager waits and uses the pair that process stores.
+func TestManager_LockHeldElsewhere(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		unlock, err := s.store.Lock(ctx, "grant:g1", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			tok string
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			tok, err := m.AccessToken(ctx, "v1")
+			done <- result{tok, err}
+		}()
+		waitFor(t, "the manager to wait for the lock", func() bool {
+			return strings.Contains(s.logs.String(), "waiting for another refresh")
+		})
+		// The other process refreshes and stores its pair.
+		g, err := s.store.GetGrant(ctx, "g1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs := s.auth.issue("g1")
+		if _, err := s.store.UpdateGrant(ctx, tokens.Grant{ID: "g1", Access: *theirs, UpdatedAt: s.clock.Now()}, g.Version); err != nil {
+			t.Fatal(err)
+		}
+		if err := unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || r.tok != theirs.AccessToken {
+			t.Errorf("AccessToken = %q, %v; want the other process's token", r.tok, r.err)
+		}
+		if _, _, calls := s.auth.counts(); calls != 0 {
+			t.Errorf("Smartcar called %d times, want 0", calls)
+		}
+	})
+}
+
+// TestManager_LockHolderCrashed: a lock its holder never releases expires
+// and the waiting Manager refreshes.
+func TestManager_LockHolderCrashed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{LockTTL: 2 * time.Second})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		if _, err := s.store.Lock(ctx, "grant:g1", 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := m.AccessToken(ctx, "v1")
+		if err != nil || tok != s.auth.current("g1").AccessToken {
+			t.Fatalf("AccessToken = %q, %v; want a refreshed token", tok, err)
+		}
+		if refreshes, reuses, _ := s.auth.counts(); refreshes != 1 || reuses != 0 {
+			t.Errorf("refreshes = %d, reuses = %d; want 1 and 0", refreshes, reuses)
+		}
+	})
+}
+
+// TestManager_CallerGivesUp: a caller cancelled during the call to Smartcar
+// does not abandon the new pair: it is stored anyway.
+func TestManager_CallerGivesUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		gate := make(chan struct{})
+		s.auth.mu.Lock()
+		s.auth.gate = gate
+		s.auth.mu.Unlock()
+
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := m.AccessToken(ctx, "v1")
+			done <- err
+		}()
+		waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled AccessToken err = %v, want context.Canceled", err)
+		}
+		close(gate)
+		waitFor(t, "the new pair to be stored", func() bool {
+			g, err := s.store.GetGrant(t.Context(), "g1")
+			return err == nil && g.Version == 2
+		})
+		tok, err := m.AccessToken(t.Context(), "v1")
+		if err != nil || tok != s.auth.current("g1").AccessToken {
+			t.Errorf("AccessToken after = %q, %v; want the stored new token", tok, err)
+		}
+		if refreshes, _, _ := s.auth.counts(); refreshes != 1 {
+			t.Errorf("refreshes = %d, want 1", refreshes)
+		}
+	})
+}
+
+// TestManager_LostTokenResponse: Smartcar rotated but the reply was lost; the
+// immediate retry with the old token (inside Smartcar's grace) recovers.
+func TestManager_LostTokenResponse(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		s.auth.mu.Lock()
+		s.auth.grace, s.auth.loseNext = true, 1
+		s.auth.mu.Unlock()
+
+		tok, err := m.AccessToken(ctx, "v1")
+		want := s.auth.current("g1")
+		if err != nil || tok != want.AccessToken {
+			t.Fatalf("AccessToken = %q, %v; want the pair of the retry", tok, err)
+		}
+		if g, err := s.store.GetGrant(ctx, "g1"); err != nil || g.Access.RefreshToken != want.RefreshToken {
+			t.Errorf("stored grant (%v) does not hold the live refresh token", err)
+		}
+		if refreshes, reuses, _ := s.auth.counts(); refreshes != 2 || reuses != 1 {
+			t.Errorf("refreshes = %d, reuses = %d; want 2 and 1 (the documented recovery)", refreshes, reuses)
+		}
+		s.noSecrets(t, "logs", s.logs.String())
+	})
+}
+
+func TestManager_Connect(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1", "v2")
+		polled := s.clock.Now().Add(-time.Minute)
+		if err := s.store.TouchPoll(ctx, "v1", polled); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.store.SetStatus(ctx, "v1", tokens.StatusNeedsReauth, "x"); err != nil {
+			t.Fatal(err)
+		}
+		s.clock.Advance(time.Hour)
+		// Reconnect with only v1, now tagged.
+		a := s.auth.issue("g1")
+		if err := m.Connect(ctx, "g1", a, []tokens.Vehicle{{ID: "v1", Tags: []string{"fleet"}}}); err != nil {
+			t.Fatal(err)
+		}
+		v1, err := s.store.GetVehicle(ctx, "v1")
+		want := tokens.Vehicle{ID: "v1", GrantID: "g1", Tags: []string{"fleet"}, Status: tokens.StatusConnected,
+			LastPoll: polled, ConnectedAt: s.clock.Now()}
+		if err != nil || !cmp.Equal(want, v1) {
+			t.Errorf("v1 after reconnect = %+v, %v; want %+v", v1, err, want)
+		}
+		if _, err := m.AccessToken(ctx, "v2"); !errors.Is(err, tokens.ErrInactive) {
+			t.Errorf("AccessToken(v2 left out of the reconnect) err = %v, want ErrInactive", err)
+		}
+		g, err := s.store.GetGrant(ctx, "g1")
+		if err != nil || g.Version != 2 || g.Access.AccessToken != a.AccessToken {
+			t.Errorf("grant after reconnect = v%d (%v); want v2 with the new pair", g.Version, err)
+		}
+		if err := m.Connect(ctx, "g1", nil, nil); err == nil {
+			t.Error("Connect without a pair succeeded")
+		}
+	})
+}
+
+func TestManager_Close(t *testing.T) {
+	s := newSetup(t, newRedisStore(t))
+	m := tokens.NewManager(s.store, s.auth, tokens.ManagerConfig{Now: s.clock.Now}, nil)
+	s.connect(t, m, "g1", "v1")
+	if err := m.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AccessToken(t.Context(), "v1"); err != nil {
+		t.Errorf("AccessToken(fresh) after Close: %v", err)
+	}
+	s.clock.Advance(lifetime)
+	if _, err := m.AccessToken(t.Context(), "v1"); !errors.Is(err, tokens.ErrClosed) {
+		t.Errorf("AccessToken(stale) after Close err = %v, want ErrClosed", err)
+	}
+}
+
+// TestManager_ReconnectDuringRefresh: a reconnect stores a new pair while a
+// refresh is at Smartcar; the refresh loses its compare-and-set and must not
+// overwrite the reconnect's pair.
+func TestManager_ReconnectDuringRefresh(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		gate := make(chan struct{})
+		s.auth.mu.Lock()
+		s.auth.gate = gate
+		s.auth.mu.Unlock()
+
+		done := make(chan error, 1)
+		var tok string
+		go func() {
+			var err error
+			tok, err = m.AccessToken(ctx, "v1")
+			done <- err
+		}()
+		waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
+		reconnect := s.auth.issue("g1")
+		if err := m.Connect(ctx, "g1", reconnect, []tokens.Vehicle{{ID: "v1"}}); err != nil {
+			t.Fatal(err)
+		}
+		close(gate)
+		if err := <-done; err != nil || tok != s.auth.current("g1").AccessToken {
+			t.Fatalf("AccessToken = %q, %v; want the token Smartcar just issued", tok, err)
+		}
+		g, err := s.store.GetGrant(ctx, "g1")
+		if err != nil || g.Access.RefreshToken != reconnect.RefreshToken {
+			t.Errorf("stored grant (%v) is not the reconnect's pair", err)
+		}
+		if got, err := m.AccessToken(ctx, "v1"); err != nil || got != reconnect.AccessToken {
+			t.Errorf("next AccessToken = %q, %v; want the reconnect's token", got, err)
+		}
+	})
+}
+
+func TestStatus(t *testing.T) {
+	for _, tt := range []struct {
+		s               tokens.Status
+		valid, pollable bool
+	}{
+		{tokens.StatusConnected, true, true},
+		{tokens.StatusRateLimited, true, true},
+		{tokens.StatusNeedsReauth, true, false},
+		{tokens.StatusDisabled, true, false},
+		{tokens.StatusDisconnected, true, false},
+		{"", false, false},
+		{"asleep", false, false},
+	} {
+		if got := tt.s.Valid(); got != tt.valid {
+			t.Errorf("Status(%q).Valid() = %v, want %v", tt.s, got, tt.valid)
+		}
+		if got := tt.s.Pollable(); got != tt.pollable {
+			t.Errorf("Status(%q).Pollable() = %v, want %v", tt.s, got, tt.pollable)
+		}
+	}
+}

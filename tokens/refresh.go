@@ -1,0 +1,274 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+)
+
+// Backoff while another process holds a grant's lock, and between retries of
+// a failed write of a new pair.
+const (
+	waitMin    = 10 * time.Millisecond
+	waitMax    = 500 * time.Millisecond
+	persistMin = 20 * time.Millisecond
+	persistMax = 250 * time.Millisecond
+)
+
+// exchangeAttempts bounds the calls to Smartcar in one refresh; a retry only
+// follows a retryable failure (transport error, 5xx), where the response may
+// have been lost after Smartcar rotated: the old refresh token still works
+// for about a minute, so an immediate retry is the only way to recover.
+const exchangeAttempts = 3
+
+// grantToken returns the grant's access token, refreshing it first if it is
+// stale or is rejected (non-empty).
+func (m *Manager) grantToken(ctx context.Context, grantID, rejected string) (string, error) {
+	g, err := m.store.GetGrant(ctx, grantID)
+	if err != nil {
+		return "", fmt.Errorf("access token: %w", err)
+	}
+	if g.NeedsReauth {
+		return "", fmt.Errorf("access token: grant %s: %w", grantID, ErrReauthRequired)
+	}
+	if !m.needsRefresh(g, rejected) {
+		return g.Access.AccessToken, nil
+	}
+	key := grantID
+	if rejected != "" {
+		key = "force\x00" + grantID + "\x00" + rejected
+	}
+	// The refresh runs detached from ctx: once Smartcar is called, the new
+	// pair must be stored even if this caller gives up.
+	base := context.WithoutCancel(ctx)
+	ch := m.sf.DoChan(key, func() (any, error) {
+		if !m.begin() {
+			return "", ErrClosed
+		}
+		defer m.wg.Done()
+		return m.refresh(base, grantID, rejected)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", fmt.Errorf("access token: grant %s: %w", grantID, ctx.Err())
+	}
+}
+
+// needsRefresh reports whether g's access token is the rejected one or
+// expires within the refresh margin.
+func (m *Manager) needsRefresh(g Grant, rejected string) bool {
+	if rejected != "" && g.Access.AccessToken == rejected {
+		return true
+	}
+	margin := m.cfg.RefreshBefore
+	if life := time.Duration(g.Access.ExpiresIn) * time.Second; life > 0 && margin > life/2 {
+		margin = life / 2
+	}
+	return !m.cfg.Now().Add(margin).Before(g.Access.Expiration)
+}
+
+// refresh takes the grant's lock, or waits for its holder to store a new
+// pair, and returns a fresh access token.
+func (m *Manager) refresh(base context.Context, grantID, rejected string) (string, error) {
+	// Long enough for a crashed holder's lock to expire and be taken over.
+	ctx, cancel := context.WithTimeout(base, 2*m.cfg.LockTTL+time.Second)
+	defer cancel()
+	wait := waitMin
+	for {
+		g, err := m.store.GetGrant(ctx, grantID)
+		if err != nil {
+			return "", fmt.Errorf("refresh: %w", err)
+		}
+		if g.NeedsReauth {
+			return "", fmt.Errorf("refresh grant %s: %w", grantID, ErrReauthRequired)
+		}
+		if !m.needsRefresh(g, rejected) {
+			return g.Access.AccessToken, nil // another process refreshed
+		}
+		unlock, err := m.store.Lock(ctx, lockKey(grantID), m.cfg.LockTTL)
+		if err == nil {
+			tok, err := m.refreshLocked(base, grantID, rejected)
+			m.unlock(base, grantID, unlock)
+			return tok, err
+		}
+		if !errors.Is(err, ErrLocked) {
+			return "", fmt.Errorf("refresh: %w", err)
+		}
+		m.log.DebugContext(ctx, "waiting for another refresh", "grant_id", grantID, "wait", wait)
+		if err := sleep(ctx, wait); err != nil {
+			return "", fmt.Errorf("refresh grant %s: wait for lock: %w", grantID, err)
+		}
+		wait = min(2*wait, waitMax)
+	}
+}
+
+func lockKey(grantID string) string { return "grant:" + grantID }
+
+func (m *Manager) unlock(base context.Context, grantID string, unlock func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(base, 5*time.Second)
+	defer cancel()
+	if err := unlock(ctx); err != nil {
+		// Lost: the refresh outlived LockTTL. Expired: it frees itself.
+		m.log.WarnContext(ctx, "release refresh lock", "grant_id", grantID, "err", err)
+	}
+}
+
+// refreshLocked runs under the grant's lock: re-read, call Smartcar, store.
+func (m *Manager) refreshLocked(base context.Context, grantID, rejected string) (string, error) {
+	ctx, cancel := context.WithTimeout(base, m.cfg.LockTTL/2)
+	defer cancel()
+	g, err := m.store.GetGrant(ctx, grantID)
+	if err != nil {
+		return "", fmt.Errorf("refresh: %w", err)
+	}
+	if g.NeedsReauth {
+		return "", fmt.Errorf("refresh grant %s: %w", grantID, ErrReauthRequired)
+	}
+	if !m.needsRefresh(g, rejected) {
+		return g.Access.AccessToken, nil // refreshed while we took the lock
+	}
+	acc, err := m.exchange(ctx, g)
+	if err != nil {
+		if se, ok := smartcar.AsError(err); ok && se.NeedsReauth() {
+			m.markReauth(base, g)
+			return "", fmt.Errorf("refresh grant %s: %w: %w", grantID, ErrReauthRequired, err)
+		}
+		return "", fmt.Errorf("refresh grant %s: %w", grantID, err)
+	}
+	now := m.cfg.Now()
+	a, err := completeAccess(*acc, now)
+	if err != nil {
+		return "", fmt.Errorf("refresh grant %s: %w", grantID, err)
+	}
+	stored, err := m.persist(base, g, Grant{ID: grantID, Access: a, UpdatedAt: now})
+	if err != nil {
+		return "", err
+	}
+	m.log.InfoContext(ctx, "grant refreshed", "grant_id", grantID, "version", stored.Version,
+		"expires_at", stored.Access.Expiration)
+	return stored.Access.AccessToken, nil
+}
+
+// exchange calls Smartcar, retrying a retryable failure at once (see
+// exchangeAttempts). Errors come back sanitized: no token in their text.
+func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, error) {
+	var err error
+	for attempt := 1; attempt <= exchangeAttempts; attempt++ {
+		var acc *smartcar.Access
+		acc, err = m.ref.ExchangeRefreshToken(ctx, g.Access.RefreshToken)
+		if err == nil {
+			if acc == nil {
+				return nil, errors.New("exchange refresh token: empty response")
+			}
+			return acc, nil
+		}
+		err = sanitize(err, g.Access.RefreshToken, g.Access.AccessToken)
+		se, ok := smartcar.AsError(err)
+		if !ok || !se.Retryable() || ctx.Err() != nil || attempt == exchangeAttempts {
+			break
+		}
+		m.log.WarnContext(ctx, "refresh failed, retrying", "grant_id", g.ID, "attempt", attempt, "err", err)
+		if serr := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); serr != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("exchange refresh token: %w", err)
+}
+
+// persist stores the new pair with a compare-and-set on old's version,
+// retrying store failures until PersistTimeout: Smartcar has already rotated,
+// so the new refresh token is the only valid one left.
+func (m *Manager) persist(base context.Context, old, next Grant) (Grant, error) {
+	ctx, cancel := context.WithTimeout(base, m.cfg.PersistTimeout)
+	defer cancel()
+	wait := persistMin
+	for attempt := 1; ; attempt++ {
+		stored, err := m.store.UpdateGrant(ctx, next, old.Version)
+		if err == nil {
+			return stored, nil
+		}
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+			return m.afterLostWrite(ctx, old, next, err)
+		}
+		if attempt%40 == 1 { // about every 10 s
+			m.log.WarnContext(ctx, "store refreshed pair, retrying", "grant_id", old.ID, "attempt", attempt, "err", err)
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			m.log.ErrorContext(ctx, "refreshed pair lost: could not store it; the grant needs a reconnect",
+				"grant_id", old.ID, "attempts", attempt, "err", err)
+			return Grant{}, fmt.Errorf("refresh grant %s: store new pair: %w", old.ID, err)
+		}
+		wait = min(2*wait, persistMax)
+	}
+}
+
+// afterLostWrite handles a compare-and-set that failed after Smartcar issued
+// next: an earlier attempt whose reply was lost may have stored it; otherwise
+// someone else wrote the grant (a reconnect, or a refresh after our lock
+// expired) and theirs wins, while next's access token still works this once.
+func (m *Manager) afterLostWrite(ctx context.Context, old, next Grant, werr error) (Grant, error) {
+	cur, err := m.store.GetGrant(ctx, old.ID)
+	if err == nil && cur.Access.RefreshToken == next.Access.RefreshToken {
+		return cur, nil
+	}
+	if errors.Is(werr, ErrNotFound) || errors.Is(err, ErrNotFound) {
+		return Grant{}, fmt.Errorf("refresh grant %s: deleted during refresh: %w", old.ID, ErrNotFound)
+	}
+	m.log.WarnContext(ctx, "refreshed pair dropped: grant changed during refresh", "grant_id", old.ID,
+		"expected_version", old.Version)
+	next.Version = old.Version
+	return next, nil
+}
+
+// markReauth records that Smartcar rejected the grant's refresh token: on
+// the grant (so no one sends it again) and on each of its vehicles.
+func (m *Manager) markReauth(base context.Context, g Grant) {
+	ctx, cancel := context.WithTimeout(base, m.cfg.LockTTL)
+	defer cancel()
+	g.NeedsReauth = true
+	g.UpdatedAt = m.cfg.Now()
+	var errs []error
+	if _, err := m.store.UpdateGrant(ctx, g, g.Version); err != nil && !errors.Is(err, ErrConflict) {
+		errs = append(errs, err)
+	}
+	vs, err := m.store.ListVehicles(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	n := 0
+	for _, v := range vs {
+		if v.GrantID != g.ID || v.Status == StatusNeedsReauth {
+			continue
+		}
+		err := m.store.SetStatus(ctx, v.ID, StatusNeedsReauth, "refresh token rejected (invalid_grant): reconnect through Smartcar Connect")
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	m.log.WarnContext(ctx, "grant needs reauthentication", "grant_id", g.ID, "vehicles", n)
+	if len(errs) > 0 {
+		m.log.ErrorContext(ctx, "mark grant needs_reauth", "grant_id", g.ID, "err", errors.Join(errs...))
+	}
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
