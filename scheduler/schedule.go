@@ -1,0 +1,146 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule polls Paths of the vehicles Vehicles selects at every activation
+// of Cron.
+type Schedule struct {
+	// Name identifies the schedule in job ids; it must be unique and must not
+	// contain '/' or white space.
+	Name string
+	// Cron is a standard 5-field cron expression or a descriptor such as
+	// "@hourly" or "@every 10m"; "CRON_TZ=Europe/Berlin ..." is accepted.
+	Cron string
+	// Paths are the Smartcar paths each job fetches; at least one.
+	Paths []string
+	// Vehicles selects the vehicles to poll.
+	Vehicles Selector
+	// Jitter spreads a firing's jobs over [tick, tick+Jitter): each vehicle
+	// has a stable offset (see Offset) and is enqueued in the group of its
+	// offset; groups are one second wide, or Jitter/10 when Jitter is under
+	// 10 s. Zero enqueues every job at the tick, in one call.
+	Jitter time.Duration
+	// Emit is copied into each job ("always", "on_change", ...).
+	Emit string
+}
+
+// Selector chooses vehicles: all of them, or those whose id is in IDs or
+// that carry at least one of Tags.
+type Selector struct {
+	All  bool
+	IDs  []string
+	Tags []string
+}
+
+// Match reports whether s selects v. It ignores v.Paused: paused vehicles are
+// skipped when a schedule fires, whatever selects them.
+func (s Selector) Match(v Vehicle) bool {
+	if s.All || slices.Contains(s.IDs, v.ID) {
+		return true
+	}
+	for _, t := range v.Tags {
+		if slices.Contains(s.Tags, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// Offset returns vehicleID's stable offset in [0, jitter) within a firing of
+// schedule: a hash of both, modulo jitter. It is 0 when jitter <= 0.
+func Offset(schedule, vehicleID string, jitter time.Duration) time.Duration {
+	if jitter <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(schedule))
+	h.Write([]byte{0})
+	h.Write([]byte(vehicleID))
+	return time.Duration(h.Sum64() % uint64(jitter))
+}
+
+// groupWidth is the width of one enqueue group within the jitter window.
+func groupWidth(jitter time.Duration) time.Duration {
+	return max(min(time.Second, jitter/10), 1)
+}
+
+// parser accepts standard 5-field cron expressions and descriptors.
+var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// entry is a validated schedule with its parsed cron and selector sets.
+type entry struct {
+	Schedule
+	spec cron.Schedule
+	all  bool
+	ids  map[string]struct{}
+	tags map[string]struct{}
+
+	slot firingSlot
+}
+
+// compile validates s and prepares it for firing.
+func compile(s Schedule) (*entry, error) {
+	switch {
+	case s.Name == "":
+		return nil, errors.New("schedule without a name")
+	case strings.ContainsAny(s.Name, "/ \t\r\n"):
+		return nil, fmt.Errorf("schedule %q: name must not contain '/' or white space", s.Name)
+	case len(s.Paths) == 0:
+		return nil, fmt.Errorf("schedule %q: no paths", s.Name)
+	case s.Jitter < 0:
+		return nil, fmt.Errorf("schedule %q: jitter %s: want >= 0", s.Name, s.Jitter)
+	case !s.Vehicles.All && len(s.Vehicles.IDs) == 0 && len(s.Vehicles.Tags) == 0:
+		return nil, fmt.Errorf("schedule %q: selects no vehicles: want all, ids or tags", s.Name)
+	}
+	spec, err := parser.Parse(s.Cron)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: cron %q: %w", s.Name, s.Cron, err)
+	}
+	if every, ok := spec.(cron.ConstantDelaySchedule); ok {
+		spec = alignedEvery{every.Delay}
+	}
+	e := &entry{Schedule: s, spec: spec, all: s.Vehicles.All, ids: set(s.Vehicles.IDs), tags: set(s.Vehicles.Tags)}
+	return e, nil
+}
+
+// match is Selector.Match with sets, for registries of 100,000 vehicles.
+func (e *entry) match(v *Vehicle) bool {
+	if e.all {
+		return true
+	}
+	if _, ok := e.ids[v.ID]; ok {
+		return true
+	}
+	for _, t := range v.Tags {
+		if _, ok := e.tags[t]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func set(xs []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(xs))
+	for _, x := range xs {
+		m[x] = struct{}{}
+	}
+	return m
+}
+
+// alignedEvery fires at whole multiples of d, so that replicas started at
+// different times agree on the ticks of an "@every d" schedule.
+type alignedEvery struct{ d time.Duration }
+
+// Next returns the first multiple of d after t.
+func (a alignedEvery) Next(t time.Time) time.Time {
+	return t.Truncate(a.d).Add(a.d)
+}

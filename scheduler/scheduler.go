@@ -1,0 +1,161 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/smartcar-poller/smartcar-poller/queue"
+)
+
+// Vehicle is a registered vehicle as the scheduler sees it.
+type Vehicle struct {
+	ID   string
+	Tags []string
+	// Paused vehicles (needing re-authentication, disabled, disconnected)
+	// are skipped.
+	Paused bool
+}
+
+// Vehicles lists the registered vehicles; it is read at every firing.
+type Vehicles interface {
+	ListVehicles(ctx context.Context) ([]Vehicle, error)
+}
+
+// Enqueuer puts jobs on the work queue; *queue.Queue implements it.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, jobs ...queue.PollJob) (queue.EnqueueResult, error)
+}
+
+// Config configures a Scheduler.
+type Config struct {
+	Schedules []Schedule
+	// Location interprets cron expressions (default UTC).
+	Location *time.Location
+	// Now is the clock (default time.Now). cron itself always follows the
+	// real clock, so Now must too; tests use testing/synctest.
+	Now func() time.Time
+}
+
+// ErrUnknownSchedule is returned by Fire for a name no schedule has.
+var ErrUnknownSchedule = errors.New("unknown schedule")
+
+// Scheduler fires schedules and enqueues their jobs.
+type Scheduler struct {
+	loc      *time.Location
+	now      func() time.Time
+	log      *slog.Logger
+	vehicles Vehicles
+	enq      Enqueuer
+	entries  []*entry
+	byName   map[string]*entry
+}
+
+// New validates cfg and returns a Scheduler. A schedule with a bad cron
+// expression, a duplicate or malformed name, no paths, a negative jitter or
+// an empty selector is an error naming the schedule. A nil logger discards.
+func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Scheduler, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if vehicles == nil || enq == nil {
+		return nil, errors.New("scheduler: nil vehicles or enqueuer")
+	}
+	s := &Scheduler{
+		loc:      cfg.Location,
+		now:      cfg.Now,
+		log:      logger.With("component", "scheduler"),
+		vehicles: vehicles,
+		enq:      enq,
+		byName:   make(map[string]*entry, len(cfg.Schedules)),
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, sc := range cfg.Schedules {
+		e, err := compile(sc)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+		if _, dup := s.byName[sc.Name]; dup {
+			return nil, fmt.Errorf("scheduler: schedule %q: duplicate name", sc.Name)
+		}
+		s.byName[sc.Name] = e
+		s.entries = append(s.entries, e)
+	}
+	return s, nil
+}
+
+// Run fires every schedule at its cron times until ctx is cancelled, with one
+// cron entry per schedule. It returns nil once cron has stopped and every
+// firing it started has returned. Run one Run at a time per Scheduler.
+func (s *Scheduler) Run(ctx context.Context) error {
+	cl := cronLogger{s.log}
+	c := cron.New(
+		cron.WithLocation(s.loc),
+		cron.WithParser(parser),
+		cron.WithLogger(cl),
+		cron.WithChain(cron.Recover(cl)),
+	)
+	// Our cursors start no later than cron's own, so the first activation
+	// cron fires is never ahead of them.
+	now := s.now().In(s.loc)
+	for _, e := range s.entries {
+		c.Schedule(e.spec, &cronJob{s: s, e: e, ctx: ctx, next: e.spec.Next(now)})
+	}
+	c.Start()
+	s.log.InfoContext(ctx, "scheduler started", "schedules", len(s.entries))
+	<-ctx.Done()
+	<-c.Stop().Done() // waits for running firings, which stop on ctx
+	s.log.Info("scheduler stopped")
+	return nil
+}
+
+// cronJob is one schedule's cron entry. cron's Job.Run gets no tick, so the
+// job keeps its own cursor on the schedule and fires the latest activation
+// that is due; activations missed while the process was stalled are folded
+// into that one.
+type cronJob struct {
+	s   *Scheduler
+	e   *entry
+	ctx context.Context // Run's, the component's own lifecycle
+
+	mu   sync.Mutex
+	next time.Time
+}
+
+func (j *cronJob) Run() {
+	now := j.s.now().In(j.s.loc)
+	var tick time.Time
+	j.mu.Lock()
+	for !j.next.IsZero() && !j.next.After(now) {
+		tick, j.next = j.next, j.e.spec.Next(j.next)
+	}
+	j.mu.Unlock()
+	if tick.IsZero() {
+		j.s.log.Debug("cron woke before the schedule was due", "schedule", j.e.Name)
+		return
+	}
+	if err := j.s.Fire(j.ctx, j.e.Name, tick); err != nil && j.ctx.Err() == nil {
+		j.s.log.Error("fire schedule", "schedule", j.e.Name, "tick", tick, "err", err)
+	}
+}
+
+// cronLogger adapts slog to cron.Logger; cron's chatter goes to debug.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, keysAndValues ...any) {
+	c.l.Debug("cron "+msg, keysAndValues...)
+}
+
+func (c cronLogger) Error(err error, msg string, keysAndValues ...any) {
+	c.l.Error("cron "+msg, append(keysAndValues, "err", err)...)
+}
