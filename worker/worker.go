@@ -173,8 +173,12 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 	}
 	tok, err := w.deps.Tokens.AccessToken(ctx, job.VehicleID)
 	if err != nil {
-		if errors.Is(err, tokens.ErrReauthRequired) {
+		switch {
+		case errors.Is(err, tokens.ErrReauthRequired):
 			return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
+		case errors.Is(err, tokens.ErrInactive), errors.Is(err, tokens.ErrNotFound):
+			// Disabled, disconnected or removed since the job was enqueued.
+			return queue.Drop(fmt.Errorf("access token: %w", err))
 		}
 		return fmt.Errorf("access token: %w", err)
 	}

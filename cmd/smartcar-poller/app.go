@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/scheduler"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+	"github.com/smartcar-poller/smartcar-poller/worker"
+)
+
+// App is the wired daemon: connections, stores and the running parts.
+type App struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	ns  *natsserver.Server // embedded NATS, nil when nats.url is set
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	rdb redis.UniversalClient // nil when the embedded token store is used
+
+	natsClosed chan struct{} // closed by the NATS client once the connection is closed
+
+	store  tokens.Store
+	tokens *tokens.Manager
+	queue  *queue.Queue
+	pub    *events.Publisher
+	api    *smartcar.Client
+	auth   *smartcar.AuthClient
+	worker *worker.Worker
+	sched  *scheduler.Scheduler
+
+	ready func(context.Context) error
+}
+
+// openOptions adjust Open for the demo and tests.
+type openOptions struct {
+	// clientOpts are extra smartcar client options (the demo points them at the simulator).
+	clientOpts []smartcar.ClientOption
+	authOpts   []smartcar.AuthOption
+	// connectOnly opens only what connect/vehicles/tail need (no worker, no scheduler).
+	connectOnly bool
+}
+
+// open connects to (or starts) NATS and the token store and builds every part.
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptions) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := a.openNATS(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	prefix := cfg.NATS.SubjectPrefix
+	replicas := max(cfg.NATS.Replicas, 1)
+	if err := events.EnsureStream(ctx, a.js, events.StreamConfig{
+		Prefix: prefix, MaxAge: cfg.NATS.EventsMaxAge, Replicas: replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("events stream: %w", err)
+	}
+	if a.pub, err = events.NewPublisher(a.js, events.PublisherConfig{Prefix: prefix}); err != nil {
+		return nil, fmt.Errorf("events publisher: %w", err)
+	}
+	if a.queue, err = queue.New(ctx, a.js, queue.Config{
+		Prefix:        prefix,
+		Replicas:      replicas,
+		Storage:       jetstream.FileStorage,
+		AckWait:       cfg.Workers.AckWait,
+		ShutdownGrace: cfg.Workers.ShutdownGrace,
+		Logger:        log,
+	}); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+
+	clientOpts := append([]smartcar.ClientOption{
+		smartcar.WithUnitSystem(smartcar.UnitSystem(cfg.Smartcar.UnitSystem)),
+		smartcar.WithHTTPClient(&http.Client{Timeout: cfg.Smartcar.Timeout}),
+	}, o.clientOpts...)
+	a.api = smartcar.NewClient(clientOpts...)
+	authOpts := append([]smartcar.AuthOption{
+		smartcar.WithClientID(cfg.Smartcar.ClientID),
+		smartcar.WithClientSecret(cfg.Smartcar.ClientSecret.Reveal()),
+		smartcar.WithRedirectURI(cfg.Smartcar.RedirectURI),
+		smartcar.WithMode(string(cfg.Smartcar.Mode)),
+		smartcar.WithClient(a.api),
+	}, o.authOpts...)
+	if a.auth, err = smartcar.NewAuthClient(authOpts...); err != nil {
+		return nil, fmt.Errorf("smartcar auth client: %w", err)
+	}
+	a.tokens = tokens.NewManager(a.store, a.auth, tokens.ManagerConfig{}, log)
+	a.ready = a.readiness
+	if o.connectOnly {
+		return a, nil
+	}
+
+	limit := rate.Limit(cfg.Smartcar.RateLimit.RequestsPerMinute / 60)
+	if cfg.Smartcar.RateLimit.RequestsPerMinute <= 0 {
+		limit = rate.Inf
+	}
+	if a.worker, err = worker.New(worker.Config{
+		UnitSystem:  smartcar.UnitSystem(cfg.Smartcar.UnitSystem),
+		MaxAttempts: cfg.Workers.MaxAttempts,
+	}, log, worker.Deps{
+		Tokens:    a.tokens,
+		API:       a.api,
+		Registry:  a.store,
+		Publisher: a.pub,
+		Changes:   a.pub,
+		Enqueuer:  a.queue,
+		Limiter:   rate.NewLimiter(limit, max(cfg.Smartcar.RateLimit.Burst, 1)),
+	}); err != nil {
+		return nil, err
+	}
+	if a.sched, err = scheduler.New(scheduler.Config{Schedules: schedules(cfg)}, log, vehicleLister{a.store}, a.queue); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return a, nil
+}
+
+func (a *App) openNATS(ctx context.Context) error {
+	url := a.cfg.NATS.URL
+	if url == "" {
+		dir := filepath.Join(a.cfg.DataDir, "nats")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("embedded nats: %w", err)
+		}
+		ns, err := natsserver.NewServer(&natsserver.Options{
+			Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: dir,
+			NoSigs: true, NoLog: true,
+		})
+		if err != nil {
+			return fmt.Errorf("embedded nats: %w", err)
+		}
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			ns.Shutdown()
+			return errors.New("embedded nats: not ready after 10s")
+		}
+		a.ns = ns
+		url = ns.ClientURL()
+		a.log.Info("embedded NATS server started", "url", url, "store_dir", dir)
+	}
+	a.natsClosed = make(chan struct{})
+	nc, err := nats.Connect(url,
+		nats.Name("smartcar-poller"),
+		nats.ClosedHandler(func(*nats.Conn) { close(a.natsClosed) }),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				a.log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		return fmt.Errorf("connect nats: %w", err)
+	}
+	a.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	a.js = js
+	return nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	if a.cfg.Redis.URL == "" {
+		kv, err := tokens.NewKVStore(ctx, a.js, a.cfg.NATS.SubjectPrefix)
+		if err != nil {
+			return fmt.Errorf("embedded token store: %w", err)
+		}
+		a.store = kv
+		return nil
+	}
+	opt, err := redis.ParseURL(a.cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis url: %w", err)
+	}
+	a.rdb = redis.NewClient(opt)
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	a.store = tokens.NewRedisStore(a.rdb, a.cfg.Redis.KeyPrefix)
+	return nil
+}
+
+// readiness checks NATS and the token store.
+func (a *App) readiness(ctx context.Context) error {
+	if a.nc == nil || !a.nc.IsConnected() {
+		return errors.New("nats not connected")
+	}
+	if a.rdb != nil {
+		if err := a.rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run runs the scheduler, the workers and the HTTP endpoints until ctx is
+// cancelled, then shuts them down in order: scheduling stops, the consumer
+// stops pulling and in-flight jobs finish or go back to the queue.
+func (a *App) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.sched.Run(gctx) })
+	g.Go(func() error { return a.queue.Consume(gctx, a.cfg.Workers.Concurrency, a.worker.Handle) })
+	if a.cfg.HTTP.Listen != "" {
+		srv, ln, err := a.httpServer()
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	a.log.Info("smartcar-poller running",
+		"schedules", len(a.cfg.Schedules), "concurrency", a.cfg.Workers.Concurrency, "http", a.cfg.HTTP.Listen)
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) httpServer() (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", a.metricsHandler())
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln, nil
+}
+
+// Close waits for token refreshes in flight, drains NATS (flushing pending
+// publishes), closes Redis and stops the embedded server.
+func (a *App) Close() {
+	if a.tokens != nil {
+		// A refresh in flight must get to store the new pair: it is the only valid one.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := a.tokens.Close(ctx); err != nil {
+			a.log.Warn("token refreshes still in flight at shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.nc != nil {
+		if err := a.nc.Drain(); err != nil {
+			a.nc.Close()
+		}
+		select {
+		case <-a.natsClosed:
+		case <-time.After(10 * time.Second):
+			a.nc.Close()
+		}
+	}
+	if a.rdb != nil {
+		_ = a.rdb.Close()
+	}
+	if a.ns != nil {
+		a.ns.Shutdown()
+		a.ns.WaitForShutdown()
+	}
+}
+
+// schedules maps the config's schedules to the scheduler's.
+func schedules(cfg *config.Config) []scheduler.Schedule {
+	out := make([]scheduler.Schedule, 0, len(cfg.Schedules))
+	for _, s := range cfg.Schedules {
+		out = append(out, scheduler.Schedule{
+			Name:   s.Name,
+			Cron:   s.Cron,
+			Paths:  s.Paths,
+			Jitter: s.Jitter,
+			Emit:   string(s.Emit),
+			Vehicles: scheduler.Selector{
+				All: s.Vehicles.All, IDs: s.Vehicles.IDs, Tags: s.Vehicles.Tags,
+			},
+		})
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

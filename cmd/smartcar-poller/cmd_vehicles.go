@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: vehicles needs list or remove", errUsage)
+	}
+	sub := args[0]
+	if sub != "list" && sub != "remove" {
+		return fmt.Errorf("%w: unknown vehicles command %q", errUsage, sub)
+	}
+	cfg, fs, err := loadConfig("vehicles "+sub, args[1:], stderr, nil)
+	if err != nil {
+		return err
+	}
+	if sub == "remove" && fs.NArg() != 1 {
+		return fmt.Errorf("%w: vehicles remove needs one vehicle id", errUsage)
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	app, err := open(ctx, cfg, log, openOptions{connectOnly: true})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if sub == "remove" {
+		id := fs.Arg(0)
+		if _, err := app.store.GetVehicle(ctx, id); err != nil {
+			return fmt.Errorf("vehicle %s: %w", id, err)
+		}
+		if err := app.store.DeleteVehicle(ctx, id); err != nil {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "removed %s\n", id)
+		return nil
+	}
+	vs, err := app.store.ListVehicles(ctx)
+	if err != nil {
+		return fmt.Errorf("list vehicles: %w", err)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tGRANT\tTAGS\tSTATUS\tLAST POLL\tHOLD")
+	now := time.Now()
+	for _, v := range vs {
+		hold := "-"
+		if until, err := app.store.Hold(ctx, v.ID); err == nil && until.After(now) {
+			hold = until.Sub(now).Round(time.Second).String()
+		}
+		last := "-"
+		if !v.LastPoll.IsZero() {
+			last = v.LastPoll.UTC().Format(time.RFC3339)
+		}
+		status := string(v.Status)
+		if v.Reason != "" && status != "connected" {
+			status += " (" + v.Reason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, strings.Join(v.Tags, ","), status, last, hold)
+	}
+	return tw.Flush()
+}

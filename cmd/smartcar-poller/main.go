@@ -1,0 +1,83 @@
+// Command smartcar-poller keeps connected vehicles' data flowing from the
+// Smartcar API to NATS: cron schedules enqueue poll jobs on JetStream,
+// workers call Smartcar within its limits and publish normalized CloudEvents.
+//
+// Usage:
+//
+//	smartcar-poller demo                          # zero configuration: embedded NATS + simulator
+//	smartcar-poller run --config poller.yaml      # the daemon
+//	smartcar-poller connect --code CODE           # or --refresh-token TOKEN [--tags a,b]
+//	smartcar-poller vehicles list | remove ID
+//	smartcar-poller tail [--vehicle ID] [--signal NAME]
+//	smartcar-poller config validate FILE
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks a command-line mistake (exit code 2).
+var errUsage = errors.New("usage")
+
+const usage = `smartcar-poller keeps Smartcar vehicle data flowing to NATS.
+
+Usage:
+  smartcar-poller demo [--vehicles N] [--duration D]
+  smartcar-poller run --config FILE
+  smartcar-poller connect --config FILE (--code CODE | --refresh-token TOKEN) [--tags a,b]
+  smartcar-poller vehicles list --config FILE
+  smartcar-poller vehicles remove --config FILE ID
+  smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
+  smartcar-poller config validate FILE
+`
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "demo":
+		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "connect":
+		err = cmdConnect(ctx, args[1:], stdout, stderr)
+	case "vehicles":
+		err = cmdVehicles(ctx, args[1:], stdout, stderr)
+	case "tail":
+		err = cmdTail(ctx, args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "smartcar-poller: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "smartcar-poller: %v\n", err)
+		return 1
+	}
+}
