@@ -28,7 +28,16 @@ sim:
 	$(GO) run ./cmd/smartcar-sim
 
 fuzz:
-	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./config   -run '^$$' -fuzz '^FuzzParse$$'          -fuzztime $(FUZZTIME)
+	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzErrorResponse$$'  -fuzztime $(FUZZTIME)
+	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzBatchResponse$$'  -fuzztime $(FUZZTIME)
+	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzVerifyPayload$$'  -fuzztime $(FUZZTIME)
+	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzNormalize$$'      -fuzztime $(FUZZTIME)
+	$(GO) test ./events   -run '^$$' -fuzz '^FuzzParseValidate$$'  -fuzztime $(FUZZTIME)
+
+faults:
+	FAULTS=full REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 30m -v -run '^TestFaults_' ./reliability
+	FAULTS=full REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout 15m -run TestReplicas ./cmd/smartcar-poller
 
 ci:
 	bash .ci/run

@@ -15,6 +15,9 @@ type Config struct {
 	Workers   Workers    `yaml:"workers"`
 	HTTP      HTTP       `yaml:"http"`
 	Log       Log        `yaml:"log"`
+	Connect   Connect    `yaml:"connect"`
+	Tokens    Tokens     `yaml:"tokens"` // encryption at rest, see security.go
+	Webhooks  Webhooks   `yaml:"webhooks"`
 	Schedules []Schedule `yaml:"schedules"`
 }
 
@@ -29,6 +32,15 @@ type NATS struct {
 	EventsMaxAge time.Duration `yaml:"events_max_age"`
 	// Replicas is the JetStream replica count of the streams (1 to 5).
 	Replicas int `yaml:"replicas"`
+	// CredsFile is a NATS credentials file (JWT and nkey seed).
+	CredsFile string `yaml:"creds_file"`
+	// NkeySeedFile is a file holding a user nkey seed.
+	NkeySeedFile string `yaml:"nkey_seed_file"`
+	// User and Password authenticate with a user/password.
+	User     string `yaml:"user"`
+	Password Secret `yaml:"password"`
+	// TLS is the client TLS setting (see security.go).
+	TLS TLS `yaml:"tls"`
 }
 
 // Redis selects the token store.
@@ -38,6 +50,12 @@ type Redis struct {
 	URL string `yaml:"url"`
 	// KeyPrefix starts every Redis key.
 	KeyPrefix string `yaml:"key_prefix"`
+	// Username and Password authenticate (Redis 6 ACL user, or the
+	// requirepass password with no username); they override the URL's.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// TLS is the client TLS setting (see security.go).
+	TLS TLS `yaml:"tls"`
 }
 
 // Smartcar holds the API application settings.
@@ -117,6 +135,8 @@ type Schedule struct {
 	Jitter time.Duration `yaml:"jitter"`
 	// Emit says when an event is published; default EmitOnChange.
 	Emit Emit `yaml:"emit"`
+	// When holds conditions on the selected vehicles.
+	When When `yaml:"when"`
 }
 
 func (s *Schedule) setDefaults() {
@@ -184,5 +204,10 @@ func defaults() *Config {
 		Workers: Workers{Concurrency: 64, AckWait: 6 * time.Minute, ShutdownGrace: 25 * time.Second, MaxAttempts: 10},
 		HTTP:    HTTP{Listen: "127.0.0.1:8080"},
 		Log:     Log{Level: "info", Format: "auto"},
+		Connect: Connect{
+			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
+			StateTTL: 10 * time.Minute,
+		},
+		Webhooks: Webhooks{DedupTTL: 24 * time.Hour},
 	}
 }

@@ -126,6 +126,15 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			}
 			v.SetInt(i)
 		}
+	case reflect.Bool:
+		if s, ok := d.scalar(n, path, "a boolean"); ok {
+			b, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				d.fail(n, path, "want true or false, got %q", truncate(s, 40))
+				return
+			}
+			v.SetBool(b)
+		}
 	case reflect.Float64:
 		if s, ok := d.scalar(n, path, "a number"); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)

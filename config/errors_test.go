@@ -42,11 +42,31 @@ var badInputs = []struct {
 
 	// Unknown and repeated keys.
 	{"unknown top-level key", "nats: {}\ncolour: red\n" + okSchedules,
-		[]string{`poller.yaml:2: colour: unknown key "colour" (known: data_dir, http, log, nats, redis, schedules, smartcar, workers)`}},
+		[]string{`poller.yaml:2: colour: unknown key "colour" (known: connect, data_dir, http, log, nats, redis, schedules, smartcar, tokens, webhooks, workers)`}},
 	{"misspelt nested key", "workers:\n  concurency: 8\n" + okSchedules,
 		[]string{`poller.yaml:2: workers.concurency: unknown key "concurency" (did you mean "concurrency"?)`}},
+	// Onboarding and webhooks.
+	{"connect without redirect uri", "connect: {enabled: true}\n" + okSchedules,
+		[]string{"poller.yaml:1: smartcar.redirect_uri: missing: connect.enabled needs it (set it or SMARTCAR_REDIRECT_URI)"}},
+	{"connect bad scopes and ttl", "connect:\n  scopes: [read_odometer, Read-All, read_odometer]\n  state_ttl: 2h\n" + okSchedules,
+		[]string{
+			`poller.yaml:2: connect.scopes[1]: invalid scope "Read-All" (want lowercase letters, _ or :)`,
+			`poller.yaml:2: connect.scopes[2]: duplicate scope "read_odometer"`,
+			"poller.yaml:3: connect.state_ttl: must be at most 1h, got 2h0m0s",
+		}},
+	{"connect empty scopes", "connect: {scopes: []}\n" + okSchedules,
+		[]string{"poller.yaml:1: connect.scopes: at least one scope is required"}},
+	{"webhooks without token", "webhooks:\n  enabled: true\n  dedup_ttl: 0s\n" + okSchedules,
+		[]string{
+			"poller.yaml:1: webhooks.management_token: missing: webhooks.enabled needs it (set it or SMARTCAR_MANAGEMENT_TOKEN)",
+			"poller.yaml:3: webhooks.dedup_ttl: must be positive, got 0s",
+		}},
+	{"webhooks enabled not a boolean", "webhooks: {enabled: maybe}\n" + okSchedules,
+		[]string{`poller.yaml:1: webhooks.enabled: want true or false, got "maybe"`}},
+	{"negative webhooks_silent_for", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    when: {webhooks_silent_for: -1h}\n",
+		[]string{"poller.yaml:5: schedules[0].when.webhooks_silent_for: negative duration -1h0m0s"}},
 	{"unknown key in a schedule", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    retries: 3\n",
-		[]string{`poller.yaml:5: schedules[0].retries: unknown key "retries" (known: cron, emit, jitter, name, paths, vehicles)`}},
+		[]string{`poller.yaml:5: schedules[0].retries: unknown key "retries" (known: cron, emit, jitter, name, paths, vehicles, when)`}},
 	{"unknown key in vehicles", "schedules:\n  - {name: s, cron: '@hourly', paths: [/vin],\n     vehicles: {tag: [a]}}\n",
 		[]string{
 			`poller.yaml:3: schedules[0].vehicles.tag: unknown key "tag" (did you mean "tags"?)`,

@@ -56,6 +56,10 @@ func Parse(filename string, data []byte, env func(string) (string, bool), opts .
 		return nil, d.errs
 	}
 	envFallbacks(&c.Smartcar, env)
+	if c.Webhooks.ManagementToken == "" {
+		v, _ := env("SMARTCAR_MANAGEMENT_TOKEN")
+		c.Webhooks.ManagementToken = Secret(v)
+	}
 	v := newValidator(filename, d.lines, d.bad, opts)
 	v.config(c)
 	if errs := append(d.errs, v.errs...); len(errs) > 0 {

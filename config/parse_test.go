@@ -30,9 +30,14 @@ func wantDefaults(schedules ...config.Schedule) *config.Config {
 			MonthlyQuota: 500,
 			Timeout:      310 * time.Second,
 		},
-		Workers:   config.Workers{Concurrency: 64, AckWait: 6 * time.Minute, ShutdownGrace: 25 * time.Second, MaxAttempts: 10},
-		HTTP:      config.HTTP{Listen: "127.0.0.1:8080"},
-		Log:       config.Log{Level: "info", Format: "auto"},
+		Workers: config.Workers{Concurrency: 64, AckWait: 6 * time.Minute, ShutdownGrace: 25 * time.Second, MaxAttempts: 10},
+		HTTP:    config.HTTP{Listen: "127.0.0.1:8080"},
+		Log:     config.Log{Level: "info", Format: "auto"},
+		Connect: config.Connect{
+			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
+			StateTTL: 10 * time.Minute,
+		},
+		Webhooks:  config.Webhooks{DedupTTL: 24 * time.Hour},
 		Schedules: schedules,
 	}
 }
@@ -83,9 +88,11 @@ func TestParse_good(t *testing.T) {
 					MonthlyQuota: 1000,
 					Timeout:      2 * time.Minute,
 				},
-				Workers: config.Workers{Concurrency: 200, AckWait: 10 * time.Minute, ShutdownGrace: time.Minute, MaxAttempts: 3},
-				HTTP:    config.HTTP{Listen: ""},
-				Log:     config.Log{Level: "debug", Format: "json"},
+				Workers:  config.Workers{Concurrency: 200, AckWait: 10 * time.Minute, ShutdownGrace: time.Minute, MaxAttempts: 3},
+				HTTP:     config.HTTP{Listen: ""},
+				Log:      config.Log{Level: "debug", Format: "json"},
+				Connect:  config.Connect{Scopes: []string{"read_odometer", "read_battery"}, StateTTL: 5 * time.Minute},
+				Webhooks: config.Webhooks{ManagementToken: "file-amt", DedupTTL: time.Hour},
 				Schedules: []config.Schedule{
 					{
 						Name: "frequent", Cron: "*/15 * * * *", Paths: []string{"/location", "/battery"},
@@ -98,6 +105,7 @@ func TestParse_good(t *testing.T) {
 					{
 						Name: "fleet", Cron: "@daily", Paths: []string{"/", "/vin", "/diagnostics/dtcs"},
 						Vehicles: config.Vehicles{Tags: []string{"fleet", "eu:west"}}, Jitter: time.Hour, Emit: config.EmitOnChange,
+						When: config.When{WebhooksSilentFor: 2 * time.Hour},
 					},
 				},
 			},
@@ -259,6 +267,9 @@ func TestConfig_String_roundTrip(t *testing.T) {
 			want.Redis.URL = tc.redisURL
 			if want.Smartcar.ClientSecret != "" {
 				want.Smartcar.ClientSecret = config.Redacted
+			}
+			if want.Webhooks.ManagementToken != "" {
+				want.Webhooks.ManagementToken = config.Redacted
 			}
 			if diff := cmp.Diff(&want, again); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)

@@ -111,6 +111,8 @@ func (v *validator) config(c *Config) {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "text", "json")
 
+	v.onboarding(c)
+	v.security(c)
 	v.schedules(c.Schedules)
 }
 

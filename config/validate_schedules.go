@@ -55,6 +55,7 @@ func (v *validator) schedule(path string, s *Schedule) {
 	v.check(s.Jitter <= minGap, path+".jitter",
 		"%s is longer than the shortest interval between firings (%s)", s.Jitter, minGap)
 	v.oneOf(path+".emit", string(s.Emit), string(EmitAlways), string(EmitOnChange))
+	v.nonNegative(path+".when.webhooks_silent_for", s.When.WebhooksSilentFor)
 }
 
 func (v *validator) paths(path string, paths []string) {

@@ -123,9 +123,11 @@ type Opening struct {
 
 // DiagnosticsData covers both diagnostics paths:
 // "/diagnostics/system_status" sets Systems, "/diagnostics/dtcs" ActiveCodes.
+// A nil list is omitted; an empty one is kept ("active_codes": [] says the
+// vehicle has no trouble codes, and the schema needs one of the two lists).
 type DiagnosticsData struct {
-	Systems     []DiagnosticSystem `json:"systems,omitempty"`
-	ActiveCodes []TroubleCode      `json:"active_codes,omitempty"`
+	Systems     []DiagnosticSystem `json:"systems,omitzero"`
+	ActiveCodes []TroubleCode      `json:"active_codes,omitzero"`
 }
 
 // DiagnosticSystem is the status (OK or ALERT) of one vehicle system.

@@ -48,7 +48,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, tick time.Time, hurry <-
 	if err != nil {
 		return fmt.Errorf("fire %s: list vehicles: %w", e.Name, err)
 	}
-	var paused int
+	var paused, webhooked int
 	due := make([]pending, 0, len(vs))
 	for i := range vs {
 		v := &vs[i]
@@ -57,6 +57,10 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, tick time.Time, hurry <-
 		}
 		if v.Paused {
 			paused++
+			continue
+		}
+		if e.heardFrom(v, tick) {
+			webhooked++
 			continue
 		}
 		due = append(due, pending{
@@ -80,7 +84,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, tick time.Time, hurry <-
 		log.InfoContext(ctx, "firing stopped", "enqueued", t.res.Enqueued, "left", len(due)-t.done, "err", err)
 		return fmt.Errorf("fire %s: %w", e.Name, err)
 	}
-	log.InfoContext(ctx, "schedule fired", "vehicles", len(due), "paused", paused,
+	log.InfoContext(ctx, "schedule fired", "vehicles", len(due), "paused", paused, "webhooks_fresh", webhooked,
 		"enqueued", t.res.Enqueued, "duplicates", t.res.Duplicates, "failed", t.failed, "took", s.now().Sub(start))
 	if t.err != nil {
 		return fmt.Errorf("fire %s: %d of %d jobs not enqueued: %w", e.Name, t.failed, len(due), t.err)

@@ -31,6 +31,10 @@ type Schedule struct {
 	Jitter time.Duration
 	// Emit is copied into each job ("always", "on_change", ...).
 	Emit string
+	// WebhooksSilentFor, when positive, skips a vehicle whose last webhook
+	// came less than this long before the tick: webhooks keep it fresh, and
+	// polling is the fallback once they go quiet.
+	WebhooksSilentFor time.Duration
 }
 
 // Selector chooses vehicles: all of them, or those whose id is in IDs or
@@ -96,6 +100,8 @@ func compile(s Schedule) (*entry, error) {
 		return nil, fmt.Errorf("schedule %q: name must not contain '/' or white space", s.Name)
 	case len(s.Paths) == 0:
 		return nil, fmt.Errorf("schedule %q: no paths", s.Name)
+	case s.WebhooksSilentFor < 0:
+		return nil, fmt.Errorf("schedule %q: webhooks_silent_for %s: want >= 0", s.Name, s.WebhooksSilentFor)
 	case s.Jitter < 0:
 		return nil, fmt.Errorf("schedule %q: jitter %s: want >= 0", s.Name, s.Jitter)
 	case !s.Vehicles.All && len(s.Vehicles.IDs) == 0 && len(s.Vehicles.Tags) == 0:
@@ -126,6 +132,12 @@ func (e *entry) match(v *Vehicle) bool {
 		}
 	}
 	return false
+}
+
+// heardFrom reports whether v sent a webhook within the schedule's
+// WebhooksSilentFor before tick.
+func (e *entry) heardFrom(v *Vehicle, tick time.Time) bool {
+	return e.WebhooksSilentFor > 0 && !v.LastWebhook.IsZero() && tick.Sub(v.LastWebhook) < e.WebhooksSilentFor
 }
 
 func set(xs []string) map[string]struct{} {

@@ -20,6 +20,9 @@ type Vehicle struct {
 	// Paused vehicles (needing re-authentication, disabled, disconnected)
 	// are skipped.
 	Paused bool
+	// LastWebhook is when Smartcar last sent a webhook about the vehicle
+	// (zero: never); schedules with WebhooksSilentFor use it.
+	LastWebhook time.Time
 }
 
 // Vehicles lists the registered vehicles; it is read at every firing.

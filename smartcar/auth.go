@@ -265,7 +265,7 @@ func (a *AuthClient) token(ctx context.Context, form url.Values, grant string) (
 		u += "?" + q
 	}
 	r := request{method: http.MethodPost, url: u, auth: a.basic, body: []byte(form.Encode()),
-		ctype: formContentType, secrets: secrets{a.secret, grant}}
+		ctype: formContentType, secrets: secrets{a.secret, grant, strings.TrimPrefix(a.basic[0], "Basic ")}}
 	var w tokenWire
 	if _, err := a.client.doJSON(ctx, &r, &w); err != nil {
 		return nil, err

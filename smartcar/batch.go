@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -244,7 +245,12 @@ func newBatchItem(path string, w *batchItemWire, requestID string, sec secrets) 
 		it.Headers = http.Header{}
 	}
 	it.Meta = metaFrom(it.Headers, requestID)
-	if w.Code < 200 || w.Code > 299 {
+	switch {
+	case w.Code < 100 || w.Code > 599:
+		// Not an HTTP status (missing, 0, 700): the item is malformed.
+		it.Err = &Error{Type: TypeSDK, Code: "INVALID_RESPONSE", RequestID: requestID,
+			Description: "batch item for " + path + " has status code " + strconv.Itoa(w.Code) + ", not an HTTP status"}
+	case w.Code < 200 || w.Code > 299:
 		it.Err = parseError(w.Code, it.Headers, w.Body, requestID, sec)
 	}
 	return it

@@ -66,9 +66,13 @@ const maxSnippet = 256
 // parseError turns a non-2xx response into a *Error. status is the HTTP
 // status (or a batch item's code), h its canonical headers, body the raw
 // body, and requestID, when set, the id to report (a batch's outer
-// SC-Request-Id). Every secret is redacted before anything is kept.
+// SC-Request-Id). Every secret is redacted, from the raw body and again from
+// the decoded fields (a JSON escape such as \u0061 can spell a secret).
 func parseError(status int, h http.Header, body []byte, requestID string, secrets secrets) *Error {
-	body = redactBytes(body, secrets)
+	return decodeError(status, h, redactBytes(body, secrets), requestID).redact(secrets)
+}
+
+func decodeError(status int, h http.Header, body []byte, requestID string) *Error {
 	e := &Error{
 		StatusCode: status,
 		RequestID:  cmp.Or(requestID, header(h, "Sc-Request-Id")),
@@ -170,6 +174,40 @@ func snippet(b []byte) string {
 		s += "…"
 	}
 	return s
+}
+
+// redact removes every secret from e's text fields and returns e.
+func (e *Error) redact(secrets secrets) *Error {
+	for _, f := range []*string{&e.Type, &e.Code, &e.Description, &e.DocURL, &e.RequestID,
+		&e.SuggestedUserMessage, &e.Resolution.Type, &e.Resolution.URL} {
+		*f = redact(*f, secrets)
+	}
+	for i, m := range e.Detail {
+		if m != nil {
+			e.Detail[i], _ = redactAny(m, secrets).(map[string]any)
+		}
+	}
+	return e
+}
+
+// redactAny removes every secret from the strings (and keys) of a decoded
+// JSON value.
+func redactAny(v any, secrets secrets) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x, secrets)
+	case []any:
+		for i := range x {
+			x[i] = redactAny(x[i], secrets)
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[redact(k, secrets)] = redactAny(val, secrets)
+		}
+		return out
+	}
+	return v
 }
 
 func redactBytes(b []byte, secrets secrets) []byte {

@@ -146,7 +146,7 @@ func transportError(err error, secrets secrets) *Error {
 func responseError(resp *http.Response, err error, secrets secrets) *Error {
 	e := bodyError(err, secrets)
 	e.StatusCode = resp.StatusCode
-	e.RequestID = header(resp.Header, "Sc-Request-Id")
+	e.RequestID = redact(header(resp.Header, "Sc-Request-Id"), secrets)
 	return e
 }
 

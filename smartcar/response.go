@@ -53,13 +53,15 @@ func header(h http.Header, key string) string {
 	return ""
 }
 
-// parseTime parses an ISO-8601 header; anything unparsable is the zero time.
+// parseTime parses an ISO-8601 header; anything unparsable is the zero
+// time, and so is a time whose UTC year is outside 1..9999 (such as
+// "9999-12-31T23:59:59-23:59"), which could not be encoded as RFC 3339 again.
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if y := t.UTC().Year(); err != nil || y < 1 || y > 9999 {
 		return time.Time{}
 	}
 	return t

@@ -17,7 +17,7 @@ import (
 // backend makes a fresh, empty Store for one test on a real server.
 type backend struct {
 	name     string
-	newStore func(t *testing.T) tokens.Store
+	newStore func(t *testing.T, opts ...tokens.StoreOption) tokens.Store
 }
 
 // backends returns the three places every Store test runs: the shared Redis,
@@ -27,24 +27,24 @@ func backends(t *testing.T) []backend {
 	t.Helper()
 	embedded := embeddedJetStream(t)
 	return []backend{
-		{"redis", func(t *testing.T) tokens.Store { return newRedisStore(t) }},
-		{"kv_nats_shared", func(t *testing.T) tokens.Store {
-			return newKVStore(t, sharedJetStream(t))
+		{"redis", func(t *testing.T, opts ...tokens.StoreOption) tokens.Store { return newRedisStore(t, opts...) }},
+		{"kv_nats_shared", func(t *testing.T, opts ...tokens.StoreOption) tokens.Store {
+			return newKVStore(t, sharedJetStream(t), opts...)
 		}},
-		{"kv_nats_embedded", func(t *testing.T) tokens.Store {
-			return newKVStore(t, embedded)
+		{"kv_nats_embedded", func(t *testing.T, opts ...tokens.StoreOption) tokens.Store {
+			return newKVStore(t, embedded, opts...)
 		}},
 	}
 }
 
 // newRedisStore returns a RedisStore under a unique prefix on the shared
 // Redis, deleting its keys when the test ends.
-func newRedisStore(t testing.TB) tokens.Store {
+func newRedisStore(t testing.TB, opts ...tokens.StoreOption) tokens.Store {
 	t.Helper()
 	rdb := testserver.Redis(t)
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteRedisPrefix(t, rdb, prefix) })
-	return tokens.NewRedisStore(rdb, prefix)
+	return tokens.NewRedisStore(rdb, prefix, opts...)
 }
 
 func deleteRedisPrefix(t testing.TB, rdb redis.UniversalClient, prefix string) {
@@ -100,17 +100,17 @@ func embeddedJetStream(t testing.TB) jetstream.JetStream {
 }
 
 // newKVStore returns a KVStore with unique buckets, deleted when the test ends.
-func newKVStore(t testing.TB, js jetstream.JetStream) tokens.Store {
+func newKVStore(t testing.TB, js jetstream.JetStream, opts ...tokens.StoreOption) tokens.Store {
 	t.Helper()
 	prefix := testserver.Unique("tokt_")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := tokens.NewKVStore(ctx, js, prefix)
+	s, err := tokens.NewKVStore(ctx, js, prefix, opts...)
 	g, v, l := tokens.KVBuckets(prefix)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		for _, b := range []string{g, v, l} {
+		for _, b := range []string{g, v, l, tokens.KVMarksBucket(prefix)} {
 			if err := js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
 				t.Errorf("delete bucket %s: %v", b, err)
 			}

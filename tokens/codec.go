@@ -9,9 +9,9 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
 
-// grantRecord is the stored form of a grant. encodeGrant and decodeGrant are
-// the only places where a token pair is (de)serialized, for both backends, so
-// encryption at rest can be added here alone.
+// grantRecord is the plaintext form of a grant. encodeGrant and decodeGrant
+// are the only places where a token pair is (de)serialized, for both
+// backends; with a Keyring the record is stored sealed (see crypt.go).
 type grantRecord struct {
 	Version     int64           `json:"version,omitempty"` // KV only; Redis keeps it in its own hash field
 	Access      smartcar.Access `json:"access"`
@@ -19,7 +19,7 @@ type grantRecord struct {
 	UpdatedAt   time.Time       `json:"updated_at"`
 }
 
-func encodeGrant(g Grant, withVersion bool) ([]byte, error) {
+func encodeGrant(g Grant, withVersion bool, k *Keyring) ([]byte, error) {
 	r := grantRecord{Access: g.Access, NeedsReauth: g.NeedsReauth, UpdatedAt: g.UpdatedAt.UTC()}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = time.Now().UTC()
@@ -31,10 +31,14 @@ func encodeGrant(g Grant, withVersion bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode grant %s: %w", g.ID, err)
 	}
-	return b, nil
+	return k.seal(g.ID, b)
 }
 
-func decodeGrant(id string, b []byte) (Grant, error) {
+func decodeGrant(id string, stored []byte, k *Keyring) (Grant, error) {
+	b, err := k.open(id, stored)
+	if err != nil {
+		return Grant{}, err
+	}
 	var r grantRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		// The json error could quote part of the record: leave it out.

@@ -11,7 +11,19 @@
 // default). Both pass one conformance suite. Grants are written with a
 // version compare-and-set; locks carry an owner token and an expiry, and only
 // the owner releases them. A grant's tokens are (de)serialized in codec.go
-// alone, for both backends, so encryption at rest can be added there.
+// alone, for both backends.
+//
+// # Encryption at rest
+//
+// With WithKeyring, both backends store each grant record sealed with
+// AES-256-GCM (random nonce, the grant id as associated data) together with
+// the id of its key (KeyID: 8 hex digits of the key's SHA-256). Reads accept
+// any key of the Keyring and plaintext records; writes use the current key.
+// RotateKey re-encrypts the records not under the current key with a
+// compare-and-set that keeps each grant's Version, so it runs safely beside
+// refreshing daemons. A record under an unknown key fails with ErrUnknownKey
+// naming the key id; an altered record fails with ErrDecrypt. Without a
+// Keyring (the default) records are plaintext JSON.
 //
 // # Refresh
 //

@@ -33,6 +33,8 @@ const DefaultKVPrefix = "smartcar"
 // twice RedisStore's time, so large fleets belong on Redis.
 type KVStore struct {
 	grants, vehicles, locks jetstream.KeyValue
+	keys                    *Keyring // nil: grants in plaintext
+	marks                   kvMarks  // Connect states and webhook event ids (kv_onboard.go)
 }
 
 var _ Store = (*KVStore)(nil)
@@ -50,12 +52,12 @@ func KVBuckets(prefix string) (grants, vehicles, locks string) {
 
 // NewKVStore opens the store's buckets under prefix (DefaultKVPrefix when
 // empty), creating them with file storage if they do not exist.
-func NewKVStore(ctx context.Context, js jetstream.JetStream, prefix string) (*KVStore, error) {
+func NewKVStore(ctx context.Context, js jetstream.JetStream, prefix string, opts ...StoreOption) (*KVStore, error) {
 	if prefix != "" && !prefixRE.MatchString(prefix) {
 		return nil, fmt.Errorf("open kv store: prefix %q is not [A-Za-z0-9_-]+", prefix)
 	}
 	g, v, l := KVBuckets(prefix)
-	s := &KVStore{}
+	s := &KVStore{keys: applyStoreOptions(opts).keys, marks: kvMarks{js: js, bucket: KVMarksBucket(prefix)}}
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
@@ -135,7 +137,7 @@ func (s *KVStore) getGrant(ctx context.Context, id string) (Grant, uint64, error
 	if err != nil {
 		return Grant{}, 0, fmt.Errorf("get grant %s: %w", id, err)
 	}
-	g, err := decodeGrant(id, e.Value())
+	g, err := decodeGrant(id, e.Value(), s.keys)
 	return g, e.Revision(), err
 }
 
@@ -151,7 +153,7 @@ func (s *KVStore) CreateGrant(ctx context.Context, g Grant) error {
 		default:
 			g.Version = old.Version + 1
 		}
-		data, err := encodeGrant(g, true)
+		data, err := encodeGrant(g, true, s.keys)
 		if err != nil {
 			return err
 		}
@@ -170,31 +172,36 @@ func (s *KVStore) CreateGrant(ctx context.Context, g Grant) error {
 	return fmt.Errorf("create grant %s: %w", g.ID, ErrConflict)
 }
 
-// UpdateGrant stores g if the stored version is expectVersion.
+// UpdateGrant stores g if the stored version is expectVersion. A revision
+// that moved without a version change (RotateKey re-encrypting the record)
+// is not a conflict: the write is tried again.
 func (s *KVStore) UpdateGrant(ctx context.Context, g Grant, expectVersion int64) (Grant, error) {
-	old, rev, err := s.getGrant(ctx, g.ID)
-	if err != nil {
-		return Grant{}, fmt.Errorf("update grant: %w", err)
-	}
-	if old.Version != expectVersion {
-		return Grant{}, fmt.Errorf("update grant %s at version %d: %w", g.ID, expectVersion, ErrConflict)
-	}
 	if g.UpdatedAt.IsZero() {
 		g.UpdatedAt = time.Now()
 	}
 	g.UpdatedAt = g.UpdatedAt.UTC()
 	g.Version = expectVersion + 1
-	data, err := encodeGrant(g, true)
+	data, err := encodeGrant(g, true, s.keys)
 	if err != nil {
 		return Grant{}, err
 	}
-	if _, err := s.grants.Update(ctx, kvKey(g.ID), data, rev); err != nil {
-		if isRevisionMismatch(err) {
+	for range casRetries {
+		old, rev, err := s.getGrant(ctx, g.ID)
+		if err != nil {
+			return Grant{}, fmt.Errorf("update grant: %w", err)
+		}
+		if old.Version != expectVersion {
 			return Grant{}, fmt.Errorf("update grant %s at version %d: %w", g.ID, expectVersion, ErrConflict)
 		}
-		return Grant{}, fmt.Errorf("update grant %s: %w", g.ID, err)
+		_, err = s.grants.Update(ctx, kvKey(g.ID), data, rev)
+		if err == nil {
+			return g, nil
+		}
+		if !isRevisionMismatch(err) {
+			return Grant{}, fmt.Errorf("update grant %s: %w", g.ID, err)
+		}
 	}
-	return g, nil
+	return Grant{}, fmt.Errorf("update grant %s at version %d: %w", g.ID, expectVersion, ErrConflict)
 }
 
 // DeleteGrant removes the grant.

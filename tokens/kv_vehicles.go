@@ -83,16 +83,37 @@ func (s *KVStore) getVehicle(ctx context.Context, id string) (Vehicle, uint64, e
 }
 
 // ListVehicles reads the latest value of every key through one KV watch
-// (an ordered consumer delivering the last message per subject), so it costs
-// one stream pass instead of a request per vehicle.
+// (an ordered consumer over the bucket's stream), so it costs one stream pass
+// instead of a request per vehicle.
+//
+// Keys are rewritten while the pass runs (TouchPoll on every poll, holds,
+// statuses): the rewrite deletes the old message, perhaps before the pass
+// reached it, and appends the new one at the tail. Neither the watch's
+// "initial values done" marker (it counts rewrites towards the values it
+// expects) nor a zero pending count (updated asynchronously) proves that
+// the pass has seen every key. So the pass reads the whole stream in order
+// and ends only once it has applied the message the stream itself reports
+// as its last: every key's newest message is then behind it.
 func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
-	w, err := s.vehicles.WatchAll(ctx, jetstream.IgnoreDeletes())
+	w, err := s.vehicles.WatchAll(ctx, jetstream.IncludeHistory())
 	if err != nil {
 		return nil, fmt.Errorf("list vehicles: %w", err)
 	}
 	defer stopWatch(w)
-	var out []Vehicle
+	var seen passEntries
+	var applied, tail uint64 // revision of the last message applied; the stream's last when last asked
 	for {
+		// Ask the stream for its tail whenever the pass looks caught up.
+		for applied >= tail {
+			last, msgs, err := s.lastSeq(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list vehicles: %w", err)
+			}
+			if last <= applied || msgs == 0 {
+				return seen.latest(), nil
+			}
+			tail = last
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("list vehicles: %w", ctx.Err())
@@ -100,17 +121,78 @@ func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
 			if !ok {
 				return nil, errors.New("list vehicles: watch closed")
 			}
-			if e == nil { // all current values delivered
-				slices.SortFunc(out, func(a, b Vehicle) int { return cmp.Compare(a.ID, b.ID) })
-				return out, nil
+			if e == nil { // the watch's marker: see above
+				continue
+			}
+			applied = max(applied, e.Revision())
+			if e.Operation() != jetstream.KeyValuePut {
+				seen.add(e.Key(), Vehicle{}, true)
+				continue
 			}
 			v, err := decodeKVVehicle(e.Value())
 			if err != nil {
 				return nil, fmt.Errorf("list vehicles: key %s: %w", e.Key(), err)
 			}
-			out = append(out, v)
+			seen.add(e.Key(), v, false)
 		}
 	}
+}
+
+// lastSeq returns the sequence of the vehicles stream's last message and
+// how many messages it holds.
+func (s *KVStore) lastSeq(ctx context.Context) (last, msgs uint64, err error) {
+	st, err := s.vehicles.Status(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bucket status: %w", err)
+	}
+	info, ok := st.(interface{ StreamInfo() *jetstream.StreamInfo })
+	if !ok || info.StreamInfo() == nil {
+		return 0, 0, errors.New("bucket status without stream info")
+	}
+	state := info.StreamInfo().State
+	return state.LastSeq, state.Msgs, nil
+}
+
+// passEntries are the entries of a pass in stream order; a key rewritten
+// during the pass appears again later, a deleted one marked so.
+type passEntries struct {
+	keys    []string
+	vs      []Vehicle
+	deleted []bool
+}
+
+func (p *passEntries) add(key string, v Vehicle, deleted bool) {
+	p.keys = append(p.keys, key)
+	p.vs = append(p.vs, v)
+	p.deleted = append(p.deleted, deleted)
+}
+
+// latest returns each key's last entry, deleted keys left out, sorted by
+// ID. Entries arrive almost sorted (registration order), so the sorts are
+// cheap; a map would cost more on 100,000 keys.
+func (p *passEntries) latest() []Vehicle {
+	idx := make([]int32, len(p.keys))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	// By key, and for one key in stream order: its last entry is its latest.
+	if !slices.IsSorted(p.keys) {
+		slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(p.keys[a], p.keys[b]) })
+	}
+	out := make([]Vehicle, 0, len(idx))
+	for n, i := range idx {
+		if n+1 < len(idx) && p.keys[idx[n+1]] == p.keys[i] {
+			continue // a later entry of the same key follows
+		}
+		if !p.deleted[i] {
+			out = append(out, p.vs[i])
+		}
+	}
+	byID := func(a, b Vehicle) int { return cmp.Compare(a.ID, b.ID) }
+	if !slices.IsSortedFunc(out, byID) {
+		slices.SortFunc(out, byID)
+	}
+	return out
 }
 
 // stopWatch stops w and drains its channel, so the delivery callback (which

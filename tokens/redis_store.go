@@ -30,17 +30,19 @@ const DefaultRedisPrefix = "smartcar:"
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
+	keys   *Keyring // nil: grants in plaintext
 }
 
 var _ Store = (*RedisStore)(nil)
 
 // NewRedisStore returns a store using rdb with keys under prefix
 // (DefaultRedisPrefix when empty).
-func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
+func NewRedisStore(rdb redis.UniversalClient, prefix string, opts ...StoreOption) *RedisStore {
 	if prefix == "" {
 		prefix = DefaultRedisPrefix
 	}
-	return &RedisStore{rdb: rdb, prefix: prefix}
+	o := applyStoreOptions(opts)
+	return &RedisStore{rdb: rdb, prefix: prefix, keys: o.keys}
 }
 
 func (s *RedisStore) grantKey(id string) string { return s.prefix + "grant:" + id }
@@ -63,7 +65,7 @@ func (s *RedisStore) GetGrant(ctx context.Context, id string) (Grant, error) {
 	if ver == "" || data == "" {
 		return Grant{}, fmt.Errorf("get grant %s: %w", id, ErrNotFound)
 	}
-	g, err := decodeGrant(id, []byte(data))
+	g, err := decodeGrant(id, []byte(data), s.keys)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -83,7 +85,7 @@ func (s *RedisStore) CreateGrant(ctx context.Context, g Grant) error {
 	if err := validID("grant", g.ID); err != nil {
 		return err
 	}
-	data, err := encodeGrant(g, false)
+	data, err := encodeGrant(g, false, s.keys)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func (s *RedisStore) UpdateGrant(ctx context.Context, g Grant, expectVersion int
 		g.UpdatedAt = time.Now()
 	}
 	g.UpdatedAt = g.UpdatedAt.UTC()
-	data, err := encodeGrant(g, false)
+	data, err := encodeGrant(g, false, s.keys)
 	if err != nil {
 		return Grant{}, err
 	}

@@ -13,10 +13,17 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// TestStore runs the conformance suite against every backend.
+// TestStore runs the conformance suite against every backend, with grants
+// in plaintext and encrypted at rest.
 func TestStore(t *testing.T) {
+	keys := testKeyring(t, testKey(1))
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { runStoreSuite(t, b.newStore) })
+		t.Run(b.name, func(t *testing.T) {
+			runStoreSuite(t, func(t *testing.T) tokens.Store { return b.newStore(t) })
+		})
+		t.Run(b.name+"_encrypted", func(t *testing.T) {
+			runStoreSuite(t, func(t *testing.T) tokens.Store { return b.newStore(t, tokens.WithKeyring(keys)) })
+		})
 	}
 }
 

@@ -1,7 +1,15 @@
-// Package worker handles one poll job: it checks the vehicle's Retry-After
-// hold, gets an access token, waits on the app-level rate limiter, calls
-// Smartcar's batch endpoint, normalizes each path's result into an event and
-// publishes the events.
+// Package worker handles one poll job: it takes the vehicle's poll lease,
+// checks its Retry-After hold, waits on the app-level rate limiter, gets an
+// access token, calls Smartcar's batch endpoint, normalizes each path's result
+// into an event and publishes the events.
+//
+// A vehicle's polls never overlap: within a process they queue on an
+// in-memory lock, across replicas they take a short lease in the token store
+// (Deps.Leases), and a job that finds the lease taken is snoozed for a second
+// or two instead of waiting. So a Retry-After that one poll receives is stored
+// as a hold before any other replica may call for that vehicle. The lease
+// costs two store round trips (take, release) and saves the second hold read
+// that an unleased poll needs after the limiter: one extra round trip per poll.
 //
 // It owns the policy of smartcar-api.md §6.4 (what to do about each kind of
 // error) and the normalization of Smartcar responses into metric events. It

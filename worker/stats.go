@@ -10,6 +10,7 @@ import (
 // Stats are the worker's counters, safe for concurrent use.
 type Stats struct {
 	calls, events, holds, followUps, unchanged atomic.Int64
+	leaseBusy                                  atomic.Int64
 	ok, snoozed, dropped, failed               atomic.Int64
 	latencyNanos                               atomic.Int64
 }
@@ -35,7 +36,10 @@ func (s *Stats) observeLatency(d time.Duration) { s.latencyNanos.Add(int64(d)) }
 type Snapshot struct {
 	Calls, Events, Holds, FollowUps, Unchanged int64
 	OK, Snoozed, Dropped, Failed               int64
-	CallTime                                   time.Duration
+	// LeaseBusy counts jobs snoozed because another replica held the
+	// vehicle's poll lease.
+	LeaseBusy int64
+	CallTime  time.Duration
 }
 
 // Snapshot copies the counters.
@@ -43,7 +47,8 @@ func (s *Stats) Snapshot() Snapshot {
 	return Snapshot{
 		Calls: s.calls.Load(), Events: s.events.Load(), Holds: s.holds.Load(),
 		FollowUps: s.followUps.Load(), Unchanged: s.unchanged.Load(),
-		OK: s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
+		LeaseBusy: s.leaseBusy.Load(),
+		OK:        s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
 		CallTime: time.Duration(s.latencyNanos.Load()),
 	}
 }

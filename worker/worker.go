@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -53,13 +54,17 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, jobs ...queue.PollJob) (queue.EnqueueResult, error)
 }
 
-// Limiter is the app-level rate limiter; *rate.Limiter satisfies it.
+// Limiter is the app-level rate limiter; *rate.Limiter and limiter.Chain
+// satisfy it. When Wait fails with an error that has a Delay() time.Duration
+// method (the next slot is too far away), the job is snoozed for that long.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }
 
 // Deps are the worker's collaborators. All are required except Changes
-// (without it every schedule behaves as emit: always).
+// (without it every schedule behaves as emit: always) and Leases (without it
+// a vehicle's polls are serialized within this process only, which is enough
+// for a single replica).
 type Deps struct {
 	Tokens    Tokens
 	API       API
@@ -68,6 +73,7 @@ type Deps struct {
 	Changes   ChangeDetector
 	Enqueuer  Enqueuer
 	Limiter   Limiter
+	Leases    Leases
 }
 
 // Config tunes the worker. Zero fields take defaults.
@@ -84,6 +90,14 @@ type Config struct {
 	// AppBackoff is the first pause after RATE_LIMIT:SMARTCAR_API; it doubles
 	// on each consecutive one, up to AppBackoffMax. Defaults 30s and 10m.
 	AppBackoff, AppBackoffMax time.Duration
+	// LeaseTTL is the expiry of a vehicle's poll lease (Deps.Leases), which
+	// bounds how long a crashed replica keeps the vehicle from being polled.
+	// A poll's calls are cancelled at 90% of it, so it must exceed the
+	// Smartcar call timeout. Default 1m.
+	LeaseTTL time.Duration
+	// LeaseBusy is the shortest snooze of a job whose vehicle another
+	// replica is polling; jitter of up to as much again is added. Default 1s.
+	LeaseBusy time.Duration
 	// Source is the CloudEvents source attribute. Default "smartcar-poller".
 	Source string
 	// Now is the clock. Default time.Now.
@@ -96,6 +110,8 @@ func (c Config) withDefaults() Config {
 	c.MaxSnooze = cmp.Or(c.MaxSnooze, 30*time.Minute)
 	c.AppBackoff = cmp.Or(c.AppBackoff, 30*time.Second)
 	c.AppBackoffMax = cmp.Or(c.AppBackoffMax, 10*time.Minute)
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, time.Minute)
+	c.LeaseBusy = cmp.Or(c.LeaseBusy, time.Second)
 	c.Source = cmp.Or(c.Source, "smartcar-poller")
 	if c.Now == nil {
 		c.Now = time.Now
@@ -136,6 +152,9 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.LeaseTTL < 0 || cfg.LeaseBusy < 0 {
+		return nil, fmt.Errorf("worker: negative lease TTL %v or busy snooze %v", cfg.LeaseTTL, cfg.LeaseBusy)
+	}
 	if cfg.UnitSystem != "" && cfg.UnitSystem != smartcar.Metric && cfg.UnitSystem != smartcar.Imperial {
 		return nil, fmt.Errorf("worker: unknown unit system %q", cfg.UnitSystem)
 	}
@@ -168,7 +187,16 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		return fmt.Errorf("wait for the vehicle's other poll: %w", err)
 	}
 	defer unlock()
+	ctx, release, err := w.lease(ctx, job.VehicleID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := w.waitable(ctx, job.VehicleID); err != nil {
+		return err
+	}
+	// The limiter first, so the token is fresh when the call goes out.
+	if err := w.waitLimiter(ctx); err != nil {
 		return err
 	}
 	tok, err := w.deps.Tokens.AccessToken(ctx, job.VehicleID)
@@ -192,6 +220,9 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 			}
 			return fmt.Errorf("refresh after 401: %w", err)
 		}
+		if err := w.waitLimiter(ctx); err != nil {
+			return err
+		}
 		res, err = w.call(ctx, job, tok)
 	}
 	if err != nil {
@@ -203,6 +234,15 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 
 // waitable returns a Snooze when the vehicle is held or the app is paused.
 func (w *Worker) waitable(ctx context.Context, vehicleID string) error {
+	if err := w.held(ctx, vehicleID); err != nil {
+		return err
+	}
+	return w.paused()
+}
+
+// held returns a Snooze (or a Drop, when too long) while the vehicle is under
+// a Retry-After hold.
+func (w *Worker) held(ctx context.Context, vehicleID string) error {
 	now := w.cfg.Now()
 	until, err := w.deps.Registry.Hold(ctx, vehicleID)
 	if err != nil {
@@ -214,8 +254,13 @@ func (w *Worker) waitable(ctx context.Context, vehicleID string) error {
 		}
 		return queue.Snooze(wait, errHeld)
 	}
+	return nil
+}
+
+// paused returns a Snooze while calls pause after RATE_LIMIT:SMARTCAR_API.
+func (w *Worker) paused() error {
 	w.mu.Lock()
-	pause := w.appPause.Sub(now)
+	pause := w.appPause.Sub(w.cfg.Now())
 	w.mu.Unlock()
 	if pause > 0 {
 		return queue.Snooze(pause, errAppLimited)
@@ -223,13 +268,33 @@ func (w *Worker) waitable(ctx context.Context, vehicleID string) error {
 	return nil
 }
 
-// call waits for the limiter, checks the hold again (another replica may
-// have set one while we waited) and calls Smartcar.
-func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smartcar.BatchResponse, error) {
-	if err := w.deps.Limiter.Wait(ctx); err != nil {
-		return nil, fmt.Errorf("rate limiter: %w", err)
+// waitLimiter waits for the app-level rate limiter. A slot too far away
+// snoozes the job rather than holding a worker (and the vehicle's lease).
+func (w *Worker) waitLimiter(ctx context.Context) error {
+	err := w.deps.Limiter.Wait(ctx)
+	if err == nil {
+		return nil
 	}
-	if err := w.waitable(ctx, job.VehicleID); err != nil {
+	if ctx.Err() != nil {
+		return fmt.Errorf("rate limiter: %w", err)
+	}
+	d := w.cfg.LeaseBusy + rand.N(w.cfg.LeaseBusy)
+	var de interface{ Delay() time.Duration }
+	if errors.As(err, &de) {
+		d = max(d, de.Delay())
+	}
+	return queue.Snooze(d, fmt.Errorf("rate limiter: %w", err))
+}
+
+// call checks the hold again when there is no lease (another replica may
+// have set one while we waited for the limiter; with the lease nobody else
+// can) and calls Smartcar.
+func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smartcar.BatchResponse, error) {
+	check := w.paused
+	if w.deps.Leases == nil {
+		check = func() error { return w.waitable(ctx, job.VehicleID) }
+	}
+	if err := check(); err != nil {
 		return nil, err
 	}
 	start := w.cfg.Now()

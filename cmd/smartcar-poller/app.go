@@ -21,6 +21,7 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/limiter"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
@@ -117,13 +118,15 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return a, nil
 	}
 
-	limit := rate.Limit(cfg.Smartcar.RateLimit.RequestsPerMinute / 60)
-	if cfg.Smartcar.RateLimit.RequestsPerMinute <= 0 {
-		limit = rate.Inf
+	lim, err := a.rateLimiter()
+	if err != nil {
+		return nil, err
 	}
 	if a.worker, err = worker.New(worker.Config{
 		UnitSystem:  smartcar.UnitSystem(cfg.Smartcar.UnitSystem),
 		MaxAttempts: cfg.Workers.MaxAttempts,
+		// The lease must outlive a call to Smartcar: calls stop at 90% of it.
+		LeaseTTL: max(cfg.Smartcar.Timeout*5/4, 10*time.Second),
 	}, log, worker.Deps{
 		Tokens:    a.tokens,
 		API:       a.api,
@@ -131,14 +134,34 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		Publisher: a.pub,
 		Changes:   a.pub,
 		Enqueuer:  a.queue,
-		Limiter:   rate.NewLimiter(limit, max(cfg.Smartcar.RateLimit.Burst, 1)),
+		Limiter:   lim,
+		Leases:    a.store,
 	}); err != nil {
 		return nil, err
 	}
-	if a.sched, err = scheduler.New(scheduler.Config{Schedules: schedules(cfg)}, log, vehicleLister{a.store}, a.queue); err != nil {
+	if a.sched, err = scheduler.New(scheduler.Config{Schedules: schedules(cfg)}, log, a.schedulerVehicles(), a.queue); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	return a, nil
+}
+
+// rateLimiter is the app-wide budget smartcar.rate_limit: the per-process
+// limiter, then (with Redis) the GCRA bucket all replicas share. The embedded
+// KV token store means a single replica, so the local limiter is the budget.
+func (a *App) rateLimiter() (worker.Limiter, error) {
+	rl := a.cfg.Smartcar.RateLimit
+	if rl.RequestsPerMinute <= 0 {
+		return rate.NewLimiter(rate.Inf, 1), nil
+	}
+	local := rate.NewLimiter(rate.Limit(rl.RequestsPerMinute/60), max(rl.Burst, 1))
+	if a.rdb == nil {
+		return local, nil
+	}
+	shared, err := limiter.NewShared(a.rdb, a.cfg.Redis.KeyPrefix, limiter.Limit{PerMinute: rl.RequestsPerMinute, Burst: max(rl.Burst, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("rate limiter: %w", err)
+	}
+	return limiter.Chain{local, shared}, nil
 }
 
 func (a *App) openNATS(ctx context.Context) error {
@@ -164,8 +187,12 @@ func (a *App) openNATS(ctx context.Context) error {
 		url = ns.ClientURL()
 		a.log.Info("embedded NATS server started", "url", url, "store_dir", dir)
 	}
+	secOpts, err := natsSecurityOptions(a.cfg.NATS)
+	if err != nil {
+		return err
+	}
 	a.natsClosed = make(chan struct{})
-	nc, err := nats.Connect(url,
+	nc, err := nats.Connect(url, append(secOpts,
 		nats.Name("smartcar-poller"),
 		nats.ClosedHandler(func(*nats.Conn) { close(a.natsClosed) }),
 		nats.MaxReconnects(-1),
@@ -176,7 +203,7 @@ func (a *App) openNATS(ctx context.Context) error {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("connect nats: %w", err)
 	}
@@ -190,15 +217,19 @@ func (a *App) openNATS(ctx context.Context) error {
 }
 
 func (a *App) openStore(ctx context.Context) error {
+	storeOpts, err := storeOptions(a.cfg.Tokens) // encryption at rest
+	if err != nil {
+		return err
+	}
 	if a.cfg.Redis.URL == "" {
-		kv, err := tokens.NewKVStore(ctx, a.js, a.cfg.NATS.SubjectPrefix)
+		kv, err := tokens.NewKVStore(ctx, a.js, a.cfg.NATS.SubjectPrefix, storeOpts...)
 		if err != nil {
 			return fmt.Errorf("embedded token store: %w", err)
 		}
 		a.store = kv
 		return nil
 	}
-	opt, err := redis.ParseURL(a.cfg.Redis.URL)
+	opt, err := redisOptions(a.cfg.Redis)
 	if err != nil {
 		return fmt.Errorf("redis url: %w", err)
 	}
@@ -206,7 +237,7 @@ func (a *App) openStore(ctx context.Context) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	a.store = tokens.NewRedisStore(a.rdb, a.cfg.Redis.KeyPrefix)
+	a.store = tokens.NewRedisStore(a.rdb, a.cfg.Redis.KeyPrefix, storeOpts...)
 	return nil
 }
 
@@ -272,6 +303,10 @@ func (a *App) httpServer() (*http.Server, net.Listener, error) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", a.metricsHandler())
+	if err := a.routeOnboarding(mux); err != nil {
+		_ = ln.Close()
+		return nil, nil, err
+	}
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln, nil
 }
 
@@ -315,6 +350,8 @@ func schedules(cfg *config.Config) []scheduler.Schedule {
 			Paths:  s.Paths,
 			Jitter: s.Jitter,
 			Emit:   string(s.Emit),
+			// When: polling is the fallback for vehicles that send webhooks.
+			WebhooksSilentFor: s.When.WebhooksSilentFor,
 			Vehicles: scheduler.Selector{
 				All: s.Vehicles.All, IDs: s.Vehicles.IDs, Tags: s.Vehicles.Tags,
 			},

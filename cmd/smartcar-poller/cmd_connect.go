@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,47 +50,12 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // connectGrant stores a fresh token pair under its Smartcar user, discovers
 // the grant's vehicles, registers them for polling and publishes a
-// "connected" status event for each.
+// "connected" status event for each (onboard.Handler.ConnectGrant, which
+// /callback uses too).
 func (a *App) connectGrant(ctx context.Context, access *smartcar.Access, tags []string) ([]string, error) {
-	user, err := a.api.GetUser(ctx, access.AccessToken)
+	h, err := a.onboarding()
 	if err != nil {
-		return nil, fmt.Errorf("get user: %w", err)
+		return nil, err
 	}
-	var ids []string
-	for offset := 0; ; {
-		page, err := a.api.GetVehicles(ctx, access.AccessToken, &smartcar.Paging{Limit: 50, Offset: offset})
-		if err != nil {
-			return nil, fmt.Errorf("list vehicles: %w", err)
-		}
-		ids = append(ids, page.Vehicles...)
-		offset += len(page.Vehicles)
-		if len(page.Vehicles) == 0 || offset >= page.Paging.Count {
-			break
-		}
-	}
-	if len(ids) == 0 {
-		return nil, errors.New("the grant has no vehicles")
-	}
-	now := time.Now().UTC()
-	vs := make([]tokens.Vehicle, 0, len(ids))
-	for _, id := range ids {
-		vs = append(vs, tokens.Vehicle{ID: id, GrantID: user.ID, Tags: tags, Status: tokens.Status(events.StatusConnected), ConnectedAt: now})
-	}
-	if err := a.tokens.Connect(ctx, user.ID, access, vs); err != nil {
-		return nil, fmt.Errorf("store grant: %w", err)
-	}
-	evs := make([]events.Event, 0, len(ids))
-	for _, id := range ids {
-		ev, err := events.New(events.SignalStatus, id, events.StatusData{Status: events.StatusConnected, Reason: "connected"},
-			events.Meta{ID: events.EventID("connect/"+user.ID+"/"+now.Format(time.RFC3339Nano), id), Time: now, Source: "smartcar-poller"})
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, ev)
-	}
-	if err := a.pub.Publish(ctx, evs...); err != nil {
-		return nil, fmt.Errorf("publish connected: %w", err)
-	}
-	a.log.Info("grant connected", "vehicles", len(ids), "tags", tags)
-	return ids, nil
+	return h.ConnectGrant(ctx, access, tags)
 }

@@ -137,6 +137,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	p.mu.Lock()
 	fmt.Fprintf(stdout, "demo: %d simulated vehicles connected; polling every %s (Ctrl-C to stop)\n", len(ids), *every)
+	p.mu.Unlock()
 	return app.Run(ctx)
 }

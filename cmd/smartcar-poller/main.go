@@ -10,6 +10,7 @@
 //	smartcar-poller vehicles list | remove ID
 //	smartcar-poller tail [--vehicle ID] [--signal NAME]
 //	smartcar-poller config validate FILE
+//	smartcar-poller tokens rotate-key --config FILE  # re-encrypt grants with the current key
 package main
 
 import (
@@ -42,6 +43,7 @@ Usage:
   smartcar-poller vehicles remove --config FILE ID
   smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
   smartcar-poller config validate FILE
+  smartcar-poller tokens rotate-key --config FILE
 `
 
 // run executes one command line and returns the process exit code.
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdTail(ctx, args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(ctx, args[1:], stdout, stderr)
+	case "tokens":
+		err = cmdTokens(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+)
+
+// runBaseline is the pipeline's baseline: concurrency goroutines in a tight
+// loop doing only what a poll must do — the Smartcar batch call, turning the
+// three items into events and publishing them with an events.Publisher —
+// for the same (vehicle, tick) pairs the pipeline polls. No queue, no
+// scheduler, no token store: access tokens come from a map.
+func runBaseline(ctx context.Context, e *natsEnv, prefix string, api *smartcar.Client, f *fleet, ticks, concurrency int) (time.Duration, error) {
+	if err := events.EnsureStream(ctx, e.js, events.StreamConfig{Prefix: prefix, Storage: jetstream.FileStorage}); err != nil {
+		return 0, fmt.Errorf("baseline events stream: %w", err)
+	}
+	pub, err := events.NewPublisher(e.js, events.PublisherConfig{Prefix: prefix})
+	if err != nil {
+		return 0, fmt.Errorf("baseline publisher: %w", err)
+	}
+	n := int64(len(f.vehicles))
+	total := n * int64(ticks)
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	start := time.Now()
+	for range concurrency {
+		g.Go(func() error {
+			for {
+				i := next.Add(1) - 1
+				if i >= total {
+					return nil
+				}
+				vid, tick := f.vehicles[i%n], tickAt(int(i/n))
+				res, err := api.Batch(gctx, f.access[vid], vid, benchPaths)
+				if err != nil {
+					return fmt.Errorf("baseline batch: %w", err)
+				}
+				evs, err := toEvents(res, vid, queue.JobID(scheduleName, vid, tick), tick)
+				if err != nil {
+					return err
+				}
+				if err := pub.Publish(gctx, evs...); err != nil {
+					return fmt.Errorf("baseline publish: %w", err)
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	want := uint64(total) * uint64(len(benchPaths))
+	got, err := e.streamMsgs(ctx, events.StreamName(prefix))
+	if err != nil {
+		return 0, err
+	}
+	if got != want {
+		return 0, fmt.Errorf("baseline: stream holds %d events, want %d", got, want)
+	}
+	return elapsed, nil
+}
+
+// toEvents is the minimal normalization of the three benchmark paths
+// (metric units requested, so no conversion), with the same ids and
+// attributes as the worker's events.
+func toEvents(res *smartcar.BatchResponse, vehicleID, jobID string, tick time.Time) ([]events.Event, error) {
+	items := res.Items()
+	evs := make([]events.Event, 0, len(items))
+	for _, it := range items {
+		var (
+			sig  events.Signal
+			data any
+		)
+		switch it.Path {
+		case smartcar.PathOdometer:
+			var v smartcar.Odometer
+			if err := it.Decode(&v); err != nil {
+				return nil, fmt.Errorf("baseline decode %s: %w", it.Path, err)
+			}
+			sig, data = events.SignalOdometer, events.OdometerData{DistanceKm: v.Distance}
+		case smartcar.PathLocation:
+			var v smartcar.Location
+			if err := it.Decode(&v); err != nil {
+				return nil, fmt.Errorf("baseline decode %s: %w", it.Path, err)
+			}
+			sig, data = events.SignalLocation, events.LocationData{Latitude: v.Latitude, Longitude: v.Longitude}
+		case smartcar.PathBattery:
+			var v smartcar.Battery
+			if err := it.Decode(&v); err != nil {
+				return nil, fmt.Errorf("baseline decode %s: %w", it.Path, err)
+			}
+			sig, data = events.SignalBattery, events.BatteryData{PercentRemaining: v.PercentRemaining, RangeKm: v.Range}
+		default:
+			return nil, fmt.Errorf("baseline: unexpected path %q", it.Path)
+		}
+		ev, err := events.New(sig, vehicleID, data, events.Meta{
+			ID:        events.EventID(jobID, it.Path),
+			Time:      it.Meta.DataAge,
+			RequestID: it.Meta.RequestID,
+			FetchedAt: it.Meta.FetchedAt,
+			Schedule:  scheduleName,
+			Tick:      tick,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("baseline event: %w", err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// natsEnv is an embedded NATS server with JetStream (file storage in a
+// temporary directory, a free loopback port) and one client connection, as
+// the daemon runs it when nats.url is empty.
+type natsEnv struct {
+	dir string
+	ns  *natsserver.Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+func startNATS() (_ *natsEnv, err error) {
+	dir, err := os.MkdirTemp("", "smartcar-poller-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	e := &natsEnv{dir: dir}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	e.ns, err = natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: dir,
+		NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	e.ns.Start()
+	if !e.ns.ReadyForConnections(10 * time.Second) {
+		return nil, errors.New("embedded nats: not ready after 10s")
+	}
+	e.nc, err = nats.Connect(e.ns.ClientURL(), nats.Name("smartcar-poller-bench"),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			fmt.Fprintf(os.Stderr, "bench: nats async error (subscription %q): %v\n", subject, err)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: nats disconnected: %v\n", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { fmt.Fprintln(os.Stderr, "bench: nats reconnected") }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	e.js, err = jetstream.New(e.nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return e, nil
+}
+
+// Close drains the connection, stops the server and removes its store.
+func (e *natsEnv) Close() {
+	if e.nc != nil {
+		_ = e.nc.Drain()
+		deadline := time.Now().Add(10 * time.Second)
+		for !e.nc.IsClosed() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		e.nc.Close()
+	}
+	if e.ns != nil {
+		e.ns.Shutdown()
+		e.ns.WaitForShutdown()
+	}
+	_ = os.RemoveAll(e.dir)
+}
+
+// streamMsgs returns the number of messages stored in a stream.
+func (e *natsEnv) streamMsgs(ctx context.Context, stream string) (uint64, error) {
+	s, err := e.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s info: %w", stream, err)
+	}
+	return info.State.Msgs, nil
+}
+
+// apiTimeout bounds one call to the simulator.
+const apiTimeout = time.Minute
+
+// newAPIClient returns a Smartcar client pointed at the simulator whose
+// transport keeps up to conns connections to it open and idle: the default
+// transport keeps 2 idle connections per host, so higher concurrency would
+// open and close a connection on most calls.
+func newAPIClient(sim *simulator, conns int) *smartcar.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = conns
+	tr.MaxIdleConnsPerHost = conns
+	tr.MaxConnsPerHost = conns
+	o := sim.origins
+	return smartcar.NewClient(
+		smartcar.WithAPIOrigin(o.API),
+		smartcar.WithAuthOrigin(o.Auth),
+		smartcar.WithConnectOrigin(o.Connect),
+		smartcar.WithManagementOrigin(o.Management),
+		smartcar.WithUnitSystem(smartcar.Metric),
+		smartcar.WithHTTPClient(&http.Client{Transport: tr, Timeout: apiTimeout}),
+	)
+}
+
+// newAuthClient returns the OAuth client the token manager refreshes through.
+func newAuthClient(sim *simulator, api *smartcar.Client) (*smartcar.AuthClient, error) {
+	auth, err := smartcar.NewAuthClient(
+		smartcar.WithClientID(sim.clientID),
+		smartcar.WithClientSecret(sim.clientSecret),
+		smartcar.WithRedirectURI(sim.redirectURI),
+		smartcar.WithClient(api),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("auth client: %w", err)
+	}
+	return auth, nil
+}
+
+// openStore opens the token store: JetStream KV buckets on the embedded
+// server, or Redis under a key prefix unique to this process, whose keys the
+// returned cleanup deletes.
+func openStore(ctx context.Context, o options, js jetstream.JetStream) (tokens.Store, func(), error) {
+	if o.Store == "kv" {
+		s, err := tokens.NewKVStore(ctx, js, "bench")
+		if err != nil {
+			return nil, nil, fmt.Errorf("kv token store: %w", err)
+		}
+		return s, func() {}, nil
+	}
+	opt, err := redis.ParseURL(o.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	prefix := fmt.Sprintf("smartcar-bench:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	cleanup := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		it := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var keys []string
+		for it.Next(ctx) {
+			keys = append(keys, it.Val())
+			if len(keys) == 1000 {
+				rdb.Unlink(ctx, keys...)
+				keys = keys[:0]
+			}
+		}
+		if len(keys) > 0 {
+			rdb.Unlink(ctx, keys...)
+		}
+		_ = rdb.Close()
+	}
+	return tokens.NewRedisStore(rdb, prefix), cleanup, nil
+}
+
+// newLogger logs to stderr at info level when verbose, else discards.
+func newLogger(verbose bool) *slog.Logger {
+	if !verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/scheduler"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// fleet is the vehicles registered for polling.
+type fleet struct {
+	vehicles []string          // ids, in simulator order
+	access   map[string]string // vehicle id → its grant's access token, for the baseline
+	grants   int
+}
+
+// registerFleet connects n electric vehicles of the simulator the way the
+// daemon's connect command does: per user, the simulator issues a token pair
+// for the user's vehicles (sim.ConnectUser) and the token manager stores the
+// pair and registers the vehicles (tokens.Manager.Connect). Only vehicles
+// with a battery are taken, so every path of the benchmark schedule
+// (/odometer, /location, /battery) returns data.
+func registerFleet(ctx context.Context, sim *simulator, mgr *tokens.Manager, n int) (*fleet, error) {
+	byUser := map[string][]string{}
+	var users []string
+	f := &fleet{access: make(map[string]string, n)}
+	all, err := sim.Vehicles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("register fleet: %w", err)
+	}
+	for _, v := range all {
+		if len(f.vehicles) == n {
+			break
+		}
+		if v.Kind == smartcartest.ICE {
+			continue
+		}
+		if _, ok := byUser[v.UserID]; !ok {
+			users = append(users, v.UserID)
+		}
+		byUser[v.UserID] = append(byUser[v.UserID], v.ID)
+		f.vehicles = append(f.vehicles, v.ID)
+	}
+	if len(f.vehicles) < n {
+		return nil, fmt.Errorf("register fleet: simulator has %d electric vehicles, want %d", len(f.vehicles), n)
+	}
+	f.grants = len(users)
+	pairs := make(map[string]smartcartest.Tokens, len(users))
+	for _, u := range users {
+		tok, err := sim.ConnectUser(ctx, u, byUser[u])
+		if err != nil {
+			return nil, fmt.Errorf("register fleet: %w", err)
+		}
+		pairs[u] = tok
+		for _, id := range byUser[u] {
+			f.access[id] = tok.AccessToken
+		}
+	}
+	now := time.Now().UTC()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, u := range users {
+		g.Go(func() error {
+			tok := pairs[u]
+			access := &smartcar.Access{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,
+				TokenType: "Bearer", ExpiresIn: tok.ExpiresIn}
+			vs := make([]tokens.Vehicle, 0, len(byUser[u]))
+			for _, id := range byUser[u] {
+				vs = append(vs, tokens.Vehicle{ID: id, GrantID: u, Status: tokens.StatusConnected, ConnectedAt: now})
+			}
+			if err := mgr.Connect(gctx, u, access, vs); err != nil {
+				return fmt.Errorf("register fleet: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// vehicleLister adapts a tokens.Store to scheduler.Vehicles, as the daemon
+// does (cmd/smartcar-poller/adapters.go).
+type vehicleLister struct{ s tokens.Store }
+
+func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
+	vs, err := l.s.ListVehicles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scheduler.Vehicle, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: paused(v.Status)})
+	}
+	return out, nil
+}
+
+func paused(s tokens.Status) bool {
+	switch string(s) {
+	case string(events.StatusNeedsReauth), string(events.StatusDisabled), string(events.StatusDisconnected):
+		return true
+	}
+	return false
+}

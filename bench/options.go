@@ -1,0 +1,178 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Scenario names, as given to -scenarios.
+const (
+	scenarioPipeline = "pipeline"
+	scenarioLatency  = "latency"
+	scenarioScale    = "scale"
+)
+
+var allScenarios = []string{scenarioPipeline, scenarioLatency, scenarioScale}
+
+// options are the command line: which scenarios, their sizes and how to run them.
+type options struct {
+	Scenarios []string
+	Runs      int
+	Quick     bool
+	Isolate   bool
+	Timeout   time.Duration
+	Verbose   bool
+
+	// Store is the token store backend: "kv" (JetStream KV on the embedded
+	// server, the daemon's embedded default) or "redis".
+	Store    string
+	RedisURL string
+	// Leases wires the store as the worker's per-vehicle poll leases, as
+	// the daemon does.
+	Leases bool
+	// Breakdown adds pipeline runs of every variant (see breakdown.go) that
+	// show what the store round trips of a poll cost.
+	Breakdown bool
+	// Variant selects the pipeline wiring of one run: 0 the daemon's.
+	Variant int
+
+	// Pipeline ceiling.
+	Polls       int
+	Vehicles    int
+	Users       int
+	Concurrency int
+
+	// Latency-bound.
+	Latency            time.Duration
+	LatencyVehicles    int
+	LatencyUsers       int
+	LatencyConcurrency int
+	LatencyPolls       int
+
+	// Scale.
+	ScaleVehicles int
+	ScaleStore    bool
+
+	CPUProfile string
+	// SimProcess runs the simulator in a child process.
+	SimProcess bool
+
+	// -serve-sim mode (a simulator process for -sim-process).
+	ServeSim    bool
+	SimVehicles int
+	SimUsers    int
+	SimLatency  time.Duration
+
+	// Set by the parent for a child process.
+	Child    string
+	RunIndex int
+}
+
+// parseOptions parses args; -quick lowers every size it does not find set
+// explicitly.
+func parseOptions(args []string) (options, error) {
+	var o options
+	var scenarios string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: pipeline, latency, scale")
+	fs.IntVar(&o.Runs, "runs", 2, "runs of each scenario")
+	fs.BoolVar(&o.Quick, "quick", false, "smaller sizes: the whole run fits in about a minute")
+	fs.BoolVar(&o.Isolate, "isolate", true, "run every scenario run in a fresh child process (clean RSS, heap and server)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up on one scenario run after this long")
+	fs.BoolVar(&o.Verbose, "v", false, "log the pipeline's components to stderr (info level)")
+	fs.StringVar(&o.Store, "store", "kv", "token store: kv (JetStream KV, the embedded default) or redis")
+	fs.BoolVar(&o.Leases, "leases", true, "take a per-vehicle poll lease in the token store for every poll, as the daemon does")
+	fs.BoolVar(&o.Breakdown, "breakdown", false, "pipeline and latency: also run variants with the store round trips of a poll taken out one by one")
+	fs.IntVar(&o.Variant, "variant", 0, "pipeline and latency: wiring variant (0: the daemon's; 1-4: see -breakdown)")
+	fs.StringVar(&o.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis (keys under a unique prefix, deleted after)")
+
+	fs.IntVar(&o.Polls, "polls", 20_000, "pipeline: polls per measured run (rounded up to whole ticks)")
+	fs.IntVar(&o.Vehicles, "vehicles", 2_000, "pipeline: registered vehicles (one schedule over all)")
+	fs.IntVar(&o.Users, "users", 20, "pipeline: users (grants) the vehicles are spread over")
+	fs.IntVar(&o.Concurrency, "concurrency", 32, "pipeline: worker concurrency, and goroutines of the baseline loop")
+
+	fs.DurationVar(&o.Latency, "latency", 2*time.Second, "latency: simulator response latency")
+	fs.IntVar(&o.LatencyVehicles, "latency-vehicles", 5_000, "latency: registered vehicles")
+	fs.IntVar(&o.LatencyUsers, "latency-users", 50, "latency: users (grants)")
+	fs.IntVar(&o.LatencyConcurrency, "latency-concurrency", 2_000, "latency: worker concurrency")
+	fs.IntVar(&o.LatencyPolls, "latency-polls", 20_000, "latency: polls per run (rounded up to whole ticks)")
+
+	fs.IntVar(&o.ScaleVehicles, "scale-vehicles", 100_000, "scale: registered vehicles on the schedule")
+	fs.BoolVar(&o.ScaleStore, "scale-store", true, "scale: also register the vehicles in the token store and fire from it, as the daemon does")
+
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
+
+	fs.BoolVar(&o.SimProcess, "sim-process", false, "run the simulator in its own process, so the measured process holds only the pipeline and the embedded NATS server, as the daemon")
+	fs.BoolVar(&o.ServeSim, "serve-sim", false, "internal: serve a simulator until stdin closes")
+	fs.IntVar(&o.SimVehicles, "sim-vehicles", 3, "internal: -serve-sim electric vehicles")
+	fs.IntVar(&o.SimUsers, "sim-users", 1, "internal: -serve-sim users")
+	fs.DurationVar(&o.SimLatency, "sim-latency", 0, "internal: -serve-sim latency")
+	fs.StringVar(&o.Child, "child", "", "internal: run one scenario and print its result as JSON")
+	fs.IntVar(&o.RunIndex, "run-index", 1, "internal: which run a child is")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.Quick {
+		quick := map[string]func(){
+			"polls":         func() { o.Polls = 6_000 },
+			"vehicles":      func() { o.Vehicles = 1_000 },
+			"users":         func() { o.Users = 10 },
+			"latency-polls": func() { o.LatencyPolls = 10_000 },
+			"scale-store":   func() { o.ScaleStore = false },
+		}
+		for name, lower := range quick {
+			if !set[name] {
+				lower()
+			}
+		}
+	}
+	for _, s := range strings.Split(scenarios, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !validScenario(s) {
+			return o, fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(allScenarios, ", "))
+		}
+		o.Scenarios = append(o.Scenarios, s)
+	}
+	if o.Child != "" && !validScenario(o.Child) {
+		return o, fmt.Errorf("unknown scenario %q", o.Child)
+	}
+	return o, o.validate()
+}
+
+func validScenario(s string) bool {
+	for _, a := range allScenarios {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (o options) validate() error {
+	switch {
+	case o.Runs < 1:
+		return fmt.Errorf("-runs %d: want at least 1", o.Runs)
+	case o.Store != "kv" && o.Store != "redis":
+		return fmt.Errorf("-store %q: want kv or redis", o.Store)
+	case o.Polls < 1 || o.Vehicles < 1 || o.Users < 1 || o.Concurrency < 1:
+		return fmt.Errorf("pipeline sizes must be positive")
+	case o.Latency <= 0 || o.LatencyVehicles < 1 || o.LatencyUsers < 1 || o.LatencyConcurrency < 1 || o.LatencyPolls < 1:
+		return fmt.Errorf("latency sizes must be positive")
+	case o.ScaleVehicles < 1:
+		return fmt.Errorf("-scale-vehicles must be positive")
+	case o.Variant < 0 || o.Variant > len(breakdownVariants):
+		return fmt.Errorf("-variant %d: want 0 to %d", o.Variant, len(breakdownVariants))
+	case o.Timeout <= 0:
+		return fmt.Errorf("-timeout must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// cmdTokens runs "tokens rotate-key": re-encrypt every stored grant with the
+// current key of tokens.encryption_key_*, reading the older ones with
+// tokens.previous_key_*. It is safe while daemons run: each rewrite is a
+// compare-and-set that keeps the grant's version, so refreshes are not lost.
+func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate-key" {
+		return fmt.Errorf("%w: tokens needs rotate-key", errUsage)
+	}
+	cfg, _, err := loadConfig("tokens rotate-key", args[1:], stderr, nil)
+	if err != nil {
+		return err
+	}
+	if !cfg.Tokens.Encrypted() {
+		return errors.New("tokens rotate-key: no encryption key configured (set tokens.encryption_key_file or tokens.encryption_key_env)")
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	app, err := open(ctx, cfg, log, openOptions{connectOnly: true})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	st, err := tokens.RotateKey(ctx, app.store)
+	if err != nil {
+		return err
+	}
+	kid := ""
+	if k, err := loadKeyring(cfg.Tokens, lookupEnv); err == nil {
+		kid = k.CurrentKeyID()
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d of %d grants with key %s\n", st.Moved, st.Grants, kid)
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/onboard"
+	"github.com/smartcar-poller/smartcar-poller/scheduler"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+)
+
+var (
+	_ onboard.Auth = (*smartcar.AuthClient)(nil)
+	_ onboard.API  = (*smartcar.Client)(nil)
+)
+
+// onboarding builds the Connect and webhook handler on the app's parts. Both
+// token stores implement onboard.Store.
+func (a *App) onboarding() (*onboard.Handler, error) {
+	store, ok := a.store.(onboard.Store)
+	if !ok {
+		return nil, fmt.Errorf("onboarding: token store %T lacks Connect states and webhook marks", a.store)
+	}
+	return onboard.New(onboard.Config{
+		Scopes:          a.cfg.Connect.Scopes,
+		StateTTL:        a.cfg.Connect.StateTTL,
+		ManagementToken: a.cfg.Webhooks.ManagementToken.Reveal(),
+		DedupTTL:        a.cfg.Webhooks.DedupTTL,
+	}, a.log, onboard.Deps{Auth: a.auth, API: a.api, Tokens: a.tokens, Store: store, Publisher: a.pub, Latest: a.pub})
+}
+
+// routeOnboarding mounts /connect, /callback and /webhooks/smartcar on mux
+// as connect.enabled and webhooks.enabled say.
+func (a *App) routeOnboarding(mux *http.ServeMux) error {
+	if !a.cfg.Connect.Enabled && !a.cfg.Webhooks.Enabled {
+		return nil
+	}
+	h, err := a.onboarding()
+	if err != nil {
+		return err
+	}
+	h.Routes(mux, a.cfg.Connect.Enabled, a.cfg.Webhooks.Enabled)
+	return nil
+}
+
+// lastWebhooks is what schedules with when.webhooks_silent_for read.
+type lastWebhooks interface {
+	LastWebhooks(ctx context.Context) (map[string]time.Time, error)
+}
+
+// schedulerVehicles lists the registry for the scheduler, with each
+// vehicle's last-webhook time when a schedule needs it.
+func (a *App) schedulerVehicles() scheduler.Vehicles {
+	base := vehicleLister{a.store}
+	lw, ok := a.store.(lastWebhooks)
+	if !ok {
+		return base
+	}
+	for _, s := range a.cfg.Schedules {
+		if s.When.WebhooksSilentFor > 0 {
+			return webhookLister{base, lw}
+		}
+	}
+	return base
+}
+
+// webhookLister adds LastWebhook to the vehicles of a vehicleLister.
+type webhookLister struct {
+	vehicleLister
+	w lastWebhooks
+}
+
+func (l webhookLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
+	vs, err := l.vehicleLister.ListVehicles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := l.w.LastWebhooks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("last webhooks: %w", err)
+	}
+	for i := range vs {
+		vs[i].LastWebhook = last[vs[i].ID]
+	}
+	return vs, nil
+}

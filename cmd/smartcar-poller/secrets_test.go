@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// tokenRecorder is an http.RoundTripper that keeps every access and refresh
+// token in the responses it passes on (the simulator's token endpoint).
+type tokenRecorder struct {
+	mu     sync.Mutex
+	tokens map[string]bool
+}
+
+func (r *tokenRecorder) add(toks ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range toks {
+		if t != "" {
+			r.tokens[t] = true
+		}
+	}
+}
+
+func (r *tokenRecorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.tokens))
+	for t := range r.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/token") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if json.Unmarshal(body, &tok) == nil {
+		r.add(tok.AccessToken, tok.RefreshToken)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// TestNoSecretsInOutput runs the daemon against the simulator with 2 s
+// access tokens (so refreshes happen), injected faults (so errors happen) and
+// a revoked grant (so needs_reauth happens), with grants encrypted at rest,
+// and checks that no token, client secret or encryption key shows up in the
+// logs, the events, the errors returned, /metrics or the stored records.
+func TestNoSecretsInOutput(t *testing.T) {
+	rec := &tokenRecorder{tokens: map[string]bool{}}
+	sim := smartcartest.NewServer(smartcartest.WithSeed(11), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
+		smartcartest.WithAccessTokenLifetime(2*time.Second), smartcartest.WithRefreshGrace(500*time.Millisecond),
+		smartcartest.WithTimeScale(60))
+	defer sim.Close()
+	cfg := testConfig(t, sim)
+	key := make([]byte, tokens.KeySize)
+	for i := range key {
+		key[i] = byte(0xA0 + i)
+	}
+	keyFile := filepath.Join(t.TempDir(), "token.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tokens.EncryptionKeyFile = keyFile
+	cfg.Log.Level = "debug"
+	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Paths: []string{"/odometer", "/location"},
+		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
+	prefix := cfg.NATS.SubjectPrefix
+
+	var logs lockedBuffer
+	var errs []string
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	ctx := t.Context()
+	o := simOptions(sim)
+	o.clientOpts = append(o.clientOpts, smartcar.WithHTTPClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}))
+	app, err := open(ctx, cfg, newLogger(&logs, "debug", "json"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupNames(t, app, prefix)
+	defer app.Close()
+
+	users := sim.Users()
+	vehiclesOf := map[string][]string{}
+	for _, u := range users {
+		tok, ok := sim.ConnectUser(u, nil, nil)
+		if !ok {
+			t.Fatalf("connect %s", u)
+		}
+		rec.add(tok.AccessToken, tok.RefreshToken)
+		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vehiclesOf[u], err = app.connectGrant(ctx, access, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Errors: a vehicle endpoint failing, and the token endpoint failing once.
+	sim.SetFault(vehiclesOf[users[0]][0], "/odometer", smartcartest.Fault{Type: "SERVER", Code: "INTERNAL", Times: 3})
+	sim.SetFault("", "/oauth/token", smartcartest.Fault{Type: "server_error", Description: "try later", Times: 1})
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	waitUntil(t, 30*time.Second, "two refreshes", func() bool { return sim.Stats().Refreshes >= 3 })
+	revoked := users[1]
+	sim.RevokeGrant(revoked)
+	waitUntil(t, 30*time.Second, "needs_reauth after the revocation", func() bool {
+		v, err := app.store.GetVehicle(ctx, vehiclesOf[revoked][0])
+		return err == nil && v.Status == tokens.StatusNeedsReauth
+	})
+	stop()
+	keep(<-done)
+
+	// Errors callers get back.
+	_, err = app.tokens.AccessToken(ctx, vehiclesOf[revoked][0])
+	if err == nil {
+		t.Error("AccessToken of a revoked grant's vehicle succeeded")
+	}
+	keep(err)
+	_, err = app.tokens.ForceRefresh(ctx, vehiclesOf[revoked][0], "")
+	keep(err)
+	_, err = app.auth.ExchangeRefreshToken(ctx, "not-a-token-"+sim.ClientSecret[:4])
+	keep(err)
+	other, err := tokens.NewKeyring(make([]byte, tokens.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tokens.NewRedisStore(app.rdb, cfg.Redis.KeyPrefix, tokens.WithKeyring(other)).GetGrant(ctx, revoked)
+	if err == nil {
+		t.Error("GetGrant with another key succeeded")
+	}
+	keep(err)
+	bad := filepath.Join(t.TempDir(), "bad.key")
+	if err := os.WriteFile(bad, []byte(hex.EncodeToString(key)[:60]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadKeyring(config.Tokens{EncryptionKeyFile: bad}, lookupEnv)
+	if err == nil {
+		t.Error("loadKeyring accepted a short key")
+	}
+	keep(err)
+
+	// Events, /metrics and the stored grant records.
+	var evs strings.Builder
+	for _, ev := range allEvents(t, app, prefix) {
+		b, _ := json.Marshal(ev)
+		evs.Write(b)
+		evs.WriteByte('\n')
+	}
+	w := httptest.NewRecorder()
+	app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	var stored strings.Builder
+	for _, u := range users {
+		data, err := app.rdb.HGet(ctx, cfg.Redis.KeyPrefix+"grant:"+u, "data").Result()
+		if err != nil {
+			t.Fatalf("raw grant %s: %v", u, err)
+		}
+		stored.WriteString(data)
+	}
+
+	issued := rec.all()
+	// 2 pairs at connect + 2 from the first exchange + the refreshes seen.
+	if st := sim.Stats(); len(issued) < 8 || st.Refreshes < 3 || st.FaultsInjected < 2 {
+		t.Fatalf("the run did too little to prove anything: %d tokens recorded, stats %+v", len(issued), st)
+	}
+	secrets := map[string]string{
+		"client secret":      sim.ClientSecret,
+		"key (base64)":       base64.StdEncoding.EncodeToString(key),
+		"key (raw base64)":   base64.RawStdEncoding.EncodeToString(key),
+		"key (hex)":          hex.EncodeToString(key),
+		"key (bytes)":        string(key),
+		"key file content":   strings.TrimSpace(base64.StdEncoding.EncodeToString(key)),
+		"short key (hex)":    hex.EncodeToString(key)[:60],
+		"client secret JSON": `"` + sim.ClientSecret + `"`,
+	}
+	for i, tok := range issued {
+		secrets[fmt.Sprintf("issued token #%d", i)] = tok
+	}
+	outputs := map[string]string{
+		"logs":           logs.String(),
+		"events":         evs.String(),
+		"errors":         strings.Join(errs, "\n"),
+		"metrics":        w.Body.String(),
+		"stored records": stored.String(),
+	}
+	for where, text := range outputs {
+		if text == "" && where != "errors" {
+			t.Errorf("%s: empty, nothing was checked", where)
+		}
+		for what, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s contain the %s", where, what)
+			}
+		}
+	}
+	for _, want := range []string{`"grant refreshed"`, `"level":"WARN"`, "needs reauthentication"} {
+		if !strings.Contains(logs.String(), want) && !strings.Contains(strings.ToLower(logs.String()), strings.ToLower(want)) {
+			t.Errorf("logs have no %s: the run did not exercise that path", want)
+		}
+	}
+	if len(errs) < 3 {
+		t.Errorf("only %d errors collected: %q", len(errs), errs)
+	}
+	t.Logf("checked %d secrets against %d bytes of logs, %d of events, %d errors, %d bytes of metrics",
+		len(secrets), len(outputs["logs"]), len(outputs["events"]), len(errs), len(outputs["metrics"]))
+}
+
+// waitUntil polls cond every 50 ms until it holds or d passes.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Connect serves Smartcar Connect from the daemon: GET /connect redirects a
+// user to Smartcar and GET /callback stores the grant and registers its
+// vehicles.
+type Connect struct {
+	// Enabled mounts /connect and /callback on http.listen; it needs
+	// smartcar.redirect_uri, pointing at this daemon's /callback.
+	Enabled bool `yaml:"enabled"`
+	// Scopes are the permissions asked for (default: vehicle info, odometer,
+	// location, battery, charge and fuel reads).
+	Scopes []string `yaml:"scopes"`
+	// StateTTL is how long a Connect attempt may take (default 10m).
+	StateTTL time.Duration `yaml:"state_ttl"`
+}
+
+// Webhooks receives Smartcar's webhooks on POST /webhooks/smartcar.
+type Webhooks struct {
+	// Enabled mounts /webhooks/smartcar on http.listen.
+	Enabled bool `yaml:"enabled"`
+	// ManagementToken is the application management token that signs the
+	// webhooks; it defaults to $SMARTCAR_MANAGEMENT_TOKEN.
+	ManagementToken Secret `yaml:"management_token"`
+	// DedupTTL is how long a delivered eventId is remembered (default 24h).
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+}
+
+// When holds a schedule's conditions on each selected vehicle.
+type When struct {
+	// WebhooksSilentFor polls a vehicle only once no webhook has come from it
+	// for this long; 0 polls regardless of webhooks.
+	WebhooksSilentFor time.Duration `yaml:"webhooks_silent_for"`
+}
+
+var scopePattern = regexp.MustCompile(`^[a-z][a-z_:]*$`)
+
+func (v *validator) onboarding(c *Config) {
+	if c.Connect.Enabled {
+		v.check(c.Smartcar.RedirectURI != "", "smartcar.redirect_uri",
+			"missing: connect.enabled needs it (set it or SMARTCAR_REDIRECT_URI)")
+		v.check(c.HTTP.Listen != "", "http.listen", "must not be empty: connect.enabled serves /connect and /callback")
+	}
+	if scopes := c.Connect.Scopes; len(scopes) == 0 {
+		v.fail("connect.scopes", "at least one scope is required")
+	} else {
+		for i, s := range scopes {
+			item := fmt.Sprintf("connect.scopes[%d]", i)
+			switch {
+			case !scopePattern.MatchString(s):
+				v.fail(item, "invalid scope %q (want lowercase letters, _ or :)", truncate(s, 40))
+			case slices.Contains(scopes[:i], s):
+				v.fail(item, "duplicate scope %q", s)
+			}
+		}
+	}
+	v.positive("connect.state_ttl", c.Connect.StateTTL)
+	v.check(c.Connect.StateTTL <= time.Hour, "connect.state_ttl", "must be at most 1h, got %s", c.Connect.StateTTL)
+
+	if c.Webhooks.Enabled {
+		if !v.opts.skipCredentials && c.Smartcar.Mode != ModeSimulated {
+			v.check(c.Webhooks.ManagementToken != "", "webhooks.management_token",
+				"missing: webhooks.enabled needs it (set it or SMARTCAR_MANAGEMENT_TOKEN)")
+		}
+		v.check(c.HTTP.Listen != "", "http.listen", "must not be empty: webhooks.enabled serves /webhooks/smartcar")
+	}
+	v.positive("webhooks.dedup_ttl", c.Webhooks.DedupTTL)
+	v.check(c.Webhooks.DedupTTL <= 48*time.Hour, "webhooks.dedup_ttl", "must be at most 48h, got %s", c.Webhooks.DedupTTL)
+}

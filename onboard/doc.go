@@ -1,0 +1,21 @@
+// Package onboard serves the daemon's onboarding and push endpoints:
+//
+//   - GET /connect sends the user to Smartcar Connect with a random state
+//     kept (single use, short TTL) in the token store;
+//   - GET /callback checks the state, exchanges the code, stores the grant,
+//     registers its vehicles and publishes "status: connected" for each, or
+//     shows Connect's error (access_denied, vehicle_incompatible, ...) and
+//     publishes nothing. A vehicle in needs_reauth comes back the same way,
+//     with its id, registry entry and event history;
+//   - POST /webhooks/smartcar answers VERIFY, rejects a bad SC-Signature,
+//     drops a repeated eventId, turns VEHICLE_STATE signals into the same
+//     normalized events polling publishes (see signals.go for the mapping)
+//     and records the vehicle's last-webhook time (so schedules with
+//     when.webhooks_silent_for skip it), and turns VEHICLE_ERROR into error
+//     or status events.
+//
+// It declares the small interfaces it calls (Auth, API, Tokens, Store,
+// Publisher, Latest); cmd wires *smartcar.AuthClient, *smartcar.Client,
+// *tokens.Manager, the tokens store and *events.Publisher into them. It must
+// not know NATS subjects, Redis keys, cron or the worker.
+package onboard

@@ -1,0 +1,231 @@
+package onboard_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
+	"github.com/smartcar-poller/smartcar-poller/onboard"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// rig is the daemon's onboarding endpoints on a test HTTP server, wired to
+// the simulator, the shared Redis (token store) and the shared NATS (events).
+type rig struct {
+	sim    *smartcartest.Server
+	srv    *httptest.Server
+	h      *onboard.Handler
+	store  *tokens.RedisStore
+	js     jetstream.JetStream
+	pub    *events.Publisher
+	prefix string
+
+	mu       sync.Mutex
+	lastBody []byte // the last webhook body received
+	lastSig  string
+}
+
+func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
+	t.Helper()
+	rdb := testserver.Redis(t)
+	nc := testserver.NATS(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{js: js, prefix: testserver.Unique("onb")}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	keyPrefix := r.prefix + ":"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		keys, _ := rdb.Keys(ctx, keyPrefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		_ = js.DeleteStream(ctx, events.StreamName(r.prefix))
+		_ = js.DeleteKeyValue(ctx, events.LatestBucket(r.prefix))
+	})
+	if err := events.EnsureStream(ctx, js, events.StreamConfig{Prefix: r.prefix, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := events.NewPublisher(js, events.PublisherConfig{Prefix: r.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.pub = pub
+
+	mux := http.NewServeMux()
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == onboard.PathWebhook {
+			body, _ := io.ReadAll(req.Body)
+			r.mu.Lock()
+			r.lastBody, r.lastSig = body, req.Header.Get("SC-Signature")
+			r.mu.Unlock()
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		mux.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	r.sim = smartcartest.NewServer(append([]smartcartest.Option{
+		smartcartest.WithSeed(7), smartcartest.WithVehicles(3), smartcartest.WithoutLimits(),
+		smartcartest.WithRedirectURI(r.srv.URL + onboard.PathCallback),
+	}, simOpts...)...)
+	t.Cleanup(r.sim.Close)
+
+	o := r.sim.Origins()
+	api := smartcar.NewClient(smartcar.WithAPIOrigin(o.API), smartcar.WithAuthOrigin(o.Auth),
+		smartcar.WithConnectOrigin(o.Connect), smartcar.WithManagementOrigin(o.Management))
+	auth, err := smartcar.NewAuthClient(smartcar.WithClientID(r.sim.ClientID), smartcar.WithClientSecret(r.sim.ClientSecret),
+		smartcar.WithRedirectURI(r.sim.RedirectURI), smartcar.WithMode("live"), smartcar.WithClient(api))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store = tokens.NewRedisStore(rdb, keyPrefix)
+	mgr := tokens.NewManager(r.store, auth, tokens.ManagerConfig{}, nil)
+	r.h, err = onboard.New(onboard.Config{
+		Scopes:          []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_fuel"},
+		ManagementToken: r.sim.ManagementToken,
+	}, nil, onboard.Deps{Auth: auth, API: api, Tokens: mgr, Store: r.store, Publisher: pub, Latest: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.h.Routes(mux, true, true)
+	return r
+}
+
+func (r *rig) webhookURL() string { return r.srv.URL + onboard.PathWebhook }
+
+// browser is an HTTP client with cookies that records the redirects it follows.
+type browser struct {
+	*http.Client
+	mu        sync.Mutex
+	redirects []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{}
+	b.Client = &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		b.mu.Lock()
+		b.redirects = append(b.redirects, req.URL.String())
+		b.mu.Unlock()
+		return nil
+	}}
+	return b
+}
+
+// get fetches url and returns the status and body.
+func (b *browser) get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := b.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// callbackURL is the last redirect to /callback the browser followed.
+func (b *browser) callbackURL(t *testing.T) string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(b.redirects) - 1; i >= 0; i-- {
+		if strings.Contains(b.redirects[i], onboard.PathCallback) {
+			return b.redirects[i]
+		}
+	}
+	t.Fatalf("no redirect to %s in %v", onboard.PathCallback, b.redirects)
+	return ""
+}
+
+// events returns every event in the rig's stream, each checked against its
+// JSON Schema.
+func (r *rig) events(t *testing.T) []events.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := r.js.Stream(ctx, events.StreamName(r.prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []events.Event
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if err := events.Validate(m.Data); err != nil {
+			t.Errorf("event %d fails its schema: %v\n%s", seq, err, m.Data)
+		}
+		ev, err := events.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// register adds the simulator's vehicles to the registry, as a Connect would.
+func (r *rig) register(t *testing.T, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := r.store.PutVehicle(context.Background(), tokens.Vehicle{ID: id, GrantID: "g", Status: tokens.StatusConnected}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Transport returns the browser's transport (the default one).
+func (b *browser) Transport(t *testing.T) http.RoundTripper {
+	if b.Client.Transport != nil {
+		return b.Client.Transport
+	}
+	return http.DefaultTransport
+}
+
+func mustRequest(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

@@ -1,0 +1,156 @@
+package onboard
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// Auth builds Connect URLs and exchanges codes; *smartcar.AuthClient implements it.
+type Auth interface {
+	AuthURL(scope []string, opts *smartcar.AuthURLOptions) string
+	ExchangeCode(ctx context.Context, code string) (*smartcar.Access, error)
+}
+
+// API discovers a grant's user and vehicles; *smartcar.Client implements it.
+type API interface {
+	GetUser(ctx context.Context, accessToken string) (*smartcar.User, error)
+	GetVehicles(ctx context.Context, accessToken string, paging *smartcar.Paging) (*smartcar.Vehicles, error)
+}
+
+// Tokens stores a grant and registers its vehicles; *tokens.Manager implements it.
+type Tokens interface {
+	Connect(ctx context.Context, grantID string, access *smartcar.Access, vehicles []tokens.Vehicle) error
+}
+
+// Store holds the vehicle registry, Connect states, webhook event marks and
+// last-webhook times; tokens.RedisStore and tokens.KVStore implement it.
+type Store interface {
+	GetVehicle(ctx context.Context, id string) (tokens.Vehicle, error)
+	PutConnectState(ctx context.Context, state string, ttl time.Duration) error
+	TakeConnectState(ctx context.Context, state string) error
+	MarkWebhookEvent(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	ForgetWebhookEvent(ctx context.Context, id string) error
+	TouchWebhook(ctx context.Context, vehicleID string, t time.Time) error
+}
+
+// Publisher publishes events; *events.Publisher implements it.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Latest returns a vehicle's latest event of a signal (an error wrapping
+// events.ErrNotFound when there is none); *events.Publisher implements it.
+// Webhooks that carry only part of a signal's data (a state of charge
+// without a range) complete it from there.
+type Latest interface {
+	Get(ctx context.Context, vehicleID string, s events.Signal) (events.Event, error)
+}
+
+// Config configures a Handler. Zero fields take the defaults.
+type Config struct {
+	// Scopes are the permissions /connect asks for (nil: the Dashboard's).
+	Scopes []string
+	// StateTTL bounds a Connect attempt (default 10m).
+	StateTTL time.Duration
+	// ManagementToken (the AMT) signs webhooks; webhooks need it.
+	ManagementToken string
+	// DedupTTL is how long a webhook eventId is remembered (default 24h).
+	DedupTTL time.Duration
+	// MaxBody bounds a webhook body (default 1 MiB).
+	MaxBody int64
+	// Source is the events' source (default events.DefaultSource).
+	Source string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Deps are what a Handler calls. Latest may be nil.
+type Deps struct {
+	Auth      Auth
+	API       API
+	Tokens    Tokens
+	Store     Store
+	Publisher Publisher
+	Latest    Latest
+}
+
+// Handler serves /connect, /callback and /webhooks/smartcar.
+type Handler struct {
+	cfg   Config
+	log   *slog.Logger
+	d     Deps
+	stats stats
+}
+
+// New returns a Handler. A nil logger discards.
+func New(cfg Config, logger *slog.Logger, d Deps) (*Handler, error) {
+	if d.Auth == nil || d.API == nil || d.Tokens == nil || d.Store == nil || d.Publisher == nil {
+		return nil, errors.New("onboard: nil dependency")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.StateTTL = cmp.Or(cfg.StateTTL, 10*time.Minute)
+	cfg.DedupTTL = cmp.Or(cfg.DedupTTL, 24*time.Hour)
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
+	cfg.Source = cmp.Or(cfg.Source, events.DefaultSource)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{cfg: cfg, log: logger.With("component", "onboard"), d: d}, nil
+}
+
+// Stats are a Handler's counters since it was made.
+type Stats struct {
+	Connected       uint64 // successful callbacks
+	ConnectErrors   uint64 // callbacks with a Connect error, a bad state or a failed exchange
+	Webhooks        uint64 // webhook deliveries with a good signature
+	BadSignatures   uint64 // deliveries rejected with 401
+	Duplicates      uint64 // deliveries whose eventId was seen before
+	EventsPublished uint64 // events published from webhooks
+	UnknownSignals  uint64 // VEHICLE_STATE signals without a mapping (ignored)
+	UnknownVehicles uint64 // deliveries about vehicles not registered (ignored)
+}
+
+type stats struct {
+	connected, connectErrors, webhooks, badSignatures, duplicates,
+	published, unknownSignals, unknownVehicles atomic.Uint64
+}
+
+// Stats returns the counters.
+func (h *Handler) Stats() Stats {
+	s := &h.stats
+	return Stats{
+		Connected: s.connected.Load(), ConnectErrors: s.connectErrors.Load(), Webhooks: s.webhooks.Load(),
+		BadSignatures: s.badSignatures.Load(), Duplicates: s.duplicates.Load(), EventsPublished: s.published.Load(),
+		UnknownSignals: s.unknownSignals.Load(), UnknownVehicles: s.unknownVehicles.Load(),
+	}
+}
+
+// Paths of the endpoints.
+const (
+	PathConnect  = "/connect"
+	PathCallback = "/callback"
+	PathWebhook  = "/webhooks/smartcar"
+)
+
+// Routes adds GET /connect and GET /callback to mux when connect is set,
+// and POST /webhooks/smartcar when webhooks is.
+func (h *Handler) Routes(mux *http.ServeMux, connect, webhooks bool) {
+	if connect {
+		mux.HandleFunc("GET "+PathConnect, h.ServeConnect)
+		mux.HandleFunc("GET "+PathCallback, h.ServeCallback)
+	}
+	if webhooks {
+		mux.HandleFunc("POST "+PathWebhook, h.ServeWebhook)
+	}
+}

@@ -1,0 +1,206 @@
+package onboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// webhook is the v4 envelope Smartcar POSTs.
+type webhook struct {
+	EventID   string          `json:"eventId"`
+	EventType string          `json:"eventType"`
+	Data      json.RawMessage `json:"data"`
+}
+
+type vehicleData struct {
+	Vehicle struct {
+		ID string `json:"id"`
+	} `json:"vehicle"`
+	Signals []wireSignal `json:"signals"`
+	Errors  []wireError  `json:"errors"`
+}
+
+type wireError struct {
+	Type        string  `json:"type"`
+	Code        *string `json:"code"`
+	State       string  `json:"state"` // ERROR or RESOLVED
+	Description string  `json:"description"`
+	Signals     []struct {
+		Code string `json:"code"`
+	} `json:"signals"`
+}
+
+// errIgnored marks a delivery that is acknowledged but not acted on.
+var errIgnored = errors.New("ignored")
+
+// ServeWebhook is POST /webhooks/smartcar. The body is read raw (at most
+// Config.MaxBody) and its SC-Signature checked before anything is parsed:
+// a bad one is 401, VERIFY included (answering an unsigned challenge would
+// sign anything for anyone). A repeated eventId is acknowledged and dropped;
+// a failure to process answers 500 and forgets the eventId, so Smartcar's
+// redelivery is processed.
+func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if h.cfg.ManagementToken == "" || !smartcar.VerifyPayload(h.cfg.ManagementToken, r.Header.Get("SC-Signature"), body) {
+		h.stats.badSignatures.Add(1)
+		h.log.WarnContext(ctx, "webhook with a bad signature", "remote", r.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	h.stats.webhooks.Add(1)
+	var wh webhook
+	if err := json.Unmarshal(body, &wh); err != nil || wh.EventType == "" {
+		http.Error(w, "malformed webhook", http.StatusBadRequest)
+		return
+	}
+	if wh.EventType == "VERIFY" {
+		var d struct {
+			Challenge string `json:"challenge"`
+		}
+		if err := json.Unmarshal(wh.Data, &d); err != nil || d.Challenge == "" {
+			http.Error(w, "malformed VERIFY", http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, map[string]string{"challenge": smartcar.HashChallenge(h.cfg.ManagementToken, d.Challenge)})
+		return
+	}
+	if wh.EventID == "" {
+		http.Error(w, "missing eventId", http.StatusBadRequest)
+		return
+	}
+	first, err := h.d.Store.MarkWebhookEvent(ctx, wh.EventID, h.cfg.DedupTTL)
+	if err != nil {
+		h.log.ErrorContext(ctx, "mark webhook event", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if !first {
+		h.stats.duplicates.Add(1)
+		writeJSON(w, map[string]string{"status": "duplicate"})
+		return
+	}
+	n, err := h.process(ctx, wh)
+	switch {
+	case errors.Is(err, errIgnored):
+		h.log.DebugContext(ctx, "webhook ignored", "event_type", wh.EventType, "reason", err)
+		writeJSON(w, map[string]string{"status": "ignored"})
+	case err != nil:
+		h.log.ErrorContext(ctx, "process webhook", "event_type", wh.EventType, "err", err)
+		if ferr := h.d.Store.ForgetWebhookEvent(context.WithoutCancel(ctx), wh.EventID); ferr != nil {
+			h.log.WarnContext(ctx, "forget webhook event", "err", ferr)
+		}
+		http.Error(w, "processing failed", http.StatusInternalServerError)
+	default:
+		h.stats.published.Add(uint64(n))
+		writeJSON(w, map[string]any{"status": "ok", "events": n})
+	}
+}
+
+// process publishes a VEHICLE_STATE's or VEHICLE_ERROR's events and
+// returns how many.
+func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
+	if wh.EventType != "VEHICLE_STATE" && wh.EventType != "VEHICLE_ERROR" {
+		return 0, fmt.Errorf("%w: event type %q", errIgnored, wh.EventType)
+	}
+	var d vehicleData
+	if err := json.Unmarshal(wh.Data, &d); err != nil {
+		return 0, fmt.Errorf("%w: malformed data: %v", errIgnored, err)
+	}
+	id := d.Vehicle.ID
+	if events.ValidateVehicleID(id) != nil {
+		h.stats.unknownVehicles.Add(1)
+		return 0, fmt.Errorf("%w: bad vehicle id", errIgnored)
+	}
+	v, err := h.d.Store.GetVehicle(ctx, id)
+	if errors.Is(err, tokens.ErrNotFound) {
+		h.stats.unknownVehicles.Add(1)
+		return 0, fmt.Errorf("%w: vehicle %s is not registered", errIgnored, id)
+	} else if err != nil {
+		return 0, fmt.Errorf("get vehicle: %w", err)
+	}
+	now := h.cfg.Now().UTC()
+	var evs []events.Event
+	if wh.EventType == "VEHICLE_STATE" {
+		evs, err = h.signalEvents(ctx, wh.EventID, id, d.Signals, now)
+	} else {
+		evs, err = h.errorEvents(wh.EventID, v, d.Errors, now)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) > 0 {
+		if err := h.d.Publisher.Publish(ctx, evs...); err != nil {
+			return 0, fmt.Errorf("publish: %w", err)
+		}
+	}
+	if wh.EventType == "VEHICLE_STATE" {
+		// Only fresh data defers polling; an error report does not.
+		if err := h.d.Store.TouchWebhook(ctx, id, now); err != nil {
+			return 0, fmt.Errorf("touch webhook: %w", err)
+		}
+	}
+	return len(evs), nil
+}
+
+// errorEvents turns VEHICLE_ERROR's errors into events: an error event per
+// error in state ERROR (path: the first affected signal's), a status event
+// (the vehicle's current status, reason "resolved TYPE:CODE") per RESOLVED.
+func (h *Handler) errorEvents(eventID string, v tokens.Vehicle, errs []wireError, now time.Time) ([]events.Event, error) {
+	var evs []events.Event
+	for i, e := range errs {
+		if e.Type == "" {
+			continue
+		}
+		code := ""
+		if e.Code != nil {
+			code = *e.Code
+		}
+		path := "/"
+		if len(e.Signals) > 0 {
+			path = pathOfSignal(e.Signals[0].Code)
+		}
+		cause := fmt.Sprintf("webhook/%s/%d", eventID, i)
+		var (
+			ev  events.Event
+			err error
+		)
+		if e.State == "RESOLVED" {
+			ev, err = events.New(events.SignalStatus, v.ID, events.StatusData{
+				Status: events.Status(v.Status), Reason: "resolved " + e.Type + ":" + code,
+			}, events.Meta{ID: events.StatusEventID(cause, events.Status(v.Status)), Source: h.cfg.Source, Time: now})
+		} else {
+			ev, err = events.New(events.SignalError, v.ID, events.ErrorData{
+				Path: path, Type: e.Type, Code: code, Description: e.Description,
+			}, events.Meta{ID: events.ErrorEventID(cause, path), Source: h.cfg.Source, Time: now, FetchedAt: now})
+		}
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

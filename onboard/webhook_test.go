@@ -1,0 +1,385 @@
+package onboard_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
+)
+
+func (r *rig) post(t *testing.T, body []byte, sig string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, r.webhookURL(), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig != "" {
+		req.Header.Set("SC-Signature", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (r *rig) last() ([]byte, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastBody, r.lastSig
+}
+
+func TestHandler_Webhook_verify(t *testing.T) {
+	r := newRig(t)
+	if err := r.sim.VerifyWebhook(ctxT(t), r.webhookURL()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHandler_Webhook_badSignature(t *testing.T) {
+	r := newRig(t)
+	id := r.sim.VehicleIDs()[0]
+	r.register(t, id)
+	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
+		t.Fatal(err)
+	}
+	good, sig := r.last()
+	n := len(r.events(t))
+	tampered := bytes.Replace(good, []byte(`"eventId":"`), []byte(`"eventId":"x`), 1)
+	verify := []byte(`{"eventId":"e","eventType":"VERIFY","data":{"challenge":"c"}}`)
+	tests := []struct {
+		name string
+		body []byte
+		sig  string
+	}{
+		{"no_signature", good, ""},
+		{"not_hex", good, "zz"},
+		{"wrong_key", good, "00" + sig[2:]},
+		{"tampered_body", tampered, sig},
+		{"unsigned_verify", verify, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body := r.post(t, tc.body, tc.sig); status != http.StatusUnauthorized {
+				t.Errorf("HTTP %d %s, want 401", status, body)
+			}
+		})
+	}
+	if got := len(r.events(t)); got != n {
+		t.Errorf("%d events after the bad deliveries, want still %d", got, n)
+	}
+	if s := r.h.Stats(); s.BadSignatures != uint64(len(tests)) || s.Webhooks != 1 {
+		t.Errorf("stats %+v, want %d bad signatures and 1 webhook", s, len(tests))
+	}
+}
+
+// sentSignals decodes the signals of a VEHICLE_STATE body.
+func sentSignals(t *testing.T, body []byte) map[string]map[string]any {
+	t.Helper()
+	var p struct {
+		Data struct {
+			Signals []struct {
+				Code string         `json:"code"`
+				Body map[string]any `json:"body"`
+			} `json:"signals"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, s := range p.Data.Signals {
+		out[s.Code] = s.Body
+	}
+	return out
+}
+
+func TestHandler_Webhook_vehicleState(t *testing.T) {
+	r := newRig(t)
+	ctx := ctxT(t)
+	for _, v := range r.sim.Vehicles() {
+		t.Run(string(v.Kind), func(t *testing.T) {
+			r.register(t, v.ID)
+			start := time.Now()
+			if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleState, v.ID); err != nil {
+				t.Fatal(err)
+			}
+			body, _ := r.last()
+			sent := sentSignals(t, body)
+			want := map[events.Signal]any{
+				events.SignalOdometer: events.OdometerData{DistanceKm: sent["odometer-traveleddistance"]["value"].(float64)},
+				events.SignalLocation: events.LocationData{
+					Latitude:  sent["location-preciselocation"]["latitude"].(float64),
+					Longitude: sent["location-preciselocation"]["longitude"].(float64),
+				},
+			}
+			if b, ok := sent["tractionbattery-stateofcharge"]; ok {
+				want[events.SignalBattery] = events.BatteryData{PercentRemaining: b["value"].(float64) / 100}
+			}
+			if f, ok := sent["internalcombustionengine-fuellevel"]; ok {
+				want[events.SignalFuel] = events.FuelData{PercentRemaining: f["value"].(float64) / 100}
+			}
+			got := map[events.Signal]any{}
+			for _, ev := range r.events(t) {
+				if ev.VehicleID() != v.ID {
+					continue
+				}
+				s, _ := ev.Signal()
+				var d any
+				switch s {
+				case events.SignalOdometer:
+					d = &events.OdometerData{}
+				case events.SignalLocation:
+					d = &events.LocationData{}
+				case events.SignalBattery:
+					d = &events.BatteryData{}
+				case events.SignalFuel:
+					d = &events.FuelData{}
+				default:
+					t.Errorf("unexpected %s event", s)
+					continue
+				}
+				if err := ev.DecodeData(d); err != nil {
+					t.Fatal(err)
+				}
+				got[s] = deref(d)
+				if ev.Time.IsZero() || ev.FetchedAt.IsZero() {
+					t.Errorf("%s event without time or fetchedat: %+v", s, ev)
+				}
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			last, err := r.store.LastWebhooks(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at := last[v.ID]; at.Before(start.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+				t.Errorf("last webhook of %s = %s, want about now", v.ID, at)
+			}
+		})
+	}
+	// charge-ischarging has no mapping: ignored and counted.
+	if s := r.h.Stats(); s.UnknownSignals == 0 || s.EventsPublished == 0 {
+		t.Errorf("stats %+v, want unknown signals and published events counted", s)
+	}
+}
+
+func deref(d any) any {
+	switch d := d.(type) {
+	case *events.OdometerData:
+		return *d
+	case *events.LocationData:
+		return *d
+	case *events.BatteryData:
+		return *d
+	case *events.FuelData:
+		return *d
+	}
+	return d
+}
+
+func TestHandler_Webhook_duplicateEventID(t *testing.T) {
+	r := newRig(t)
+	id := r.sim.VehicleIDs()[0]
+	r.register(t, id)
+	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
+		t.Fatal(err)
+	}
+	body, sig := r.last()
+	n := len(r.events(t))
+	if n == 0 {
+		t.Fatal("the first delivery published nothing")
+	}
+	for range 2 {
+		status, answer := r.post(t, body, sig)
+		if status != 200 || !bytes.Contains([]byte(answer), []byte("duplicate")) {
+			t.Errorf("redelivery: HTTP %d %s, want 200 duplicate", status, answer)
+		}
+	}
+	if got := len(r.events(t)); got != n {
+		t.Errorf("%d events after redeliveries, want still %d", got, n)
+	}
+	if s := r.h.Stats(); s.Duplicates != 2 {
+		t.Errorf("stats %+v, want 2 duplicates", s)
+	}
+}
+
+func TestHandler_Webhook_ignored(t *testing.T) {
+	r := newRig(t)
+	// Not registered: acknowledged, nothing published or recorded.
+	id := r.sim.VehicleIDs()[1]
+	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
+		t.Fatal(err)
+	}
+	if evs := r.events(t); len(evs) != 0 {
+		t.Errorf("%d events for an unregistered vehicle, want none", len(evs))
+	}
+	if last, err := r.store.LastWebhooks(context.Background()); err != nil || len(last) != 0 {
+		t.Errorf("LastWebhooks = %v, %v; want none", last, err)
+	}
+	if s := r.h.Stats(); s.UnknownVehicles != 1 {
+		t.Errorf("stats %+v, want 1 unknown vehicle", s)
+	}
+}
+
+func TestHandler_Webhook_vehicleError(t *testing.T) {
+	r := newRig(t)
+	ctx := ctxT(t)
+	id := r.sim.VehicleIDs()[0]
+	r.register(t, id)
+	// Unreachable, then resolved.
+	for range 2 {
+		if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleError, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := r.events(t)
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want an error and a status", len(evs))
+	}
+	var e events.ErrorData
+	if s, _ := evs[0].Signal(); s != events.SignalError || evs[0].DecodeData(&e) != nil {
+		t.Fatalf("first event %s, want an error event", evs[0].Type)
+	}
+	if diff := cmp.Diff(events.ErrorData{Path: "/odometer", Type: "VEHICLE_STATE", Code: "UNREACHABLE"}, e,
+		cmpopts.IgnoreFields(events.ErrorData{}, "Description")); diff != "" {
+		t.Errorf("error event (-want +got):\n%s", diff)
+	}
+	var st events.StatusData
+	if s, _ := evs[1].Signal(); s != events.SignalStatus || evs[1].DecodeData(&st) != nil {
+		t.Fatalf("second event %s, want a status event", evs[1].Type)
+	}
+	if want := (events.StatusData{Status: events.StatusConnected, Reason: "resolved VEHICLE_STATE:UNREACHABLE"}); st != want {
+		t.Errorf("status event %+v, want %+v", st, want)
+	}
+	// Errors do not defer polling.
+	if last, err := r.store.LastWebhooks(ctx); err != nil || len(last) != 0 {
+		t.Errorf("LastWebhooks = %v, %v; want none after errors only", last, err)
+	}
+}
+
+func TestHandler_Webhook_completesFromLatest(t *testing.T) {
+	r := newRig(t)
+	ctx := ctxT(t)
+	var bev string
+	for _, v := range r.sim.Vehicles() {
+		if v.Kind == smartcartest.BEV {
+			bev = v.ID
+		}
+	}
+	if bev == "" {
+		t.Fatal("the simulator made no BEV")
+	}
+	r.register(t, bev)
+	// A poll published the battery with its range before.
+	polled, err := events.New(events.SignalBattery, bev, events.BatteryData{PercentRemaining: 0.5, RangeKm: 321.5},
+		events.Meta{ID: events.EventID("poll/"+bev+"/1", "/battery"), Time: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.pub.Publish(ctx, polled); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleState, bev); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := r.last()
+	soc := sentSignals(t, body)["tractionbattery-stateofcharge"]["value"].(float64) / 100
+	var got []events.BatteryData
+	for _, ev := range r.events(t) {
+		if s, _ := ev.Signal(); s == events.SignalBattery {
+			var d events.BatteryData
+			if err := ev.DecodeData(&d); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d)
+		}
+	}
+	want := []events.BatteryData{{PercentRemaining: 0.5, RangeKm: 321.5}, {PercentRemaining: soc, RangeKm: 321.5}}
+	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("battery events (-want +got):\n%s", diff)
+	}
+}
+
+func TestHandler_Webhook_badRequests(t *testing.T) {
+	r := newRig(t)
+	sign := func(b []byte) string { return smartcar.HashChallenge(r.sim.ManagementToken, string(b)) }
+	big := bytes.Repeat([]byte(" "), 1<<20+16) // just over the 1 MiB default
+	tests := []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"too_large", big, http.StatusRequestEntityTooLarge},
+		{"not_json", []byte("hello"), http.StatusBadRequest},
+		{"verify_without_challenge", []byte(`{"eventId":"e1","eventType":"VERIFY","data":{}}`), http.StatusBadRequest},
+		{"missing_event_id", []byte(`{"eventType":"VEHICLE_STATE","data":{}}`), http.StatusBadRequest},
+		{"unknown_event_type", []byte(`{"eventId":"e2","eventType":"SOMETHING_NEW","data":{}}`), http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body := r.post(t, tc.body, sign(tc.body)); status != tc.want {
+				t.Errorf("HTTP %d %s, want %d", status, body, tc.want)
+			}
+		})
+	}
+	if evs := r.events(t); len(evs) != 0 {
+		t.Errorf("%d events published, want none", len(evs))
+	}
+}
+
+func TestHandler_Webhook_signalMapping(t *testing.T) {
+	r := newRig(t)
+	id := r.sim.VehicleIDs()[0]
+	r.register(t, id)
+	sign := func(b []byte) string { return smartcar.HashChallenge(r.sim.ManagementToken, string(b)) }
+	body := []byte(`{"eventId":"map-1","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":"` + id + `"},"signals":[
+		{"code":"odometer-traveleddistance","body":{"value":100,"unit":"miles"},"meta":{"retrievedAt":1764222000000,"oemUpdatedAt":1764221940000}},
+		{"code":"tractionbattery-stateofcharge","body":{"value":150,"unit":"percent"}},
+		{"code":"tractionbattery-range","body":{"value":10,"unit":"miles"}},
+		{"code":"internalcombustionengine-fuellevel","body":{"value":"n/a"}},
+		{"code":"location-preciselocation","body":{"latitude":1.5}},
+		{"code":"closure-islocked","body":{"value":true}}
+	]}}`)
+	if status, answer := r.post(t, body, sign(body)); status != 200 {
+		t.Fatalf("HTTP %d %s", status, answer)
+	}
+	got := map[events.Signal]string{}
+	for _, ev := range r.events(t) {
+		s, _ := ev.Signal()
+		got[s] = string(ev.Data)
+		if s == events.SignalOdometer {
+			if want := time.UnixMilli(1764221940000).UTC(); !ev.Time.Equal(want) {
+				t.Errorf("odometer time %s, want the OEM update time %s", ev.Time, want)
+			}
+			if want := time.UnixMilli(1764222000000).UTC(); !ev.FetchedAt.Equal(want) {
+				t.Errorf("odometer fetchedat %s, want the retrieval time %s", ev.FetchedAt, want)
+			}
+		}
+	}
+	want := map[events.Signal]string{
+		events.SignalOdometer: `{"distance_km":160.9344}`,
+		// The state of charge was out of range: the range alone, nothing to complete it from.
+		events.SignalBattery: `{"percent_remaining":0,"range_km":16.09344}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	// Bad SoC, bad fuel level, half a location and closure-islocked.
+	if s := r.h.Stats(); s.UnknownSignals != 4 {
+		t.Errorf("stats %+v, want 4 ignored signals", s)
+	}
+}

@@ -1,0 +1,28 @@
+package tokens
+
+import "time"
+
+// The onboarding records: short-lived Connect states, the ids of delivered
+// webhook events and each vehicle's last-webhook time. RedisStore and KVStore
+// both implement them (see redis_onboard.go and kv_onboard.go):
+//
+//	PutConnectState(ctx, state, ttl) error        remember a Connect state for ttl
+//	TakeConnectState(ctx, state) error            use it once: ErrNotFound if unknown, expired or used
+//	MarkWebhookEvent(ctx, id, ttl) (bool, error)  true the first time id is marked within ttl
+//	ForgetWebhookEvent(ctx, id) error             drop the mark (processing failed: accept a redelivery)
+//	TouchWebhook(ctx, vehicleID, t) error         record a webhook at t (an older t is ignored)
+//	LastWebhooks(ctx) (map[string]time.Time, error)
+//
+// The embedded store keeps states and event marks in the bucket KVMarksBucket
+// names, whose entries also expire after MaxMarkTTL whatever ttl says.
+
+// MaxMarkTTL bounds the ttl of Connect states and webhook event marks.
+const MaxMarkTTL = 48 * time.Hour
+
+// markTTL clamps ttl to (0, MaxMarkTTL].
+func markTTL(ttl time.Duration) time.Duration {
+	if ttl <= 0 || ttl > MaxMarkTTL {
+		return MaxMarkTTL
+	}
+	return ttl
+}
