@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,19 +82,7 @@ func newQueue(t *testing.T, url string, cfg queue.Config) (*queue.Queue, jetstre
 }
 
 // testLogger logs through t.Log when -v is given.
-func testLogger(t *testing.T) *slog.Logger {
-	if !testing.Verbose() {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return testserver.Logger(t) }
 
 // jobs returns n jobs for vehicles v0..v(n-1) at tick.
 func jobs(schedule string, n int, tick time.Time) []queue.PollJob {

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -71,7 +70,7 @@ type natsServer struct {
 	port int
 	dir  string
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testserver.Buffer
 }
 
 func startNATS(t *testing.T) *natsServer {
@@ -84,7 +83,7 @@ func startNATS(t *testing.T) *natsServer {
 		bin = "/usr/sbin/nats-server"
 	}
 	port := testserver.FreePort(t)
-	ns := &natsServer{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: t.TempDir(), log: &lockedBuffer{}}
+	ns := &natsServer{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), port: port, dir: t.TempDir(), log: &testserver.Buffer{}}
 	ns.start(t, bin)
 	t.Cleanup(ns.kill)
 	return ns
@@ -134,23 +133,6 @@ func (ns *natsServer) restart(t *testing.T, outage time.Duration) {
 	ns.kill()
 	time.Sleep(outage) // the length of the outage, not a synchronisation
 	ns.start(t, bin)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // setup is what one fault test runs on: its own Redis (AOF on) and NATS, the
@@ -287,7 +269,7 @@ type replica struct {
 	name   string
 	http   string
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   *testserver.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -296,7 +278,7 @@ type replica struct {
 func (s *setup) start(name, cron string) *replica {
 	s.t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(s.t))
-	r := &replica{name: name, http: addr, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	r := &replica{name: name, http: addr, logs: &testserver.Buffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command(s.bin, "run", "--config", s.config(name, cron, addr))
 	r.cmd.Env = append(os.Environ(), s.env...)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs

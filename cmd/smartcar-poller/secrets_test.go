@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
@@ -97,7 +98,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
 	prefix := cfg.NATS.SubjectPrefix
 
-	var logs lockedBuffer
+	var logs testserver.Buffer
 	var errs []string
 	keep := func(err error) {
 		if err != nil {
