@@ -20,9 +20,10 @@ type backend struct {
 	newStore func(t *testing.T, opts ...tokens.StoreOption) tokens.Store
 }
 
-// backends returns the three places every Store test runs: the shared Redis,
-// the shared NATS (Debian's nats-server 2.9.10) and an in-process nats-server
-// 2.15 started for the calling test (shared by its subtests).
+// backends returns the places every Store test runs: the shared Redis, the
+// shared NATS (Debian's nats-server 2.9.10), an in-process nats-server 2.15
+// started for the calling test (shared by its subtests), and that server
+// again with the store's in-memory mirror on, as the daemon runs it.
 func backends(t *testing.T) []backend {
 	t.Helper()
 	embedded := embeddedJetStream(t)
@@ -34,7 +35,24 @@ func backends(t *testing.T) []backend {
 		{"kv_nats_embedded", func(t *testing.T, opts ...tokens.StoreOption) tokens.Store {
 			return newKVStore(t, embedded, opts...)
 		}},
+		{"kv_mirrored", func(t *testing.T, opts ...tokens.StoreOption) tokens.Store {
+			return newMirroredKVStore(t, embedded, opts...)
+		}},
 	}
+}
+
+// newMirroredKVStore is newKVStore with the in-memory mirror the daemon
+// starts (KVStore.StartMirror), stopped when the test ends.
+func newMirroredKVStore(t testing.TB, js jetstream.JetStream, opts ...tokens.StoreOption) *tokens.KVStore {
+	t.Helper()
+	s := newKVStore(t, js, opts...).(*tokens.KVStore)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.StartMirror(ctx, testserver.Logger(t)); err != nil {
+		t.Fatalf("StartMirror: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // newRedisStore returns a RedisStore under a unique prefix on the shared

@@ -33,8 +33,9 @@ const DefaultKVPrefix = "smartcar"
 // twice RedisStore's time, so large fleets belong on Redis.
 type KVStore struct {
 	grants, vehicles, locks jetstream.KeyValue
-	keys                    *Keyring // nil: grants in plaintext
-	marks                   kvMarks  // Connect states and webhook event ids (kv_onboard.go)
+	keys                    *Keyring  // nil: grants in plaintext
+	marks                   kvMarks   // Connect states and webhook event ids (kv_onboard.go)
+	mirrors                 kvMirrors // in-memory vehicles and holds (kv_mirror.go)
 }
 
 var _ Store = (*KVStore)(nil)

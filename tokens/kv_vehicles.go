@@ -55,9 +55,11 @@ func (s *KVStore) PutVehicle(ctx context.Context, v Vehicle) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.vehicles.Put(ctx, kvKey(v.ID), b); err != nil {
+	rev, err := s.vehicles.Put(ctx, kvKey(v.ID), b)
+	if err != nil {
 		return fmt.Errorf("put vehicle %s: %w", v.ID, err)
 	}
+	s.mirrors.vehicles.put(kvKey(v.ID), b, rev)
 	return nil
 }
 
@@ -68,8 +70,23 @@ func (s *KVStore) GetVehicle(ctx context.Context, id string) (Vehicle, error) {
 }
 
 func (s *KVStore) getVehicle(ctx context.Context, id string) (Vehicle, uint64, error) {
+	return s.readVehicle(ctx, id, true)
+}
+
+// readVehicle reads the vehicle from the mirror when allowed and loaded,
+// otherwise from the server.
+func (s *KVStore) readVehicle(ctx context.Context, id string, mirrored bool) (Vehicle, uint64, error) {
 	if err := validID("vehicle", id); err != nil {
 		return Vehicle{}, 0, err
+	}
+	if mirrored {
+		if v, rev, found, ok := s.mirrors.vehicles.get(kvKey(id)); ok {
+			if !found {
+				return Vehicle{}, 0, fmt.Errorf("get vehicle %s: %w", id, ErrNotFound)
+			}
+			v.Tags = slices.Clone(v.Tags)
+			return v, rev, nil
+		}
 	}
 	e, err := s.vehicles.Get(ctx, kvKey(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -95,6 +112,9 @@ func (s *KVStore) getVehicle(ctx context.Context, id string) (Vehicle, uint64, e
 // and ends only once it has applied the message the stream itself reports
 // as its last: every key's newest message is then behind it.
 func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
+	if vs, ok, err := s.listMirrored(); ok {
+		return vs, err
+	}
 	w, err := s.vehicles.WatchAll(ctx, jetstream.IncludeHistory())
 	if err != nil {
 		return nil, fmt.Errorf("list vehicles: %w", err)
@@ -136,6 +156,22 @@ func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
 			seen.add(e.Key(), v, false)
 		}
 	}
+}
+
+// listMirrored lists the vehicles from the mirror; ok is false when it is not
+// loaded.
+func (s *KVStore) listMirrored() ([]Vehicle, bool, error) {
+	out := make([]Vehicle, 0, s.mirrors.vehicles.len())
+	ok, _ := s.mirrors.vehicles.each(func(_ string, v Vehicle) error {
+		v.Tags = slices.Clone(v.Tags)
+		out = append(out, v)
+		return nil
+	})
+	if !ok {
+		return nil, false, nil
+	}
+	slices.SortFunc(out, func(a, b Vehicle) int { return cmp.Compare(a.ID, b.ID) })
+	return out, true, nil
 }
 
 // lastSeq returns the sequence of the vehicles stream's last message and
@@ -221,17 +257,20 @@ func (s *KVStore) DeleteVehicle(ctx context.Context, id string) error {
 	if err := s.vehicles.Delete(ctx, kvKey(id)); err != nil {
 		return fmt.Errorf("delete vehicle %s: %w", id, err)
 	}
+	s.mirrors.vehicles.delAfter(kvKey(id))
 	if err := s.locks.Delete(ctx, "hold."+kvKey(id)); err != nil {
 		return fmt.Errorf("delete vehicle %s: hold: %w", id, err)
 	}
+	s.mirrors.holds.delAfter("hold." + kvKey(id))
 	return nil
 }
 
 // modifyVehicle applies change to the stored vehicle with a compare-and-set,
 // retrying when another writer got in between.
 func (s *KVStore) modifyVehicle(ctx context.Context, action, id string, change func(*Vehicle) bool) error {
-	for range casRetries {
-		v, rev, err := s.getVehicle(ctx, id)
+	for try := range casRetries {
+		// The mirror first; after a lost race it may lag, so the server.
+		v, rev, err := s.readVehicle(ctx, id, try == 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", action, err)
 		}
@@ -242,8 +281,9 @@ func (s *KVStore) modifyVehicle(ctx context.Context, action, id string, change f
 		if err != nil {
 			return err
 		}
-		_, err = s.vehicles.Update(ctx, kvKey(id), b, rev)
+		next, err := s.vehicles.Update(ctx, kvKey(id), b, rev)
 		if err == nil {
+			s.mirrors.vehicles.put(kvKey(id), b, next)
 			return nil
 		}
 		if !isRevisionMismatch(err) {
@@ -294,20 +334,22 @@ func (s *KVStore) SetHold(ctx context.Context, id string, until time.Time) error
 	if err != nil {
 		return fmt.Errorf("set hold %s: %w", id, err)
 	}
-	for range casRetries {
-		cur, rev, err := s.getHold(ctx, k)
+	for try := range casRetries {
+		cur, rev, err := s.readHold(ctx, k, try == 0)
 		if err != nil {
 			return fmt.Errorf("set hold %s: %w", id, err)
 		}
 		if cur >= ms {
 			return nil
 		}
+		var next uint64
 		if rev == 0 {
-			_, err = s.locks.Create(ctx, k, val)
+			next, err = s.locks.Create(ctx, k, val)
 		} else {
-			_, err = s.locks.Update(ctx, k, val, rev)
+			next, err = s.locks.Update(ctx, k, val, rev)
 		}
 		if err == nil {
+			s.mirrors.holds.put(k, val, next)
 			return nil
 		}
 		if !isRevisionMismatch(err) {
@@ -317,8 +359,17 @@ func (s *KVStore) SetHold(ctx context.Context, id string, until time.Time) error
 	return fmt.Errorf("set hold %s: %w", id, ErrConflict)
 }
 
-// getHold returns the stored hold end in ms and its revision (0, 0 when none).
-func (s *KVStore) getHold(ctx context.Context, k string) (int64, uint64, error) {
+// readHold returns the stored hold end in ms and its revision (0, 0 when
+// none), from the mirror when allowed and loaded.
+func (s *KVStore) readHold(ctx context.Context, k string, mirrored bool) (int64, uint64, error) {
+	if mirrored {
+		if ms, rev, found, ok := s.mirrors.holds.get(k); ok {
+			if !found {
+				return 0, 0, nil
+			}
+			return ms, rev, nil
+		}
+	}
 	e, err := s.locks.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, 0, nil
@@ -326,11 +377,20 @@ func (s *KVStore) getHold(ctx context.Context, k string) (int64, uint64, error) 
 	if err != nil {
 		return 0, 0, err
 	}
-	var h kvHold
-	if err := json.Unmarshal(e.Value(), &h); err != nil {
+	ms, err := decodeHold(e.Value())
+	if err != nil {
 		return 0, e.Revision(), nil // overwrite a malformed hold
 	}
-	return h.Until, e.Revision(), nil
+	return ms, e.Revision(), nil
+}
+
+// decodeHold returns a hold value's end, Unix ms.
+func decodeHold(b []byte) (int64, error) {
+	var h kvHold
+	if err := json.Unmarshal(b, &h); err != nil {
+		return 0, fmt.Errorf("decode hold: %w", errMalformed)
+	}
+	return h.Until, nil
 }
 
 // Hold returns the end of the vehicle's hold, zero when there is none.
@@ -338,7 +398,7 @@ func (s *KVStore) Hold(ctx context.Context, id string) (time.Time, error) {
 	if err := validID("vehicle", id); err != nil {
 		return time.Time{}, err
 	}
-	ms, rev, err := s.getHold(ctx, "hold."+kvKey(id))
+	ms, rev, err := s.readHold(ctx, "hold."+kvKey(id), true)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("get hold %s: %w", id, err)
 	}

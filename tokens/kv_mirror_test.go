@@ -1,0 +1,281 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// twoKVStores opens two KVStores on the same buckets of a fresh embedded
+// server: a mirrored one (as the daemon runs) and a plain one standing for
+// another process (the CLI, another replica on an external NATS).
+func twoKVStores(t *testing.T, loadFirst func(s tokens.Store)) (mirrored, other *tokens.KVStore, stop func()) {
+	t.Helper()
+	srv := testserver.EmbeddedNATS(t)
+	connect := func() jetstream.JetStream {
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js
+	}
+	ctx := t.Context()
+	prefix := testserver.Unique("mir_")
+	o, err := tokens.NewKVStore(ctx, connect(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loadFirst != nil {
+		loadFirst(o)
+	}
+	m, err := tokens.NewKVStore(ctx, connect(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.StartMirror(ctx, testserver.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m, o, srv.Shutdown
+}
+
+// eventually retries check until it returns nil or 5 s pass.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKVStore_mirrorServesReadsFromMemory loads a registry, starts the
+// mirror, shuts the server down, and still reads every vehicle, the list and
+// the holds: they come from memory, not from round trips.
+func TestKVStore_mirrorServesReadsFromMemory(t *testing.T) {
+	const n = 500
+	holdUntil := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	m, _, stop := twoKVStores(t, func(s tokens.Store) {
+		ctx := t.Context()
+		for i := range n {
+			v := tokens.Vehicle{ID: fmt.Sprintf("veh-%03d", i), GrantID: "g1", Tags: []string{"fleet"}}
+			if err := s.PutVehicle(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteVehicle(ctx, "veh-007"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetHold(ctx, "veh-003", holdUntil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	list, err := m.ListVehicles(ctx)
+	if err != nil {
+		t.Fatalf("ListVehicles with the server down: %v", err)
+	}
+	if len(list) != n-1 {
+		t.Fatalf("ListVehicles: %d vehicles, want %d", len(list), n-1)
+	}
+	for i := 1; i < len(list); i++ {
+		if list[i-1].ID >= list[i].ID {
+			t.Fatalf("list not sorted by ID at %d: %s, %s", i, list[i-1].ID, list[i].ID)
+		}
+	}
+	v, err := m.GetVehicle(ctx, "veh-042")
+	if err != nil || v.GrantID != "g1" || len(v.Tags) != 1 || v.Status != tokens.StatusConnected {
+		t.Fatalf("GetVehicle with the server down: %+v, %v", v, err)
+	}
+	v.Tags[0] = "changed" // the caller's copy: the mirror must not see it
+	if again, _ := m.GetVehicle(ctx, "veh-042"); again.Tags[0] != "fleet" {
+		t.Fatalf("a caller's change to Tags reached the mirror: %v", again.Tags)
+	}
+	if _, err := m.GetVehicle(ctx, "veh-007"); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("deleted vehicle: err = %v, want ErrNotFound", err)
+	}
+	if until, err := m.Hold(ctx, "veh-003"); err != nil || !until.Equal(holdUntil) {
+		t.Fatalf("Hold with the server down = %v, %v; want %v", until, err, holdUntil)
+	}
+	if until, err := m.Hold(ctx, "veh-004"); err != nil || !until.IsZero() {
+		t.Fatalf("Hold of an unheld vehicle = %v, %v; want zero", until, err)
+	}
+	// Writes still need the server.
+	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer wcancel()
+	if err := m.SetStatus(wctx, "veh-042", tokens.StatusDisabled, "x"); err == nil {
+		t.Fatal("SetStatus succeeded with the server down")
+	}
+}
+
+// TestKVStore_mirrorFollowsOtherWriters writes through a second store (no
+// mirror) and sees every change in the mirrored one.
+func TestKVStore_mirrorFollowsOtherWriters(t *testing.T) {
+	m, o, _ := twoKVStores(t, nil)
+	ctx := t.Context()
+	if err := o.PutVehicle(ctx, tokens.Vehicle{ID: "v1", GrantID: "g1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "vehicle registered elsewhere", func() error {
+		_, err := m.GetVehicle(ctx, "v1")
+		return err
+	})
+	if err := o.SetStatus(ctx, "v1", tokens.StatusNeedsReauth, "revoked"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "status set elsewhere", func() error {
+		v, err := m.GetVehicle(ctx, "v1")
+		if err == nil && v.Status != tokens.StatusNeedsReauth {
+			err = fmt.Errorf("status %s", v.Status)
+		}
+		return err
+	})
+	until := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	if err := o.SetHold(ctx, "v1", until); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "hold set elsewhere", func() error {
+		got, err := m.Hold(ctx, "v1")
+		if err == nil && !got.Equal(until) {
+			err = fmt.Errorf("hold %v, want %v", got, until)
+		}
+		return err
+	})
+	if err := o.DeleteVehicle(ctx, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "vehicle removed elsewhere", func() error {
+		if _, err := m.GetVehicle(ctx, "v1"); !errors.Is(err, tokens.ErrNotFound) {
+			return fmt.Errorf("GetVehicle err = %v, want ErrNotFound", err)
+		}
+		if got, _ := m.Hold(ctx, "v1"); !got.IsZero() {
+			return fmt.Errorf("hold %v survived the removal", got)
+		}
+		return nil
+	})
+}
+
+// TestKVStore_mirrorWritesNeverLoseUpdates races writers in both stores on
+// the same vehicles: the mirrored one's first try uses a revision that may be
+// stale, the compare-and-set rejects it and the retry reads the server, so
+// both sides' changes end up in the record.
+func TestKVStore_mirrorWritesNeverLoseUpdates(t *testing.T) {
+	m, o, _ := twoKVStores(t, nil)
+	ctx := t.Context()
+	const vehicles, rounds = 5, 40
+	for i := range vehicles {
+		if err := o.PutVehicle(ctx, tokens.Vehicle{ID: fmt.Sprintf("v%d", i), GrantID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Now().Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for i := range vehicles {
+		id := fmt.Sprintf("v%d", i)
+		wg.Go(func() { // the other process records polls
+			for r := range rounds {
+				if err := o.TouchPoll(ctx, id, base.Add(time.Duration(r+1)*time.Second)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		wg.Go(func() { // the mirrored one flips the status's reason
+			for r := range rounds {
+				if err := m.SetStatus(ctx, id, tokens.StatusConnected, fmt.Sprintf("round %d", r)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range vehicles {
+		id := fmt.Sprintf("v%d", i)
+		eventually(t, "both writers' last changes", func() error {
+			v, err := m.GetVehicle(ctx, id)
+			if err != nil {
+				return err
+			}
+			if want := base.Add(rounds * time.Second); !v.LastPoll.Equal(want) || v.Reason != fmt.Sprintf("round %d", rounds-1) {
+				return fmt.Errorf("%s: last poll %v (want %v), reason %q", id, v.LastPoll, want, v.Reason)
+			}
+			return nil
+		})
+	}
+}
+
+// TestKVStore_mirrorLoadsDuringWrites starts the mirror while another writer
+// rewrites early keys (as TouchPoll does): it must still load every vehicle.
+func TestKVStore_mirrorLoadsDuringWrites(t *testing.T) {
+	const n = 300
+	js := embeddedJetStream(t) // this test's own server
+	ctx := t.Context()
+	prefix := testserver.Unique("mirl_")
+	o, err := tokens.NewKVStore(ctx, js, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := o.PutVehicle(ctx, tokens.Vehicle{ID: fmt.Sprintf("veh-%03d", i), GrantID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		at := time.Now()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			at = at.Add(time.Millisecond)
+			if err := o.TouchPoll(ctx, fmt.Sprintf("veh-%03d", i%20), at); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	for range 10 {
+		m, err := tokens.NewKVStore(ctx, js, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.StartMirror(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		list, err := m.ListVehicles(ctx)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != n {
+			t.Fatalf("mirror loaded %d vehicles while others were written, want %d", len(list), n)
+		}
+	}
+}
