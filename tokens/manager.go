@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -56,6 +57,9 @@ type Manager struct {
 	cfg   ManagerConfig
 	log   *slog.Logger
 	sf    singleflight.Group
+
+	cache     accessCache // access tokens not yet due for a refresh
+	cachePuts atomic.Uint64
 
 	mu     sync.Mutex
 	closed bool
@@ -137,6 +141,7 @@ func (m *Manager) Connect(ctx context.Context, grantID string, access *smartcar.
 	if err := m.store.CreateGrant(ctx, Grant{ID: grantID, Access: a, UpdatedAt: now}); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
+	m.cache.drop(grantID, "") // a reconnect: the old token may be revoked
 	keep := make(map[string]bool, len(vehicles))
 	for _, v := range vehicles {
 		keep[v.ID] = true

@@ -3,8 +3,10 @@ package tokens_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,4 +346,79 @@ func TestStatus(t *testing.T) {
 			t.Errorf("Status(%q).Pollable() = %v, want %v", tt.s, got, tt.pollable)
 		}
 	}
+}
+
+// countingStore counts the grant reads of a real Store.
+type countingStore struct {
+	tokens.Store
+	gets atomic.Int32
+}
+
+func (s *countingStore) GetGrant(ctx context.Context, id string) (tokens.Grant, error) {
+	s.gets.Add(1)
+	return s.Store.GetGrant(ctx, id)
+}
+
+// TestManager_AccessTokenCache: a valid access token is served from memory;
+// a refresh by another process, a rejected token and a revoked grant all go
+// back to the store, and none causes an extra refresh.
+func TestManager_AccessTokenCache(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		counted := &countingStore{Store: s.store}
+		s.store = counted
+		m1 := s.manager(t, tokens.ManagerConfig{})
+		m2 := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m1, "g1", "v1", "v2")
+		first, err := m1.AccessToken(ctx, "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads := counted.gets.Load()
+		for i := range 20 {
+			tok, err := m1.AccessToken(ctx, fmt.Sprintf("v%d", i%2+1))
+			if err != nil || tok != first {
+				t.Fatalf("AccessToken #%d = %q, %v; want the cached %q", i, tok, err, first)
+			}
+		}
+		if got := counted.gets.Load(); got != reads {
+			t.Fatalf("20 AccessToken calls read the grant %d times; want 0 (cached)", got-reads)
+		}
+
+		// Due for a refresh: m2 refreshes, m1 reads the store and finds it.
+		s.clock.Advance(lifetime - time.Second)
+		fresh, err := m2.AccessToken(ctx, "v2")
+		if err != nil || fresh == first {
+			t.Fatalf("m2 AccessToken after expiry = %q, %v; want a refreshed token", fresh, err)
+		}
+		if tok, err := m1.AccessToken(ctx, "v1"); err != nil || tok != fresh {
+			t.Fatalf("m1 AccessToken = %q, %v; want m2's refreshed %q", tok, err, fresh)
+		}
+		if refreshes, reuses, _ := s.auth.counts(); refreshes != 1 || reuses != 0 {
+			t.Fatalf("refreshes = %d, reuses = %d; want 1 and 0", refreshes, reuses)
+		}
+
+		// Smartcar rejects the cached token: ForceRefresh goes to the store.
+		before := counted.gets.Load()
+		forced, err := m1.ForceRefresh(ctx, "v1", fresh)
+		if err != nil || forced == fresh {
+			t.Fatalf("ForceRefresh = %q, %v; want a new token", forced, err)
+		}
+		if counted.gets.Load() == before {
+			t.Fatal("ForceRefresh did not read the grant")
+		}
+		if tok, _ := m1.AccessToken(ctx, "v2"); tok != forced {
+			t.Fatalf("AccessToken after ForceRefresh = %q; want %q", tok, forced)
+		}
+
+		// The user revokes access: the cached token is rejected, the refresh
+		// fails with invalid_grant, and nothing is served from memory after.
+		s.auth.revoke("g1")
+		if _, err := m1.ForceRefresh(ctx, "v1", forced); !errors.Is(err, tokens.ErrReauthRequired) {
+			t.Fatalf("ForceRefresh of a revoked grant err = %v; want ErrReauthRequired", err)
+		}
+		if _, err := m1.AccessToken(ctx, "v2"); !errors.Is(err, tokens.ErrReauthRequired) {
+			t.Fatalf("AccessToken after invalid_grant err = %v; want ErrReauthRequired", err)
+		}
+	})
 }

@@ -27,14 +27,21 @@ const exchangeAttempts = 3
 // grantToken returns the grant's access token, refreshing it first if it is
 // stale or is rejected (non-empty).
 func (m *Manager) grantToken(ctx context.Context, grantID, rejected string) (string, error) {
+	if rejected != "" {
+		m.cache.drop(grantID, rejected)
+	} else if a, ok := m.cache.get(grantID); ok && !m.refreshDue(a) {
+		return a.AccessToken, nil
+	}
 	g, err := m.store.GetGrant(ctx, grantID)
 	if err != nil {
 		return "", fmt.Errorf("access token: %w", err)
 	}
 	if g.NeedsReauth {
+		m.cache.drop(grantID, "")
 		return "", fmt.Errorf("access token: grant %s: %w", grantID, ErrReauthRequired)
 	}
 	if !m.needsRefresh(g, rejected) {
+		m.cacheAccess(grantID, g.Access)
 		return g.Access.AccessToken, nil
 	}
 	key := grantID
@@ -68,11 +75,25 @@ func (m *Manager) needsRefresh(g Grant, rejected string) bool {
 	if rejected != "" && g.Access.AccessToken == rejected {
 		return true
 	}
+	return m.refreshDue(g.Access)
+}
+
+// refreshDue reports whether a expires within the refresh margin.
+func (m *Manager) refreshDue(a smartcar.Access) bool {
 	margin := m.cfg.RefreshBefore
-	if life := time.Duration(g.Access.ExpiresIn) * time.Second; life > 0 && margin > life/2 {
+	if life := time.Duration(a.ExpiresIn) * time.Second; life > 0 && margin > life/2 {
 		margin = life / 2
 	}
-	return !m.cfg.Now().Add(margin).Before(g.Access.Expiration)
+	return !m.cfg.Now().Add(margin).Before(a.Expiration)
+}
+
+// cacheAccess caches a grant's valid access token, pruning expired ones
+// now and then.
+func (m *Manager) cacheAccess(grantID string, a smartcar.Access) {
+	if m.cachePuts.Add(1)%4096 == 0 {
+		m.cache.prune(m.cfg.Now())
+	}
+	m.cache.put(grantID, a)
 }
 
 // refresh takes the grant's lock, or waits for its holder to store a new
@@ -193,6 +214,7 @@ func (m *Manager) persist(base context.Context, old, next Grant) (Grant, error) 
 	for attempt := 1; ; attempt++ {
 		stored, err := m.store.UpdateGrant(ctx, next, old.Version)
 		if err == nil {
+			m.cacheAccess(old.ID, stored.Access) // the stored pair: what every replica now reads
 			return stored, nil
 		}
 		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
@@ -233,6 +255,7 @@ func (m *Manager) afterLostWrite(ctx context.Context, old, next Grant, werr erro
 func (m *Manager) markReauth(base context.Context, g Grant) {
 	ctx, cancel := context.WithTimeout(base, m.cfg.LockTTL)
 	defer cancel()
+	m.cache.drop(g.ID, "")
 	g.NeedsReauth = true
 	g.UpdatedAt = m.cfg.Now()
 	var errs []error
