@@ -110,7 +110,7 @@ var breakdownVariants = []variant{
 func wiring(ctx context.Context, o options, store tokens.Store, mgr *tokens.Manager, auth *smartcar.AuthClient,
 	f *fleet, log *slog.Logger) (tokens.Store, *tokens.Manager, bool, error) {
 	if o.Variant == 0 {
-		return store, mgr, o.Leases, nil
+		return store, mgr, o.pollLeases(), nil
 	}
 	v := breakdownVariants[o.Variant-1]
 	if !v.wrapped() {

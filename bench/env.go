@@ -151,7 +151,11 @@ func openStore(ctx context.Context, o options, js jetstream.JetStream) (tokens.S
 		if err != nil {
 			return nil, nil, fmt.Errorf("kv token store: %w", err)
 		}
-		return s, func() {}, nil
+		// As the daemon runs it: vehicles and holds read from memory.
+		if err := s.StartMirror(ctx, nil); err != nil {
+			return nil, nil, fmt.Errorf("kv token store: %w", err)
+		}
+		return s, s.Close, nil
 	}
 	opt, err := redis.ParseURL(o.RedisURL)
 	if err != nil {

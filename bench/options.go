@@ -29,9 +29,10 @@ type options struct {
 	// server, the daemon's embedded default) or "redis".
 	Store    string
 	RedisURL string
-	// Leases wires the store as the worker's per-vehicle poll leases, as
-	// the daemon does.
-	Leases bool
+	// Leases is "auto" (as the daemon wires the worker: per-vehicle poll
+	// leases in the store with Redis, none with the single-replica embedded
+	// KV store), "on" or "off".
+	Leases string
 	// Breakdown adds pipeline runs of every variant (see breakdown.go) that
 	// show what the store round trips of a poll cost.
 	Breakdown bool
@@ -83,7 +84,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up on one scenario run after this long")
 	fs.BoolVar(&o.Verbose, "v", false, "log the pipeline's components to stderr (info level)")
 	fs.StringVar(&o.Store, "store", "kv", "token store: kv (JetStream KV, the embedded default) or redis")
-	fs.BoolVar(&o.Leases, "leases", true, "take a per-vehicle poll lease in the token store for every poll, as the daemon does")
+	fs.StringVar(&o.Leases, "leases", "auto", "per-vehicle poll lease in the token store for every poll: auto (as the daemon: with -store redis only), on or off")
 	fs.BoolVar(&o.Breakdown, "breakdown", false, "pipeline and latency: also run variants with the store round trips of a poll taken out one by one")
 	fs.IntVar(&o.Variant, "variant", 0, "pipeline and latency: wiring variant (0: the daemon's; 1-4: see -breakdown)")
 	fs.StringVar(&o.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis (keys under a unique prefix, deleted after)")
@@ -116,6 +117,11 @@ func parseOptions(args []string) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch o.Leases {
+	case "auto", "on", "off":
+	default:
+		return o, fmt.Errorf("-leases %q: want auto, on or off", o.Leases)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -175,4 +181,13 @@ func (o options) validate() error {
 		return fmt.Errorf("-timeout must be positive")
 	}
 	return nil
+}
+
+// pollLeases reports whether the worker takes poll leases in the store: with
+// -leases auto, as the daemon does (cmd/smartcar-poller/app.go pollLeases).
+func (o options) pollLeases() bool {
+	if o.Leases == "auto" {
+		return o.Store == "redis"
+	}
+	return o.Leases == "on"
 }

@@ -62,7 +62,7 @@ func TestParseOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := []any{o.Scenarios, o.Runs, o.Polls, o.Concurrency, o.LatencyConcurrency, o.ScaleVehicles, o.ScaleStore, o.Store, o.Leases}
-		want := []any{allScenarios, 2, 20_000, 32, 2_000, 100_000, true, "kv", true}
+		want := []any{allScenarios, 2, 20_000, 32, 2_000, 100_000, true, "kv", "auto"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 		}

@@ -38,6 +38,7 @@ type App struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	rdb redis.UniversalClient // nil when the embedded token store is used
+	kv  *tokens.KVStore       // the embedded token store when its mirror runs
 
 	natsClosed chan struct{} // closed by the NATS client once the connection is closed
 
@@ -48,6 +49,7 @@ type App struct {
 	api    *smartcar.Client
 	auth   *smartcar.AuthClient
 	worker *worker.Worker
+	polls  *tokens.PollRecorder // last-poll times, written in the background
 	sched  *scheduler.Scheduler
 
 	ready func(context.Context) error
@@ -73,7 +75,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	if err := a.openNATS(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.openStore(ctx); err != nil {
+	if err := a.openStore(ctx, !o.connectOnly); err != nil {
 		return nil, err
 	}
 	prefix := cfg.NATS.SubjectPrefix
@@ -118,6 +120,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return a, nil
 	}
 
+	a.polls = tokens.NewPollRecorder(a.store, 0, log)
 	lim, err := a.rateLimiter()
 	if err != nil {
 		return nil, err
@@ -130,12 +133,12 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	}, log, worker.Deps{
 		Tokens:    a.tokens,
 		API:       a.api,
-		Registry:  a.store,
+		Registry:  pollRegistry{Store: a.store, polls: a.polls},
 		Publisher: a.pub,
 		Changes:   a.pub,
 		Enqueuer:  a.queue,
 		Limiter:   lim,
-		Leases:    a.store,
+		Leases:    a.pollLeases(),
 	}); err != nil {
 		return nil, err
 	}
@@ -162,6 +165,17 @@ func (a *App) rateLimiter() (worker.Limiter, error) {
 		return nil, fmt.Errorf("rate limiter: %w", err)
 	}
 	return limiter.Chain{local, shared}, nil
+}
+
+// pollLeases are the per-vehicle poll leases replicas take in the shared
+// store. The embedded token store means one replica (as for the rate
+// limiter), whose in-process per-vehicle lock is enough: a lease there would
+// cost four KV round trips per poll for nothing.
+func (a *App) pollLeases() worker.Leases {
+	if a.rdb == nil {
+		return nil
+	}
+	return a.store
 }
 
 func (a *App) openNATS(ctx context.Context) error {
@@ -216,7 +230,9 @@ func (a *App) openNATS(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) openStore(ctx context.Context) error {
+// openStore opens the token store; with the embedded one and mirror set, it
+// keeps the vehicle registry and holds in memory (the daemon's processes).
+func (a *App) openStore(ctx context.Context, mirror bool) error {
 	storeOpts, err := storeOptions(a.cfg.Tokens) // encryption at rest
 	if err != nil {
 		return err
@@ -227,6 +243,15 @@ func (a *App) openStore(ctx context.Context) error {
 			return fmt.Errorf("embedded token store: %w", err)
 		}
 		a.store = kv
+		if !mirror {
+			return nil
+		}
+		// The daemon reads vehicles and holds on every poll and every tick:
+		// from memory, not a round trip each.
+		if err := kv.StartMirror(ctx, a.log); err != nil {
+			return fmt.Errorf("embedded token store: %w", err)
+		}
+		a.kv = kv
 		return nil
 	}
 	opt, err := redisOptions(a.cfg.Redis)
@@ -261,6 +286,7 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.sched.Run(gctx) })
 	g.Go(func() error { return a.queue.Consume(gctx, a.cfg.Workers.Concurrency, a.worker.Handle) })
+	g.Go(func() error { return a.polls.Run(gctx) })
 	if a.cfg.HTTP.Listen != "" {
 		srv, ln, err := a.httpServer()
 		if err != nil {
@@ -320,6 +346,17 @@ func (a *App) Close() {
 			a.log.Warn("token refreshes still in flight at shutdown", "err", err)
 		}
 		cancel()
+	}
+	if a.polls != nil {
+		// Handlers that finished after the recorder's last round.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.polls.Flush(ctx); err != nil {
+			a.log.Warn("last polls not recorded at shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.kv != nil {
+		a.kv.Close() // the mirror's watches, before the connection drains
 	}
 	if a.nc != nil {
 		if err := a.nc.Drain(); err != nil {
