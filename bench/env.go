@@ -112,11 +112,21 @@ const apiTimeout = time.Minute
 // transport keeps up to conns connections to it open and idle: the default
 // transport keeps 2 idle connections per host, so higher concurrency would
 // open and close a connection on most calls.
-func newAPIClient(sim *simulator, conns int) *smartcar.Client {
+//
+// With http2 it speaks cleartext HTTP/2 (h2c) to the simulator, as the daemon
+// speaks HTTP/2 over TLS to Smartcar's API: calls in flight share a few
+// connections (250 streams each, the Go server's default) instead of one
+// connection, two client goroutines and their buffers per call.
+func newAPIClient(sim *simulator, conns int, http2 bool) *smartcar.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = conns
 	tr.MaxIdleConnsPerHost = conns
 	tr.MaxConnsPerHost = conns
+	if http2 {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		tr.Protocols = &p
+	}
 	o := sim.origins
 	return smartcar.NewClient(
 		smartcar.WithAPIOrigin(o.API),

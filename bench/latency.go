@@ -38,7 +38,7 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 	}
 	defer cleanup()
 	conc := o.LatencyConcurrency
-	api := newAPIClient(sim, conc)
+	api := newAPIClient(sim, conc, o.HTTP2)
 	auth, err := newAuthClient(sim, api)
 	if err != nil {
 		return res, err
@@ -91,8 +91,8 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 		Measured: float64(hwm) / mib, Target: "< 256 MiB", Met: hwm < rssLimit,
 	}
 	res.Rows = append(res.Rows, rate, rss)
-	res.detail("%d polls (%d vehicles on %d grants x %d ticks); rate %s; overall %.0f polls/s in %.1f s incl. ramp-up and drain; token store %s, poll leases %v",
-		total, len(f.vehicles), f.grants, ticks, how, float64(total)/elapsed.Seconds(), elapsed.Seconds(), o.Store, leases)
+	res.detail("%d polls (%d vehicles on %d grants x %d ticks); rate %s; overall %.0f polls/s in %.1f s incl. ramp-up and drain; token store %s, poll leases %v, %s to the simulator",
+		total, len(f.vehicles), f.grants, ticks, how, float64(total)/elapsed.Seconds(), elapsed.Seconds(), o.Store, leases, protoName(o.HTTP2))
 	res.detail("process CPU %.1f s (%.0f µs/poll); peaks sampled every 50 ms: VmRSS %.0f MiB, Go heap objects %.0f MiB, goroutine stacks %.0f MiB, Go runtime total %.0f MiB, %d goroutines",
 		cpu.Seconds(), perPoll(cpu, total), mb(mem.rss), mb(mem.heapObj), mb(mem.stacks), mb(mem.goTotal), mem.goroutines)
 	if w.shares.total() > 0 {

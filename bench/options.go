@@ -33,6 +33,8 @@ type options struct {
 	// leases in the store with Redis, none with the single-replica embedded
 	// KV store), "on" or "off".
 	Leases string
+	// HTTP2 calls the simulator over cleartext HTTP/2 (see newAPIClient).
+	HTTP2 bool
 	// Breakdown adds pipeline runs of every variant (see breakdown.go) that
 	// show what the store round trips of a poll cost.
 	Breakdown bool
@@ -85,6 +87,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.Verbose, "v", false, "log the pipeline's components to stderr (info level)")
 	fs.StringVar(&o.Store, "store", "kv", "token store: kv (JetStream KV, the embedded default) or redis")
 	fs.StringVar(&o.Leases, "leases", "auto", "per-vehicle poll lease in the token store for every poll: auto (as the daemon: with -store redis only), on or off")
+	fs.BoolVar(&o.HTTP2, "http2", true, "call the simulator over cleartext HTTP/2, as the daemon calls Smartcar over HTTP/2 (TLS); false: HTTP/1.1, one connection per call in flight")
 	fs.BoolVar(&o.Breakdown, "breakdown", false, "pipeline and latency: also run variants with the store round trips of a poll taken out one by one")
 	fs.IntVar(&o.Variant, "variant", 0, "pipeline and latency: wiring variant (0: the daemon's; 1-4: see -breakdown)")
 	fs.StringVar(&o.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis (keys under a unique prefix, deleted after)")
@@ -190,4 +193,11 @@ func (o options) pollLeases() bool {
 		return o.Store == "redis"
 	}
 	return o.Leases == "on"
+}
+
+func protoName(http2 bool) string {
+	if http2 {
+		return "cleartext HTTP/2"
+	}
+	return "HTTP/1.1"
 }

@@ -32,7 +32,7 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 		return res, err
 	}
 	defer cleanup()
-	api := newAPIClient(sim, o.Concurrency)
+	api := newAPIClient(sim, o.Concurrency, o.HTTP2)
 	auth, err := newAuthClient(sim, api)
 	if err != nil {
 		return res, err
@@ -103,8 +103,8 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 	row.Met = row.Ratio() >= 0.7
 	res.Rows = append(res.Rows, row)
 	st := r.w.Stats().Snapshot()
-	res.detail("%d polls (%d vehicles on %d grants x %d ticks), %d events each way; token store %s, poll leases %v; order %s",
-		total, len(f.vehicles), f.grants, ticks, total*int64(len(benchPaths)), o.Store, leases, orderName(o.RunIndex))
+	res.detail("%d polls (%d vehicles on %d grants x %d ticks), %d events each way; token store %s, poll leases %v, %s to the simulator; order %s",
+		total, len(f.vehicles), f.grants, ticks, total*int64(len(benchPaths)), o.Store, leases, protoName(o.HTTP2), orderName(o.RunIndex))
 	res.detail("pipeline %.2f s, CPU %.0f µs/poll; baseline %.2f s, CPU %.0f µs/poll (process CPU: pipeline, simulator and NATS server together)",
 		pipe.Seconds(), perPoll(pipeCPU, total), base.Seconds(), perPoll(baseCPU, total))
 	res.detail("worker: %d batch calls, mean call %.0f µs, %d ok, %d events", st.Calls,

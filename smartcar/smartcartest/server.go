@@ -92,10 +92,22 @@ func Start(opts ...Option) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Protocols:         serverProtocols(),
 	}
 	go func() { s.serve <- s.srv.Serve(ln) }()
 	s.log.Info("smartcar simulator listening", "url", s.URL, "vehicles", len(s.order))
 	return s, nil
+}
+
+// serverProtocols are HTTP/1.1 and cleartext HTTP/2 (h2c, prior knowledge):
+// Smartcar's API is HTTPS, where clients negotiate HTTP/2; a client of the
+// plain-HTTP simulator that wants the same multiplexing (one connection for
+// many calls in flight) sets http.Transport.Protocols to UnencryptedHTTP2.
+func serverProtocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &p
 }
 
 func newServer(opts ...Option) *Server {
