@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -24,13 +25,16 @@ type Config struct {
 // NATS says where events and jobs go.
 type NATS struct {
 	// URL is "" for the embedded server, or one or more comma-separated
-	// nats://, tls://, ws:// or wss:// URLs.
-	URL string `yaml:"url"`
+	// nats://, tls://, ws:// or wss:// URLs: the servers of a cluster, between
+	// which the client fails over. In YAML it may also be a list of URLs.
+	URL string `yaml:"url" join:","`
 	// SubjectPrefix starts every subject and names the streams; [A-Za-z0-9_-]+.
 	SubjectPrefix string `yaml:"subject_prefix"`
 	// EventsMaxAge is the events stream's retention; 0 keeps events forever.
 	EventsMaxAge time.Duration `yaml:"events_max_age"`
-	// Replicas is the JetStream replica count of the streams (1 to 5).
+	// Replicas is the JetStream replica count of the streams and buckets
+	// (1 to 5). A file that leaves it out gets 1 with one server in URL (or
+	// the embedded one) and 3 with several: a cluster.
 	Replicas int `yaml:"replicas"`
 	// CredsFile is a NATS credentials file (JWT and nkey seed).
 	CredsFile string `yaml:"creds_file"`
@@ -43,18 +47,49 @@ type NATS struct {
 	TLS TLS `yaml:"tls"`
 }
 
-// Redis selects the token store.
+// Servers returns the URLs of URL, nil for the embedded server.
+func (n NATS) Servers() []string {
+	var out []string
+	for _, s := range strings.Split(n.URL, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Redis selects the token store: the embedded one (neither URL nor Addrs),
+// one server by URL, or Addrs as go-redis's UniversalOptions read them (see
+// Mode): Sentinels with MasterName, the nodes of a Redis Cluster, or one
+// server.
 type Redis struct {
-	// URL is "" for the embedded token store (JetStream KV), or a redis://,
-	// rediss:// or unix:// URL.
+	// URL is a redis://, rediss:// or unix:// URL of one server.
 	URL string `yaml:"url"`
-	// KeyPrefix starts every Redis key.
+	// Addrs are host:port addresses, instead of URL: the Sentinels when
+	// MasterName is set, else Redis Cluster nodes when there are several or
+	// Cluster is set, else the one server.
+	Addrs []string `yaml:"addrs,omitempty"`
+	// MasterName is the name of the Sentinel-monitored primary.
+	MasterName string `yaml:"master_name,omitempty"`
+	// Cluster says one address in Addrs is a Redis Cluster (a configuration
+	// endpoint); several addresses without MasterName always are.
+	Cluster bool `yaml:"cluster,omitempty"`
+	// DB is the database with Addrs (one server or Sentinel); a URL gives it
+	// as its path, and Redis Cluster has only 0.
+	DB int `yaml:"db,omitempty"`
+	// KeyPrefix starts every Redis key. Redis Cluster needs a hash tag in it
+	// ("{smartcar}:") so that the keys one script or transaction touches
+	// share a slot.
 	KeyPrefix string `yaml:"key_prefix"`
 	// Username and Password authenticate (Redis 6 ACL user, or the
 	// requirepass password with no username); they override the URL's.
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
-	// TLS is the client TLS setting (see security.go).
+	// SentinelUsername and SentinelPassword authenticate with the
+	// Sentinels, when they require it (sentinel requirepass or ACL).
+	SentinelUsername string `yaml:"sentinel_username,omitempty"`
+	SentinelPassword Secret `yaml:"sentinel_password,omitempty"`
+	// TLS is the client TLS setting (see security.go), for every mode.
 	TLS TLS `yaml:"tls"`
 }
 

@@ -186,8 +186,41 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		d.lines[sub] = p.key.Line
+		if sep := v.Type().Field(i).Tag.Get("join"); sep != "" {
+			d.joined(p.value, v.Field(i), sub, sep)
+			continue
+		}
 		d.value(p.value, v.Field(i), sub)
 	}
+}
+
+// joined decodes a string field tagged `join:"sep"` that YAML may also give
+// as a list of strings: the items, none containing sep, joined with sep.
+func (d *decoder) joined(n *yaml.Node, v reflect.Value, path, sep string) {
+	r := d.resolve(n, path)
+	if r == nil || r.Kind != yaml.SequenceNode {
+		d.value(n, v, path)
+		return
+	}
+	if len(r.Content) == 0 {
+		d.fail(r, path, "empty list (leave the key out for the default)")
+		return
+	}
+	var items []string
+	d.value(r, reflect.ValueOf(&items).Elem(), path)
+	ok := true
+	for i, s := range items {
+		sub := fmt.Sprintf("%s[%d]", path, i)
+		if strings.Contains(s, sep) {
+			d.fail(nil, sub, "one item per list entry (no %q)", sep)
+		}
+		ok = ok && !d.bad[sub]
+	}
+	if !ok {
+		d.bad[path] = true
+		return
+	}
+	v.SetString(strings.Join(items, sep))
 }
 
 type pair struct{ key, value *yaml.Node }

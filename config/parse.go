@@ -55,6 +55,9 @@ func Parse(filename string, data []byte, env func(string) (string, bool), opts .
 	if d.bad[""] { // not a mapping: nothing else to say
 		return nil, d.errs
 	}
+	if _, set := d.lines["nats.replicas"]; !set && len(c.NATS.Servers()) > 1 {
+		c.NATS.Replicas = 3 // several servers: a cluster
+	}
 	envFallbacks(&c.Smartcar, env)
 	if c.Webhooks.ManagementToken == "" {
 		v, _ := env("SMARTCAR_MANAGEMENT_TOKEN")

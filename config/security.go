@@ -78,7 +78,7 @@ func (v *validator) security(c *Config) {
 	r := c.Redis
 	v.check(r.Username == "" || r.Password != "", "redis.username", "needs redis.password")
 	v.tls("redis.tls", r.TLS)
-	if r.URL == "" {
+	if r.Mode() == RedisEmbedded {
 		v.check(r.Username == "" && r.Password == "" && !r.TLS.On(), "redis.url",
 			"missing: credentials and TLS apply to Redis, not the embedded token store")
 	}

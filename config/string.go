@@ -44,6 +44,10 @@ func (c Config) String() string {
 // LogValue logs the main settings, the client secret and URL credentials
 // redacted.
 func (c Config) LogValue() slog.Value {
+	redisURL := redactURLs(c.Redis.URL)
+	if c.Redis.Mode() == RedisEmbedded {
+		redisURL = "embedded"
+	}
 	names := make([]string, len(c.Schedules))
 	for i, s := range c.Schedules {
 		names[i] = s.Name
@@ -51,7 +55,9 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("nats_url", embedded(redactURLs(c.NATS.URL))),
 		slog.String("subject_prefix", c.NATS.SubjectPrefix),
-		slog.String("redis_url", embedded(redactURLs(c.Redis.URL))),
+		slog.String("redis_url", redisURL),
+		slog.String("redis_mode", string(c.Redis.Mode())),
+		slog.Any("redis_addrs", c.Redis.Addrs),
 		slog.String("data_dir", c.DataDir),
 		slog.String("mode", string(c.Smartcar.Mode)),
 		slog.String("unit_system", c.Smartcar.UnitSystem),
@@ -76,6 +82,15 @@ func (n NATS) LogValue() slog.Value { return slog.StringValue(n.String()) }
 
 // String prints the Redis settings with URL credentials redacted.
 func (r Redis) String() string {
+	switch {
+	case r.Mode() == RedisSentinel:
+		return fmt.Sprintf("{Sentinels:%s MasterName:%s DB:%d KeyPrefix:%s}",
+			strings.Join(r.Addrs, ","), r.MasterName, r.DB, r.KeyPrefix)
+	case r.Mode() == RedisCluster:
+		return fmt.Sprintf("{Cluster:%s KeyPrefix:%s}", strings.Join(r.Addrs, ","), r.KeyPrefix)
+	case len(r.Addrs) == 1:
+		return fmt.Sprintf("{Addr:%s DB:%d KeyPrefix:%s}", r.Addrs[0], r.DB, r.KeyPrefix)
+	}
 	return fmt.Sprintf("{URL:%s KeyPrefix:%s}", redactURLs(r.URL), r.KeyPrefix)
 }
 

@@ -96,7 +96,7 @@ func (v *validator) config(c *Config) {
 	v.nonNegative("nats.events_max_age", c.NATS.EventsMaxAge)
 	v.check(c.NATS.Replicas >= 1 && c.NATS.Replicas <= 5, "nats.replicas", "must be 1 to 5, got %d", c.NATS.Replicas)
 
-	v.urls("redis.url", c.Redis.URL, "redis", "rediss", "unix")
+	v.redis(c.Redis)
 	v.check(c.DataDir != "", "data_dir", "must not be empty")
 
 	v.smartcar(&c.Smartcar)
@@ -170,24 +170,28 @@ func (v *validator) urls(path, list string, schemes ...string) {
 		return
 	}
 	for i, raw := range strings.Split(list, ",") {
-		where := ""
-		if strings.Contains(list, ",") {
+		// A YAML list names the item by its key path and line; a
+		// comma-separated string by its position.
+		key, where := path, ""
+		if item := fmt.Sprintf("%s[%d]", path, i); v.lines[item] != 0 {
+			key = item
+		} else if strings.Contains(list, ",") {
 			where = fmt.Sprintf(" (item %d)", i+1)
 		}
 		u, err := url.Parse(strings.TrimSpace(raw))
 		switch {
 		case err != nil || u.Opaque != "":
-			v.fail(path, "invalid URL%s", where)
+			v.fail(key, "invalid URL%s", where)
 		case !slices.Contains(schemes, u.Scheme):
-			v.fail(path, "invalid URL%s: scheme %q (want %s)", where, truncate(u.Scheme, 20), orList(schemes))
+			v.fail(key, "invalid URL%s: scheme %q (want %s)", where, truncate(u.Scheme, 20), orList(schemes))
 		case u.Scheme == "unix" && u.Path == "":
-			v.fail(path, "invalid URL%s: no socket path", where)
+			v.fail(key, "invalid URL%s: no socket path", where)
 		case u.Scheme != "unix" && u.Hostname() == "":
-			v.fail(path, "invalid URL%s: no host", where)
+			v.fail(key, "invalid URL%s: no host", where)
 		case u.Port() != "" && !validPort(u.Port()):
-			v.fail(path, "invalid URL%s: bad port", where)
+			v.fail(key, "invalid URL%s: bad port", where)
 		case strings.HasPrefix(u.Scheme, "redis") && !validRedisDB(u.Path):
-			v.fail(path, "invalid URL%s: path must be a database number (/0)", where)
+			v.fail(key, "invalid URL%s: path must be a database number (/0)", where)
 		}
 	}
 }

@@ -129,6 +129,10 @@ type volume struct {
 	} `yaml:"configMap"`
 	Secret *struct {
 		SecretName string `yaml:"secretName"`
+		Items      []struct {
+			Key  string `yaml:"key"`
+			Path string `yaml:"path"`
+		} `yaml:"items"`
 	} `yaml:"secret"`
 	EmptyDir *struct {
 		SizeLimit string `yaml:"sizeLimit"`

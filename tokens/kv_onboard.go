@@ -25,10 +25,11 @@ func KVMarksBucket(prefix string) string {
 
 // kvMarks opens the marks bucket lazily.
 type kvMarks struct {
-	js     jetstream.JetStream
-	bucket string
-	mu     sync.Mutex
-	kv     jetstream.KeyValue
+	js       jetstream.JetStream
+	bucket   string
+	replicas int
+	mu       sync.Mutex
+	kv       jetstream.KeyValue
 }
 
 func (m *kvMarks) open(ctx context.Context) (jetstream.KeyValue, error) {
@@ -41,7 +42,7 @@ func (m *kvMarks) open(ctx context.Context) (jetstream.KeyValue, error) {
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = m.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket: m.bucket, Description: "smartcar-poller Connect states and webhook event ids",
-			History: 1, Storage: jetstream.FileStorage, TTL: MaxMarkTTL,
+			History: 1, Storage: jetstream.FileStorage, TTL: MaxMarkTTL, Replicas: m.replicas,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = m.js.KeyValue(ctx, m.bucket)

@@ -58,7 +58,12 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, prefix string, opts
 		return nil, fmt.Errorf("open kv store: prefix %q is not [A-Za-z0-9_-]+", prefix)
 	}
 	g, v, l := KVBuckets(prefix)
-	s := &KVStore{keys: applyStoreOptions(opts).keys, marks: kvMarks{js: js, bucket: KVMarksBucket(prefix)}}
+	o := applyStoreOptions(opts)
+	if o.replicas < 0 || o.replicas > 5 {
+		return nil, fmt.Errorf("open kv store: replicas %d: want 1 to 5", o.replicas)
+	}
+	o.replicas = max(o.replicas, 1)
+	s := &KVStore{keys: o.keys, marks: kvMarks{js: js, bucket: KVMarksBucket(prefix), replicas: o.replicas}}
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
@@ -68,7 +73,7 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, prefix string, opts
 		{&s.vehicles, v, "smartcar-poller vehicle registry"},
 		{&s.locks, l, "smartcar-poller refresh locks and Retry-After holds"},
 	} {
-		kv, err := openBucket(ctx, js, b.name, b.desc)
+		kv, err := openBucket(ctx, js, b.name, b.desc, o.replicas)
 		if err != nil {
 			return nil, fmt.Errorf("open kv store: %w", err)
 		}
@@ -77,7 +82,7 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, prefix string, opts
 	return s, nil
 }
 
-func openBucket(ctx context.Context, js jetstream.JetStream, name, desc string) (jetstream.KeyValue, error) {
+func openBucket(ctx context.Context, js jetstream.JetStream, name, desc string, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, name)
 	if err == nil {
 		return kv, nil
@@ -86,7 +91,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream, name, desc string) 
 		return nil, fmt.Errorf("bucket %s: %w", name, err)
 	}
 	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage,
+		Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage, Replicas: replicas,
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		kv, err = js.KeyValue(ctx, name) // another replica created it first

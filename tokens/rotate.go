@@ -14,12 +14,20 @@ import (
 // StoreOption configures NewRedisStore and NewKVStore.
 type StoreOption func(*storeOptions)
 
-type storeOptions struct{ keys *Keyring }
+type storeOptions struct {
+	keys     *Keyring
+	replicas int
+}
 
 // WithKeyring encrypts grant records at rest with k (see Keyring). Without
 // it (or with a nil k) grants are stored in plaintext and records encrypted
 // by another process cannot be read.
 func WithKeyring(k *Keyring) StoreOption { return func(o *storeOptions) { o.keys = k } }
+
+// WithReplicas has NewKVStore create its buckets with n JetStream replicas
+// (default 1), for a NATS cluster. Buckets that exist keep their replicas.
+// RedisStore ignores it.
+func WithReplicas(n int) StoreOption { return func(o *storeOptions) { o.replicas = n } }
 
 func applyStoreOptions(opts []StoreOption) storeOptions {
 	var o storeOptions

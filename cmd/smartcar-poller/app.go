@@ -237,7 +237,9 @@ func (a *App) openStore(ctx context.Context, mirror bool) error {
 	if err != nil {
 		return err
 	}
-	if a.cfg.Redis.URL == "" {
+	if a.cfg.Redis.Mode() == config.RedisEmbedded {
+		// On a NATS cluster the token pairs are replicated like the streams.
+		storeOpts = append(storeOpts, tokens.WithReplicas(max(a.cfg.NATS.Replicas, 1)))
 		kv, err := tokens.NewKVStore(ctx, a.js, a.cfg.NATS.SubjectPrefix, storeOpts...)
 		if err != nil {
 			return fmt.Errorf("embedded token store: %w", err)
@@ -254,13 +256,11 @@ func (a *App) openStore(ctx context.Context, mirror bool) error {
 		a.kv = kv
 		return nil
 	}
-	opt, err := redisOptions(a.cfg.Redis)
-	if err != nil {
-		return fmt.Errorf("redis url: %w", err)
+	if a.rdb, err = redisClient(a.cfg.Redis); err != nil {
+		return err
 	}
-	a.rdb = redis.NewClient(opt)
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return fmt.Errorf("redis (%s): %w", a.cfg.Redis.Mode(), err)
 	}
 	a.store = tokens.NewRedisStore(a.rdb, a.cfg.Redis.KeyPrefix, storeOpts...)
 	return nil

@@ -30,7 +30,11 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	nc, err := nats.Connect(cfg.NATS.URL, nats.Name("smartcar-poller tail"))
+	secOpts, err := natsSecurityOptions(cfg.NATS)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(cfg.NATS.URL, append(secOpts, nats.Name("smartcar-poller tail"))...)
 	if err != nil {
 		return fmt.Errorf("connect nats: %w", err)
 	}

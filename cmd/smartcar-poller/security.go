@@ -109,6 +109,47 @@ func natsSecurityOptions(cfg config.NATS) ([]nats.Option, error) {
 	return opts, nil
 }
 
+// redisClient returns the client the redis settings select: one server by
+// redis.url, or redis.addrs through go-redis's UniversalClient (Sentinel,
+// Cluster or one server, see config.Redis.Mode).
+func redisClient(cfg config.Redis) (redis.UniversalClient, error) {
+	if cfg.URL != "" {
+		opt, err := redisOptions(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return redis.NewClient(opt), nil
+	}
+	opt, err := universalOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewUniversalClient(opt), nil
+}
+
+// universalOptions maps redis.addrs and the settings that go with it. TLS
+// verifies each node by the host it dials unless tls.server_name is set.
+func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
+	opt := &redis.UniversalOptions{
+		Addrs:            cfg.Addrs,
+		MasterName:       cfg.MasterName,
+		IsClusterMode:    cfg.Cluster && cfg.MasterName == "",
+		DB:               cfg.DB,
+		Username:         cfg.Username,
+		Password:         cfg.Password.Reveal(),
+		SentinelUsername: cfg.SentinelUsername,
+		SentinelPassword: cfg.SentinelPassword.Reveal(),
+	}
+	if cfg.TLS.On() {
+		tc, err := tlsConfig("redis.tls", cfg.TLS, nil)
+		if err != nil {
+			return nil, err
+		}
+		opt.TLSConfig = tc
+	}
+	return opt, nil
+}
+
 // redisOptions parses redis.url and applies redis.username, password and tls.
 func redisOptions(cfg config.Redis) (*redis.Options, error) {
 	opt, err := redis.ParseURL(cfg.URL)

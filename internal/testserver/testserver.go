@@ -156,18 +156,27 @@ type RedisServer struct {
 // passed through. The server is killed when the test ends.
 func StartRedis(t testing.TB, extra ...string) *RedisServer {
 	t.Helper()
+	return startRedis(t, func(rs *RedisServer, port int) []string {
+		return append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
+			"--dir", rs.Dir, "--logfile", filepath.Join(rs.Dir, "redis.log")}, extra...)
+	})
+}
+
+// startRedis starts a redis-server on a free port with the arguments args
+// returns for it (rs.Dir is set).
+func startRedis(t testing.TB, args func(rs *RedisServer, port int) []string) *RedisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		Unavailable(t, "redis-server binary not found")
 	}
 	port := FreePort(t)
 	rs := &RedisServer{Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: t.TempDir()}
-	rs.Args = append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
-		"--dir", rs.Dir, "--logfile", filepath.Join(rs.Dir, "redis.log")}, extra...)
+	rs.Args = args(rs, port)
+	t.Cleanup(rs.Kill)
 	if err := rs.start(bin); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(rs.Kill)
 	return rs
 }
 
