@@ -56,6 +56,7 @@ type Manager struct {
 	cfg   ManagerConfig
 	log   *slog.Logger
 	sf    singleflight.Group
+	stats refreshStats
 
 	mu     sync.Mutex
 	closed bool
