@@ -80,7 +80,9 @@ func (q *Queue) Consume(ctx context.Context, concurrency int, h Handler) error {
 	var beat sync.WaitGroup
 	beat.Go(func() { r.heartbeat(stopBeat) })
 
+	q.st.consuming.Add(1)
 	err := r.pull(ctx, closed, concurrency)
+	q.st.consuming.Add(-1)
 
 	// Stop: no new pulls. Pulls already sent end within FetchWait; what they
 	// still bring is handed back once none of ours is open, so it goes to
@@ -165,6 +167,7 @@ func (r *run) pull(ctx context.Context, closed <-chan nats.Status, concurrency i
 		}
 		batch, err := r.q.consumer.Fetch(n, jetstream.FetchMaxWait(r.q.cfg.FetchWait))
 		if err != nil {
+			r.q.st.pulled(err)
 			r.release(n)
 			<-open
 			if errors.Is(err, nats.ErrConnectionClosed) {
@@ -198,7 +201,9 @@ func (r *run) dispatch(ctx context.Context, batch jetstream.MessageBatch, reserv
 		}
 		r.work <- msg // a slot is reserved, so a worker is free
 	}
-	if err := batch.Error(); err != nil {
+	err := batch.Error()
+	r.q.st.pulled(err)
+	if err != nil {
 		r.log.WarnContext(ctx, "pull jobs", "err", err)
 		r.pause(ctx) // keeps the slots reserved, so the next pull waits too
 	}

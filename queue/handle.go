@@ -22,6 +22,7 @@ func (r *run) handle(msg jetstream.Msg) {
 		r.settle(msg, "term", msg.Term())
 		return
 	}
+	r.q.st.delivered(meta.NumDelivered)
 	d := Delivery{Attempt: int(meta.NumDelivered), Enqueued: meta.Timestamp, Sequence: meta.Sequence.Stream}
 	log := r.log.With("job_id", job.ID, "vehicle_id", job.VehicleID, "attempt", d.Attempt)
 

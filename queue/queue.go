@@ -13,6 +13,7 @@ type Queue struct {
 	cfg      Config
 	stream   string
 	consumer jetstream.Consumer
+	st       stats
 }
 
 // New creates or updates the stream <PREFIX>_JOBS (work-queue retention,

@@ -57,6 +57,7 @@ type Manager struct {
 	cfg   ManagerConfig
 	log   *slog.Logger
 	sf    singleflight.Group
+	stats refreshStats
 
 	cache     accessCache // access tokens not yet due for a refresh
 	cachePuts atomic.Uint64

@@ -156,40 +156,47 @@ func (m *Manager) refreshLocked(base context.Context, grantID, rejected string) 
 	if !m.needsRefresh(g, rejected) {
 		return g.Access.AccessToken, nil // refreshed while we took the lock
 	}
-	acc, err := m.exchange(ctx, g)
+	acc, attempts, err := m.exchange(ctx, g)
 	if err != nil {
 		if se, ok := smartcar.AsError(err); ok && se.NeedsReauth() {
+			m.stats.invalidGrant.Add(1)
 			m.markReauth(base, g)
 			return "", fmt.Errorf("refresh grant %s: %w: %w", grantID, ErrReauthRequired, err)
 		}
+		m.stats.failed.Add(1)
 		return "", fmt.Errorf("refresh grant %s: %w", grantID, err)
 	}
 	now := m.cfg.Now()
 	a, err := completeAccess(*acc, now)
 	if err != nil {
+		m.stats.failed.Add(1)
 		return "", fmt.Errorf("refresh grant %s: %w", grantID, err)
 	}
 	stored, err := m.persist(base, g, Grant{ID: grantID, Access: a, UpdatedAt: now})
 	if err != nil {
+		m.stats.storeFailed.Add(1)
 		return "", err
 	}
+	m.stats.stored(attempts)
 	m.log.InfoContext(ctx, "grant refreshed", "grant_id", grantID, "version", stored.Version,
 		"expires_at", stored.Access.Expiration)
 	return stored.Access.AccessToken, nil
 }
 
 // exchange calls Smartcar, retrying a retryable failure at once (see
-// exchangeAttempts). Errors come back sanitized: no token in their text.
-func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, error) {
+// exchangeAttempts), and returns the pair and the calls it took. Errors come
+// back sanitized: no token in their text.
+func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, int, error) {
 	var err error
-	for attempt := 1; attempt <= exchangeAttempts; attempt++ {
+	attempt := 1
+	for ; attempt <= exchangeAttempts; attempt++ {
 		var acc *smartcar.Access
 		acc, err = m.ref.ExchangeRefreshToken(ctx, g.Access.RefreshToken)
 		if err == nil {
 			if acc == nil {
-				return nil, errors.New("exchange refresh token: empty response")
+				return nil, attempt, errors.New("exchange refresh token: empty response")
 			}
-			return acc, nil
+			return acc, attempt, nil
 		}
 		err = sanitize(err, g.Access.RefreshToken, g.Access.AccessToken)
 		se, ok := smartcar.AsError(err)
@@ -201,7 +208,7 @@ func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, erro
 			break
 		}
 	}
-	return nil, fmt.Errorf("exchange refresh token: %w", err)
+	return nil, min(attempt, exchangeAttempts), fmt.Errorf("exchange refresh token: %w", err)
 }
 
 // persist stores the new pair with a compare-and-set on old's version,
@@ -244,6 +251,7 @@ func (m *Manager) afterLostWrite(ctx context.Context, old, next Grant, werr erro
 	if errors.Is(werr, ErrNotFound) || errors.Is(err, ErrNotFound) {
 		return Grant{}, fmt.Errorf("refresh grant %s: deleted during refresh: %w", old.ID, ErrNotFound)
 	}
+	m.stats.superseded.Add(1)
 	m.log.WarnContext(ctx, "refreshed pair dropped: grant changed during refresh", "grant_id", old.ID,
 		"expected_version", old.Version)
 	next.Version = old.Version

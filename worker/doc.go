@@ -15,4 +15,9 @@
 // error) and the normalization of Smartcar responses into metric events. It
 // does not know cron, Redis keys or NATS subjects: those sit behind the small
 // interfaces declared in worker.go, which cmd/smartcar-poller wires up.
+//
+// Stats counts polls, calls, limiter waits and the holds this process set;
+// an optional Observer (observe.go) gets each call's duration and outcome per
+// path and the age of the data, for histograms. Both are atomics or calls
+// into the Observer on the poll path, nothing that locks per poll.
 package worker

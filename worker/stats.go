@@ -13,9 +13,13 @@ type Stats struct {
 	leaseBusy                                  atomic.Int64
 	ok, snoozed, dropped, failed               atomic.Int64
 	latencyNanos                               atomic.Int64
+	limiterWaits, limiterDenied, limiterNanos  atomic.Int64
+
+	holdsActive holdTracker
+	now         func() time.Time
 }
 
-func newStats() *Stats { return &Stats{} }
+func newStats(now func() time.Time) *Stats { return &Stats{now: now} }
 
 func (s *Stats) observe(err error) {
 	switch {
@@ -40,16 +44,29 @@ type Snapshot struct {
 	// vehicle's poll lease.
 	LeaseBusy int64
 	CallTime  time.Duration
+	// LimiterWaits counts the waits on the app-level rate limiter (one
+	// before each Smartcar call, another after a 401); LimiterDenied those
+	// that gave no slot (the job was snoozed); LimiterWaitTime is their
+	// total duration.
+	LimiterWaits, LimiterDenied int64
+	LimiterWaitTime             time.Duration
+	// HoldsActive is the number of vehicles under a Retry-After hold that
+	// this process set and that is not over yet. Holds set by other
+	// replicas are theirs to count.
+	HoldsActive int
 }
 
-// Snapshot copies the counters.
+// Snapshot copies the counters; HoldsActive is counted at the time of the call.
 func (s *Stats) Snapshot() Snapshot {
 	return Snapshot{
 		Calls: s.calls.Load(), Events: s.events.Load(), Holds: s.holds.Load(),
 		FollowUps: s.followUps.Load(), Unchanged: s.unchanged.Load(),
 		LeaseBusy: s.leaseBusy.Load(),
 		OK:        s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
-		CallTime: time.Duration(s.latencyNanos.Load()),
+		CallTime:     time.Duration(s.latencyNanos.Load()),
+		LimiterWaits: s.limiterWaits.Load(), LimiterDenied: s.limiterDenied.Load(),
+		LimiterWaitTime: time.Duration(s.limiterNanos.Load()),
+		HoldsActive:     s.holdsActive.active(s.now()),
 	}
 }
 

@@ -62,9 +62,9 @@ type Limiter interface {
 }
 
 // Deps are the worker's collaborators. All are required except Changes
-// (without it every schedule behaves as emit: always) and Leases (without it
+// (without it every schedule behaves as emit: always), Leases (without it
 // a vehicle's polls are serialized within this process only, which is enough
-// for a single replica).
+// for a single replica) and Observer (metrics beyond Stats).
 type Deps struct {
 	Tokens    Tokens
 	API       API
@@ -74,6 +74,7 @@ type Deps struct {
 	Enqueuer  Enqueuer
 	Limiter   Limiter
 	Leases    Leases
+	Observer  Observer
 }
 
 // Config tunes the worker. Zero fields take defaults.
@@ -158,7 +159,9 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
 	if cfg.UnitSystem != "" && cfg.UnitSystem != smartcar.Metric && cfg.UnitSystem != smartcar.Imperial {
 		return nil, fmt.Errorf("worker: unknown unit system %q", cfg.UnitSystem)
 	}
-	return &Worker{cfg: cfg.withDefaults(), deps: deps, log: logger.With("component", "worker"), st: newStats()}, nil
+	cfg = cfg.withDefaults()
+	st := newStats(cfg.Now)
+	return &Worker{cfg: cfg, deps: st.wrap(deps), log: logger.With("component", "worker"), st: st}, nil
 }
 
 // Stats returns the worker's counters.
@@ -299,8 +302,7 @@ func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smar
 	}
 	start := w.cfg.Now()
 	res, err := w.deps.API.Batch(ctx, tok, job.VehicleID, job.Paths)
-	w.st.calls.Add(1)
-	w.st.observeLatency(w.cfg.Now().Sub(start))
+	w.observeCall(job, start, res, err)
 	return res, err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/limiter"
+	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
@@ -51,6 +52,9 @@ type App struct {
 	worker *worker.Worker
 	polls  *tokens.PollRecorder // last-poll times, written in the background
 	sched  *scheduler.Scheduler
+
+	onboard *onboard.Handler // nil unless connect or webhooks are enabled
+	metrics *observer
 
 	ready func(context.Context) error
 }
@@ -116,6 +120,11 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	}
 	a.tokens = tokens.NewManager(a.store, a.auth, tokens.ManagerConfig{}, log)
 	a.ready = a.readiness
+	if cfg.Connect.Enabled || cfg.Webhooks.Enabled {
+		if a.onboard, err = a.onboarding(); err != nil {
+			return nil, err
+		}
+	}
 	if o.connectOnly {
 		return a, nil
 	}
@@ -125,6 +134,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	if err != nil {
 		return nil, err
 	}
+	a.metrics = newObserver(cfg)
 	if a.worker, err = worker.New(worker.Config{
 		UnitSystem:  smartcar.UnitSystem(cfg.Smartcar.UnitSystem),
 		MaxAttempts: cfg.Workers.MaxAttempts,
@@ -139,6 +149,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		Enqueuer:  a.queue,
 		Limiter:   lim,
 		Leases:    a.pollLeases(),
+		Observer:  a.metrics,
 	}); err != nil {
 		return nil, err
 	}
@@ -266,8 +277,16 @@ func (a *App) openStore(ctx context.Context, mirror bool) error {
 	return nil
 }
 
-// readiness checks NATS and the token store.
+// readinessTimeout bounds the server round trips of one readiness check.
+const readinessTimeout = 2 * time.Second
+
+// readiness checks NATS, the token store and, in the daemon, the job
+// consumer: it must be pulling (not before Run started it, not after it
+// stopped) and its durable consumer must answer (a deleted one does not,
+// and nats-server 2.9 gives its pulls no error).
 func (a *App) readiness(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+	defer cancel()
 	if a.nc == nil || !a.nc.IsConnected() {
 		return errors.New("nats not connected")
 	}
@@ -275,6 +294,15 @@ func (a *App) readiness(ctx context.Context) error {
 		if err := a.rdb.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
+	}
+	if a.worker == nil {
+		return nil // connect, vehicles, tail: nothing consumes
+	}
+	if !a.queue.Stats().Consuming {
+		return errors.New("job consumer not running")
+	}
+	if _, err := a.queue.Depth(ctx); err != nil {
+		return fmt.Errorf("job consumer: %w", err)
 	}
 	return nil
 }
@@ -329,10 +357,7 @@ func (a *App) httpServer() (*http.Server, net.Listener, error) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", a.metricsHandler())
-	if err := a.routeOnboarding(mux); err != nil {
-		_ = ln.Close()
-		return nil, nil, err
-	}
+	a.routeOnboarding(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln, nil
 }
 

@@ -1,0 +1,107 @@
+package tokens_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+)
+
+// downAuth is a token endpoint answering 500 to every call.
+type downAuth struct{ calls int }
+
+func (d *downAuth) ExchangeRefreshToken(ctx context.Context, rt string) (*smartcar.Access, error) {
+	d.calls++
+	return nil, &smartcar.Error{Type: smartcar.TypeServer, Code: "INTERNAL", StatusCode: 500}
+}
+
+// TestManager_Stats: each refresh that calls Smartcar is counted under
+// exactly one outcome, and one that finds a fresh token is not counted.
+func TestManager_Stats(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// arrange prepares the setup after connect and returns the manager to use.
+		arrange func(t *testing.T, s *setup) *tokens.Manager
+		want    tokens.RefreshStats
+	}{
+		{"ok", func(t *testing.T, s *setup) *tokens.Manager {
+			return s.manager(t, tokens.ManagerConfig{})
+		}, tokens.RefreshStats{OK: 1}},
+		{"recovered", func(t *testing.T, s *setup) *tokens.Manager {
+			s.auth.mu.Lock()
+			s.auth.grace, s.auth.loseNext = true, 1
+			s.auth.mu.Unlock()
+			return s.manager(t, tokens.ManagerConfig{})
+		}, tokens.RefreshStats{Recovered: 1}},
+		{"invalid_grant", func(t *testing.T, s *setup) *tokens.Manager {
+			s.auth.revoke("g1")
+			return s.manager(t, tokens.ManagerConfig{})
+		}, tokens.RefreshStats{InvalidGrant: 1}},
+		{"failed", func(t *testing.T, s *setup) *tokens.Manager {
+			m := tokens.NewManager(s.store, &downAuth{}, tokens.ManagerConfig{Now: s.clock.Now}, nil)
+			closeManager(t, m)
+			return m
+		}, tokens.RefreshStats{Failed: 1}},
+		{"store_failed", func(t *testing.T, s *setup) *tokens.Manager {
+			flaky := &flakyStore{Store: s.store}
+			flaky.failBefore.Store(1 << 20)
+			s.store = flaky
+			return s.manager(t, tokens.ManagerConfig{PersistTimeout: 200 * time.Millisecond})
+		}, tokens.RefreshStats{StoreFailed: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, s *setup) {
+				ctx := testCtx(t)
+				s.connect(t, s.manager(t, tokens.ManagerConfig{}), "g1", "v1")
+				m := tt.arrange(t, s)
+				if _, err := m.AccessToken(ctx, "v1"); err != nil && tt.want.OK+tt.want.Recovered > 0 {
+					t.Fatalf("AccessToken: %v", err)
+				}
+				if got := m.Stats(); got != (tokens.RefreshStats{}) {
+					t.Fatalf("Stats with a fresh token = %+v, want zero", got)
+				}
+				s.clock.Advance(lifetime)
+				_, err := m.AccessToken(ctx, "v1")
+				if (err == nil) != (tt.want.OK+tt.want.Recovered > 0) {
+					t.Errorf("AccessToken: %v", err)
+				}
+				if got := m.Stats(); got != tt.want {
+					t.Errorf("Stats = %+v, want %+v", got, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// TestManager_Stats_superseded: a refresh whose write loses to a reconnect
+// is OK (its token works) and counted as superseded.
+func TestManager_Stats_superseded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *setup) {
+		ctx := testCtx(t)
+		m := s.manager(t, tokens.ManagerConfig{})
+		s.connect(t, m, "g1", "v1")
+		s.clock.Advance(lifetime)
+		gate := make(chan struct{})
+		s.auth.mu.Lock()
+		s.auth.gate = gate
+		s.auth.mu.Unlock()
+		done := make(chan error, 1)
+		go func() {
+			_, err := m.AccessToken(ctx, "v1")
+			done <- err
+		}()
+		waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
+		if err := m.Connect(ctx, "g1", s.auth.issue("g1"), []tokens.Vehicle{{ID: "v1"}}); err != nil {
+			t.Fatal(err)
+		}
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatalf("AccessToken: %v", err)
+		}
+		if got, want := m.Stats(), (tokens.RefreshStats{OK: 1, Superseded: 1}); got != want {
+			t.Errorf("Stats = %+v, want %+v", got, want)
+		}
+	})
+}
