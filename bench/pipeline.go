@@ -45,6 +45,13 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 	ticks := (o.Polls + len(f.vehicles) - 1) / len(f.vehicles)
 	total := int64(ticks) * int64(len(f.vehicles))
 
+	// Warm up what both phases share (connections to the simulator, the
+	// simulator itself, the NATS server, the Go heap) with one tick of the
+	// bare loop, so the phase measured first is not the one that pays for it.
+	if _, err := runBaseline(ctx, e, "bw", api, f, 1, o.Concurrency); err != nil {
+		return res, fmt.Errorf("warm-up: %w", err)
+	}
+
 	var pipe, base time.Duration
 	var pipeCPU, baseCPU time.Duration
 	var r *rig

@@ -222,6 +222,37 @@ func scaleFromStore(ctx context.Context, o options, e *natsEnv, q *queue.Queue, 
 	})
 	res.detail("%s store: registering %d vehicles took %.1f s; ListVehicles alone %.2f s; Fire %.2f s (process CPU %.2f s)",
 		o.Store, n, reg.Seconds(), list.Seconds(), fire.Seconds(), cpu.Seconds())
+	if o.Store == "kv" {
+		return mirrorLoad(ctx, e, res, n)
+	}
+	return nil
+}
+
+// mirrorLoad reports what the daemon's start costs with n registered
+// vehicles: loading the KV store's in-memory mirror.
+func mirrorLoad(ctx context.Context, e *natsEnv, res *Result, n int) error {
+	s, err := tokens.NewKVStore(ctx, e.js, "bench")
+	if err != nil {
+		return err
+	}
+	before := liveHeap()
+	t0 := time.Now()
+	if err := s.StartMirror(ctx, nil); err != nil {
+		return err
+	}
+	took := time.Since(t0)
+	after := liveHeap()
+	heap := after - min(before, after)
+	defer s.Close()
+	vs, err := s.ListVehicles(ctx)
+	if err != nil {
+		return err
+	}
+	if len(vs) != n {
+		return fmt.Errorf("mirror loaded %d vehicles, want %d", len(vs), n)
+	}
+	res.detail("kv store: a daemon starting with %d vehicles loads the store's mirror in %.2f s; it holds %.1f MiB of live heap",
+		n, took.Seconds(), float64(heap)/mib)
 	return nil
 }
 
