@@ -105,7 +105,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 
 	clientOpts := append([]smartcar.ClientOption{
 		smartcar.WithUnitSystem(smartcar.UnitSystem(cfg.Smartcar.UnitSystem)),
-		smartcar.WithHTTPClient(&http.Client{Timeout: cfg.Smartcar.Timeout}),
+		smartcar.WithHTTPClient(&http.Client{Transport: smartcarTransport(cfg.Workers.Concurrency), Timeout: cfg.Smartcar.Timeout}),
 	}, o.clientOpts...)
 	a.api = smartcar.NewClient(clientOpts...)
 	authOpts := append([]smartcar.AuthOption{
@@ -157,6 +157,18 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	return a, nil
+}
+
+// smartcarTransport is the HTTP transport to Smartcar. Over HTTPS it
+// negotiates HTTP/2, where the calls in flight share a few connections; when
+// the origin speaks only HTTP/1.1 each call in flight needs a connection, so
+// as many as there are workers are kept open (http.DefaultTransport keeps 2
+// idle per host and would open and close one for most calls).
+func smartcarTransport(concurrency int) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(concurrency, 2)
+	tr.MaxIdleConns = max(concurrency, tr.MaxIdleConns)
+	return tr
 }
 
 // rateLimiter is the app-wide budget smartcar.rate_limit: the per-process
