@@ -77,6 +77,9 @@ func (r *run) listVehicles(ctx context.Context) ([]Vehicle, error) {
 	vs, err := r.s.vehicles.ListVehicles(ctx)
 	until := r.until(0)
 	for err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // stopping, not failing
+		}
 		r.failed(ctx, err, until)
 		if err := r.wait(ctx, until); err != nil {
 			return nil, err
@@ -126,6 +129,8 @@ func (r *run) send(ctx context.Context, ps []pending, retry bool) {
 	switch {
 	case len(r.retry) == 0:
 		r.backoff = 0
+	case ctx.Err() != nil:
+		// Stopping: nothing will be retried.
 	case retry || !failing:
 		r.failed(ctx, r.err, r.retryUntil())
 	}
