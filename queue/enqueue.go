@@ -24,11 +24,13 @@ const ackStall = 10 * time.Second
 // Enqueue waits for acks instead of failing. A job whose id is still in the
 // duplicate window is counted in Duplicates, not Enqueued.
 //
-// Jobs are validated before any is published. On a publish error Enqueue
-// stops publishing, waits for the acks already outstanding and returns the
-// counts so far with the error. If no ack arrives for 10 s, the jobs still
+// Jobs are validated before any is published; an invalid one fails the call
+// with an error wrapping ErrInvalidJob. On a publish error Enqueue stops
+// publishing, waits for the acks already outstanding and returns the counts
+// so far with the error. If no ack arrives for 10 s, the jobs still
 // unacknowledged count as failed (they may have been stored; enqueueing
-// them again is safe, their ids dedup).
+// them again is safe, their ids dedup). Once publishing has begun, every
+// error is an *EnqueueError listing the jobs to enqueue again.
 //
 // Enqueue speaks the JetStream publish protocol on one reply subscription
 // per call rather than through jetstream.PublishAsync, which decodes every
@@ -37,7 +39,7 @@ const ackStall = 10 * time.Second
 func (q *Queue) Enqueue(ctx context.Context, jobs ...PollJob) (EnqueueResult, error) {
 	for i := range jobs {
 		if err := jobs[i].validate(); err != nil {
-			return EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
+			return EnqueueResult{}, fmt.Errorf("enqueue: %w: %w", ErrInvalidJob, err)
 		}
 	}
 	if len(jobs) == 0 {
@@ -48,7 +50,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...PollJob) (EnqueueResult, er
 	inbox := nc.NewInbox() + "."
 	sub, err := nc.Subscribe(inbox+"*", func(m *nats.Msg) { b.ack(m, len(inbox)) })
 	if err != nil {
-		return EnqueueResult{}, fmt.Errorf("enqueue: subscribe to acks: %w", err)
+		return EnqueueResult{}, b.failure(fmt.Errorf("enqueue: subscribe to acks: %w", err))
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 
@@ -58,11 +60,11 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...PollJob) (EnqueueResult, er
 	res, failed, firstErr := b.result()
 	switch {
 	case pubErr != nil:
-		return res, pubErr
+		return res, b.failure(pubErr)
 	case ackErr != nil:
-		return res, fmt.Errorf("enqueue: %d of %d jobs not acked: %w", b.published-res.Enqueued-res.Duplicates, len(jobs), ackErr)
+		return res, b.failure(fmt.Errorf("enqueue: %d of %d jobs not acked: %w", b.published-res.Enqueued-res.Duplicates-failed, len(jobs), ackErr))
 	case failed > 0:
-		return res, fmt.Errorf("enqueue: %d of %d jobs not stored, first: %w", failed, len(jobs), firstErr)
+		return res, b.failure(fmt.Errorf("enqueue: %d of %d jobs not stored, first: %w", failed, len(jobs), firstErr))
 	}
 	return res, nil
 }
@@ -102,7 +104,7 @@ func (q *Queue) publish(ctx context.Context, nc *nats.Conn, b *batch, inbox stri
 type batch struct {
 	jobs   []PollJob
 	window chan struct{} // one token per publish awaiting its ack
-	acked  []bool
+	acks   []ackState
 
 	mu        sync.Mutex
 	published int
@@ -117,7 +119,7 @@ func newBatch(jobs []PollJob, window int) *batch {
 	return &batch{
 		jobs:     jobs,
 		window:   make(chan struct{}, window),
-		acked:    make([]bool, len(jobs)),
+		acks:     make([]ackState, len(jobs)),
 		progress: make(chan struct{}, 1),
 	}
 }
@@ -136,14 +138,15 @@ func (b *batch) ack(m *nats.Msg, prefixLen int) {
 	}
 	dup, ackErr := parseAck(m)
 	b.mu.Lock()
-	if b.acked[i] {
+	if b.acks[i] != unacked {
 		b.mu.Unlock()
 		return
 	}
-	b.acked[i] = true
+	b.acks[i] = stored
 	b.resolved++
 	switch {
 	case ackErr != nil:
+		b.acks[i] = refused
 		b.failed++
 		if b.firstErr == nil {
 			b.firstErr = fmt.Errorf("job %s: %w", b.jobs[i].ID, ackErr)
@@ -188,6 +191,28 @@ func (b *batch) result() (EnqueueResult, int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.res, b.failed, b.firstErr
+}
+
+// ackState is what the ack of one job said.
+type ackState uint8
+
+const (
+	unacked ackState = iota // not published, or no ack yet
+	stored                  // stored, or a duplicate of a stored job
+	refused                 // the server answered with an error
+)
+
+// failure wraps err in an *EnqueueError listing the jobs not stored.
+func (b *batch) failure(err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var failed []int
+	for i, a := range b.acks {
+		if a != stored {
+			failed = append(failed, i)
+		}
+	}
+	return &EnqueueError{Failed: failed, Err: err}
 }
 
 var (

@@ -358,6 +358,22 @@ func (r *replica) alive(t *testing.T) {
 	}
 }
 
+// logged counts the replica's log records whose message starts with msg.
+func (r *replica) logged(msg string) int {
+	return strings.Count(r.logs.String(), `"msg":"`+msg)
+}
+
+// firings sums, over replicas, the scheduler's firings that failed and were
+// retried, and those abandoned with jobs not enqueued, from their logs.
+func firings(rs ...*replica) string {
+	var retried, abandoned int
+	for _, r := range rs {
+		retried += r.logged("firing failed; retrying")
+		abandoned += r.logged("firing abandoned")
+	}
+	return " firings_retried=" + itoa(retried) + " firings_abandoned=" + itoa(abandoned)
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

@@ -41,5 +41,5 @@ func TestFaults_NATSRestart(t *testing.T) {
 
 	tl := s.final(t)
 	tl.check(t)
-	s.figures(t, "nats-restart", tl, "restarts="+itoa(restarts)+" skipped_ticks="+itoa(tl.skipped(time.Second))+" stale_jobs="+itoa(int(stale)))
+	s.figures(t, "nats-restart", tl, "restarts="+itoa(restarts)+" skipped_ticks="+itoa(tl.skipped(time.Second))+" stale_jobs="+itoa(int(stale))+firings(a, b))
 }

@@ -62,5 +62,5 @@ func TestFaults_RedisRestart(t *testing.T) {
 	if got, want := len(keys), len(sim.Users()); got != want {
 		t.Errorf("%d grants in Redis after the restarts (%v), want %d", got, keys, want)
 	}
-	s.figures(t, "redis-restart", tl, "restarts="+itoa(restarts)+" skipped_ticks="+itoa(tl.skipped(time.Second)))
+	s.figures(t, "redis-restart", tl, "restarts="+itoa(restarts)+" skipped_ticks="+itoa(tl.skipped(time.Second))+firings(r))
 }

@@ -16,6 +16,18 @@
 // firing per schedule is ever spreading and nothing is skipped; keep the
 // jitter below the schedule's period to keep the spread even.
 //
+// A firing that fails is retried, not skipped. If the vehicle list fails
+// (Redis restarting or still loading its data) it is read again; if Enqueue
+// fails (NATS restarting), the jobs it did not store, and only those, are
+// enqueued again (with a jitter, while the spread goes on). Retries wait
+// 250 ms, doubling up to 10 s, jittered; they stop when the schedule's next
+// tick is due (the next firing never overlaps the one before: it waits for
+// it to give up), when Config.RetryFor has passed since a job was due, or
+// when the scheduler stops. Jobs still not enqueued then are named in a
+// warning ("firing abandoned"), and [Stats] counts the retries and the
+// abandoned firings. Each firing runs on its own goroutine (cron's), so a
+// retrying schedule holds up no other.
+//
 // The package owns schedules, selection and spreading. It must not know
 // Smartcar, Redis or YAML; it talks to the vehicle registry and the queue
 // through the small interfaces [Vehicles] and [Enqueuer].

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,9 +16,14 @@ import (
 // unpaused vehicle, with id queue.JobID(name, vehicle, tick). With a jitter
 // it enqueues the vehicles in groups as their offsets come due after tick
 // and returns when all are enqueued (or ctx is done); groups already due are
-// enqueued at once. If a firing of the same schedule is still spreading, it
-// is hurried first (see the package doc). An enqueue error does not stop
-// later groups; Fire returns the first one with a count.
+// enqueued at once. If a firing of the same schedule is still running, it is
+// hurried first (see the package doc).
+//
+// What fails is retried with backoff: the vehicle list, and the jobs that
+// Enqueue did not store (only those). Retries stop at the schedule's next
+// tick after tick, or Config.RetryFor after a job was due; jobs still not
+// enqueued then are logged in a warning, and Fire returns an error wrapping
+// ErrAbandoned. If ctx is done first, Fire returns its error.
 func (s *Scheduler) Fire(ctx context.Context, name string, tick time.Time) error {
 	e, ok := s.byName[name]
 	if !ok {
@@ -39,17 +45,56 @@ func (s *Scheduler) Fire(ctx context.Context, name string, tick time.Time) error
 // pending is one vehicle's job waiting for its offset.
 type pending struct {
 	offset time.Duration
+	until  time.Time // the job's retries stop then
 	job    queue.PollJob
 }
 
 func (s *Scheduler) fire(ctx context.Context, e *entry, tick time.Time, hurry <-chan struct{}) error {
 	start := s.now()
-	vs, err := s.vehicles.ListVehicles(ctx)
-	if err != nil {
+	s.stats.firings.Add(1)
+	r := s.newRun(e, tick, hurry)
+	vs, err := r.listVehicles(ctx)
+	if errors.Is(err, errGiveUp) {
+		s.stats.abandoned.Add(1)
+		r.log.WarnContext(ctx, "firing abandoned: vehicles not listed", "retries", r.retries, "next_tick", r.next, "err", r.err)
+		return fmt.Errorf("fire %s: %w: list vehicles: %w", e.Name, ErrAbandoned, r.err)
+	} else if err != nil {
 		return fmt.Errorf("fire %s: list vehicles: %w", e.Name, err)
 	}
-	var paused, webhooked int
-	due := make([]pending, 0, len(vs))
+	due, paused, webhooked := r.jobs(vs)
+
+	if e.Jitter == 0 {
+		r.send(ctx, due, false)
+		r.handed = len(due)
+	} else {
+		err = r.spread(ctx, due)
+	}
+	if err == nil {
+		err = r.retryLeft(ctx)
+	}
+	left := len(due) - r.handed + len(r.retry) + r.lost
+	if err != nil && !errors.Is(err, errGiveUp) {
+		r.log.InfoContext(ctx, "firing stopped", "enqueued", r.res.Enqueued, "not_enqueued", left, "retries", r.retries, "err", err)
+		return fmt.Errorf("fire %s: %w", e.Name, err)
+	}
+	attrs := []any{"vehicles", len(due), "paused", paused, "webhooks_fresh", webhooked,
+		"enqueued", r.res.Enqueued, "duplicates", r.res.Duplicates, "retries", r.retries, "took", s.now().Sub(start)}
+	if left == 0 {
+		r.log.InfoContext(ctx, "schedule fired", attrs...)
+		return nil
+	}
+	s.stats.abandoned.Add(1)
+	s.stats.jobsAbandoned.Add(int64(left))
+	r.log.WarnContext(ctx, "firing abandoned: jobs not enqueued",
+		append(attrs, "not_enqueued", left, "next_tick", r.next, "err", r.err)...)
+	return fmt.Errorf("fire %s: %w: %d of %d jobs not enqueued: %w", e.Name, ErrAbandoned, left, len(due), r.err)
+}
+
+// jobs returns the jobs of the firing for the registered vehicles vs, and
+// how many were skipped as paused or fresh from webhooks.
+func (r *run) jobs(vs []Vehicle) (due []pending, paused, webhooked int) {
+	e := r.e
+	due = make([]pending, 0, len(vs))
 	for i := range vs {
 		v := &vs[i]
 		if !e.match(v) {
@@ -59,69 +104,67 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, tick time.Time, hurry <-
 			paused++
 			continue
 		}
-		if e.heardFrom(v, tick) {
+		if e.heardFrom(v, r.tick) {
 			webhooked++
 			continue
 		}
+		off := Offset(e.Name, v.ID, e.Jitter)
 		due = append(due, pending{
-			offset: Offset(e.Name, v.ID, e.Jitter),
+			offset: off,
+			until:  r.until(off),
 			job: queue.PollJob{
-				ID:        queue.JobID(e.Name, v.ID, tick),
+				ID:        queue.JobID(e.Name, v.ID, r.tick),
 				Schedule:  e.Name,
 				VehicleID: v.ID,
 				Paths:     e.Paths, // shared, read-only
-				Tick:      tick,
+				Tick:      r.tick,
 				Emit:      e.Emit,
 			},
 		})
 	}
-	log := s.log.With("schedule", e.Name, "tick", tick)
-
-	var t tally
-	if e.Jitter == 0 {
-		t.enqueue(ctx, s.enq, due)
-	} else if err := s.spread(ctx, e, tick, due, hurry, &t); err != nil {
-		log.InfoContext(ctx, "firing stopped", "enqueued", t.res.Enqueued, "left", len(due)-t.done, "err", err)
-		return fmt.Errorf("fire %s: %w", e.Name, err)
-	}
-	log.InfoContext(ctx, "schedule fired", "vehicles", len(due), "paused", paused, "webhooks_fresh", webhooked,
-		"enqueued", t.res.Enqueued, "duplicates", t.res.Duplicates, "failed", t.failed, "took", s.now().Sub(start))
-	if t.err != nil {
-		return fmt.Errorf("fire %s: %d of %d jobs not enqueued: %w", e.Name, t.failed, len(due), t.err)
-	}
-	return nil
+	return due, paused, webhooked
 }
 
-// spread enqueues due in groups as their offsets come due after tick; once
-// hurry is closed it enqueues the rest at once.
-func (s *Scheduler) spread(ctx context.Context, e *entry, tick time.Time, due []pending, hurry <-chan struct{}, t *tally) error {
+// spread enqueues due in groups as their offsets come due after the tick,
+// and the jobs that failed again as their retries come due; once the next
+// firing hurries this one it enqueues the rest at once and retries nothing.
+func (r *run) spread(ctx context.Context, due []pending) error {
 	slices.SortFunc(due, func(a, b pending) int {
 		return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.job.VehicleID, b.job.VehicleID))
 	})
-	width := groupWidth(e.Jitter)
+	width := groupWidth(r.e.Jitter)
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
-	hurried := false
 	for i := 0; i < len(due); {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if r.retryDue() {
+			r.retryOnce(ctx)
+			continue
 		}
 		group := due[i].offset / width
 		j := i + 1
 		for j < len(due) && due[j].offset/width == group {
 			j++
 		}
-		elapsed := s.now().Sub(tick)
+		elapsed := r.s.now().Sub(r.tick)
 		if wait := group*width - elapsed; wait <= 0 {
 			// Due or late: take every group already due in one call.
 			for j < len(due) && due[j].offset/width*width <= elapsed {
 				j++
 			}
-		} else if !hurried {
+		} else if !r.hurried {
+			forRetry := false
+			if len(r.retry) > 0 {
+				if d := r.retryAt.Sub(r.s.now()); d < wait {
+					wait, forRetry = d, true
+				}
+			}
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {
@@ -129,49 +172,24 @@ func (s *Scheduler) spread(ctx context.Context, e *entry, tick time.Time, due []
 			}
 			select {
 			case <-timer.C:
-			case <-hurry:
-				hurried = true
-				s.log.WarnContext(ctx, "schedule fired again while spreading; enqueuing the rest now",
-					"schedule", e.Name, "tick", tick, "left", len(due)-i)
+				if forRetry {
+					continue
+				}
+			case <-r.hurry:
+				r.hurried = true
+				r.log.WarnContext(ctx, "schedule fired again while spreading; enqueuing the rest now", "left", len(due)-i)
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		if hurried {
+		if r.hurried {
 			j = len(due)
 		}
-		t.enqueue(ctx, s.enq, due[i:j])
+		r.send(ctx, due[i:j], false)
+		r.handed += j - i
 		i = j
 	}
 	return nil
-}
-
-// tally adds up the enqueue calls of one firing.
-type tally struct {
-	res    queue.EnqueueResult
-	done   int // jobs handed to Enqueue
-	failed int
-	err    error // the first
-}
-
-func (t *tally) enqueue(ctx context.Context, enq Enqueuer, ps []pending) {
-	if len(ps) == 0 {
-		return
-	}
-	jobs := make([]queue.PollJob, len(ps))
-	for i := range ps {
-		jobs[i] = ps[i].job
-	}
-	res, err := enq.Enqueue(ctx, jobs...)
-	t.res.Enqueued += res.Enqueued
-	t.res.Duplicates += res.Duplicates
-	t.done += len(ps)
-	if err != nil {
-		t.failed += len(ps) - res.Enqueued - res.Duplicates
-		if t.err == nil {
-			t.err = err
-		}
-	}
 }
 
 // firingSlot chains the firings of one schedule: each new firing hurries the

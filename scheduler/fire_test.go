@@ -3,7 +3,6 @@ package scheduler_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -229,14 +228,17 @@ func TestScheduler_Fire_errors(t *testing.T) {
 		}
 	})
 
-	t.Run("vehicle list fails", func(t *testing.T) {
-		s := newScheduler(t, failingRegistry{}, &recorder{}, sched)
-		if err := s.Fire(t.Context(), "e", time.Now()); !errors.Is(err, errBoom) || !strings.Contains(err.Error(), "list vehicles") {
-			t.Errorf("Fire = %v, want the list error wrapped", err)
-		}
+	t.Run("vehicle list keeps failing", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScheduler(t, failingRegistry{}, &recorder{}, sched)
+			err := s.Fire(t.Context(), "e", time.Now())
+			if !errors.Is(err, errBoom) || !errors.Is(err, scheduler.ErrAbandoned) || !strings.Contains(err.Error(), "list vehicles") {
+				t.Errorf("Fire = %v, want ErrAbandoned and the list error wrapped", err)
+			}
+		})
 	})
 
-	t.Run("one group fails, the others go on", func(t *testing.T) {
+	t.Run("a failed group is retried, the others go on", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			reg := vehicles(100)
 			tick := time.Now()
@@ -253,13 +255,25 @@ func TestScheduler_Fire_errors(t *testing.T) {
 				return nil
 			}}
 			s := newScheduler(t, reg, rec, sched)
-			err := s.Fire(t.Context(), "e", tick)
-			if !errors.Is(err, errBoom) || !strings.Contains(err.Error(), fmt.Sprintf("%d of 100 jobs not enqueued", len(failing))) {
-				t.Errorf("Fire = %v, want errBoom with the count %d", err, len(failing))
+			if err := s.Fire(t.Context(), "e", tick); err != nil {
+				t.Errorf("Fire = %v, want nil once the failed group is retried", err)
 			}
-			if got := len(rec.enqueuedAt(t)); got != 100-len(failing) || len(failing) == 0 {
-				t.Errorf("%d jobs enqueued, %d failed; want the other groups enqueued", got, len(failing))
+			at := rec.enqueuedAt(t)
+			if len(at) != 100 || len(failing) == 0 {
+				t.Fatalf("%d jobs enqueued, %d failed once; want all 100", len(at), len(failing))
 			}
+			var last time.Time
+			for id := range failing {
+				if at[id].After(last) {
+					last = at[id]
+				}
+			}
+			for id, when := range at {
+				if !failing[id] && when.After(last) {
+					return // a later group went on after the failure
+				}
+			}
+			t.Errorf("no group enqueued after the failed one's retry at +%s, want the spread to go on", last.Sub(tick))
 		})
 	})
 }

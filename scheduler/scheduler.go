@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,10 +44,22 @@ type Config struct {
 	// Now is the clock (default time.Now). cron itself always follows the
 	// real clock, so Now must too; tests use testing/synctest.
 	Now func() time.Time
+	// RetryFor bounds how long after a job was due a firing that failed
+	// keeps retrying it (default 5 min, half of queue.DefaultDuplicates).
+	// Retries stop at the schedule's next tick in any case. Keep it well
+	// below the queue's duplicate window: a copy of the job that another
+	// replica enqueued on time must still be there to drop a late retry.
+	RetryFor time.Duration
 }
 
-// ErrUnknownSchedule is returned by Fire for a name no schedule has.
-var ErrUnknownSchedule = errors.New("unknown schedule")
+var (
+	// ErrUnknownSchedule is returned by Fire for a name no schedule has.
+	ErrUnknownSchedule = errors.New("unknown schedule")
+	// ErrAbandoned is wrapped by Fire's error when the firing ended with
+	// jobs not enqueued (or its vehicles not listed): they still failed when
+	// their retries stopped, or failed for good. Fire has logged a warning.
+	ErrAbandoned = errors.New("firing abandoned")
+)
 
 // Scheduler fires schedules and enqueues their jobs.
 type Scheduler struct {
@@ -57,11 +70,14 @@ type Scheduler struct {
 	enq      Enqueuer
 	entries  []*entry
 	byName   map[string]*entry
+	retryFor time.Duration
+	stats    *Stats
 }
 
 // New validates cfg and returns a Scheduler. A schedule with a bad cron
 // expression, a duplicate or malformed name, no paths, a negative jitter or
-// an empty selector is an error naming the schedule. A nil logger discards.
+// an empty selector is an error naming the schedule, and so is a negative
+// RetryFor. A nil logger discards.
 func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Scheduler, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -76,6 +92,11 @@ func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Sch
 		vehicles: vehicles,
 		enq:      enq,
 		byName:   make(map[string]*entry, len(cfg.Schedules)),
+		retryFor: cmp.Or(cfg.RetryFor, queue.DefaultDuplicates/2),
+		stats:    &Stats{},
+	}
+	if cfg.RetryFor < 0 {
+		return nil, fmt.Errorf("scheduler: retry_for %s: want >= 0", cfg.RetryFor)
 	}
 	if s.loc == nil {
 		s.loc = time.UTC
@@ -96,6 +117,9 @@ func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Sch
 	}
 	return s, nil
 }
+
+// Stats returns the scheduler's counters.
+func (s *Scheduler) Stats() *Stats { return s.stats }
 
 // Run fires every schedule at its cron times until ctx is cancelled, with one
 // cron entry per schedule. It returns nil once cron has stopped and every
@@ -147,7 +171,8 @@ func (j *cronJob) Run() {
 		j.s.log.Debug("cron woke before the schedule was due", "schedule", j.e.Name)
 		return
 	}
-	if err := j.s.Fire(j.ctx, j.e.Name, tick); err != nil && j.ctx.Err() == nil {
+	// An abandoned firing has logged its warning already.
+	if err := j.s.Fire(j.ctx, j.e.Name, tick); err != nil && j.ctx.Err() == nil && !errors.Is(err, ErrAbandoned) {
 		j.s.log.Error("fire schedule", "schedule", j.e.Name, "tick", tick, "err", err)
 	}
 }
