@@ -12,6 +12,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
@@ -142,6 +143,7 @@ type scrape struct {
 	depthErr error
 	t        tokens.RefreshStats
 	o        onboard.Stats
+	sc       scheduler.Snapshot
 	oldest   time.Duration
 	tracked  int
 }
@@ -233,6 +235,12 @@ func newStatsCollector(a *App) *statsCollector {
 	counter("queue_redeliveries_total", "Deliveries of jobs delivered before (snoozes, retries, hand-backs, ack timeouts).", func(s *scrape) float64 { return u(s.q.Redeliveries) })
 	counter("queue_pull_errors_total", "Pulls of jobs that failed.", func(s *scrape) float64 { return u(s.q.PullErrors) })
 
+	// Scheduler firings.
+	counter("firings_total", "Schedule firings started on this replica.", func(s *scrape) float64 { return f(s.sc.Firings) })
+	counter("firing_retries_total", "Vehicle lists or job enqueues of a firing tried again after a failure (Redis loading, NATS down).", func(s *scrape) float64 { return f(s.sc.FiringRetries) })
+	counter("firings_abandoned_total", "Firings that still had jobs not enqueued when the next tick (or the retry limit) came.", func(s *scrape) float64 { return f(s.sc.FiringsAbandoned) })
+	counter("firing_jobs_abandoned_total", "Jobs those firings did not enqueue (their vehicles miss the tick).", func(s *scrape) float64 { return f(s.sc.JobsAbandoned) })
+
 	// Token refreshes.
 	const refreshes = "Token refreshes that called Smartcar, by outcome."
 	counter("token_refreshes_total", refreshes, func(s *scrape) float64 { return u(s.t.OK) }, "outcome", "ok")
@@ -279,7 +287,7 @@ const depthTimeout = 2 * time.Second
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
-	s := &scrape{w: a.worker.Stats().Snapshot(), q: a.queue.Stats(), t: a.tokens.Stats()}
+	s := &scrape{w: a.worker.Stats().Snapshot(), q: a.queue.Stats(), t: a.tokens.Stats(), sc: a.sched.Stats().Snapshot()}
 	if a.onboard != nil {
 		s.o = a.onboard.Stats()
 	}
