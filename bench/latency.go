@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/tokens"
@@ -153,8 +155,14 @@ func variantSuffix(v int) string {
 }
 
 func rssFigure(simProcess bool) string {
+	fig := "peak RSS (VmHWM): pipeline + embedded NATS + simulator"
 	if simProcess {
-		return "peak RSS (VmHWM): pipeline + embedded NATS, simulator in its own process"
+		fig = "peak RSS (VmHWM): pipeline + embedded NATS, simulator in its own process"
 	}
-	return "peak RSS (VmHWM): pipeline + embedded NATS + simulator"
+	// A soft memory limit (GOMEMLIMIT, as deploy/ sets one from the
+	// container's limit) changes the figure: say so in it.
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		fig += fmt.Sprintf(", GOMEMLIMIT %d MiB", limit>>20)
+	}
+	return fig
 }
