@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -164,10 +165,15 @@ func (m *kvMirror[T]) reset() {
 // (after a pause) if it fails or closes, e.g. when the server restarts. While
 // it is not loaded, reads fall back to the server. ready is closed once the
 // first load completed (or never, if ctx ends first).
-func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}) {
+//
+// reconnected reports the connection's reconnects: the watch's consumer
+// notices a restarted server only after missing heartbeats (15-25 s), and
+// meanwhile other processes' writes would not reach the mirror, so a
+// reconnect reloads it at once.
+func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}, reconnected <-chan nats.Status) {
 	first := true
 	for ctx.Err() == nil {
-		err := m.follow(ctx, func() {
+		err := m.follow(ctx, reconnected, func() {
 			if first {
 				first = false
 				close(ready)
@@ -176,6 +182,10 @@ func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}) {
 		m.reset()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errReconnected) {
+			m.log.Info("kv mirror reloading after a reconnect", "bucket", m.kv.Bucket())
+			continue
 		}
 		m.log.Warn("kv mirror restarting", "bucket", m.kv.Bucket(), "err", err)
 		select {
@@ -189,7 +199,7 @@ func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}) {
 // follow watches the bucket; it marks the mirror ready (and calls loaded)
 // once it applied the message the stream reported as its last before the
 // watch began, and returns when the watch ends.
-func (m *kvMirror[T]) follow(ctx context.Context, loaded func()) error {
+func (m *kvMirror[T]) follow(ctx context.Context, reconnected <-chan nats.Status, loaded func()) error {
 	m.reset()
 	last, err := bucketLastSeq(ctx, m.kv)
 	if err != nil {
@@ -214,6 +224,8 @@ func (m *kvMirror[T]) follow(ctx context.Context, loaded func()) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-reconnected:
+			return errReconnected
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("watch closed")
@@ -233,6 +245,8 @@ func (m *kvMirror[T]) follow(ctx context.Context, loaded func()) error {
 		}
 	}
 }
+
+var errReconnected = errors.New("reconnected to NATS")
 
 // bucketLastSeq returns the sequence of the bucket stream's last message (0
 // when the stream holds none).
@@ -280,9 +294,16 @@ func (s *KVStore) StartMirror(ctx context.Context, log *slog.Logger) error {
 	s.mirrors.vehicles = newKVMirror(s.vehicles, "", decodeKVVehicle, log)
 	s.mirrors.holds = newKVMirror(s.locks, "hold.", decodeHold, log)
 	s.mirrors.stop = cancel
+	nc := s.marks.js.Conn()
+	reconnects := func() <-chan nats.Status {
+		ch := nc.StatusChanged(nats.CONNECTED)
+		context.AfterFunc(mctx, func() { nc.RemoveStatusListener(ch) })
+		return ch
+	}
+	vr, hr := reconnects(), reconnects()
 	runs := []func(chan<- struct{}){
-		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r) },
-		func(r chan<- struct{}) { s.mirrors.holds.run(mctx, r) },
+		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r, vr) },
+		func(r chan<- struct{}) { s.mirrors.holds.run(mctx, r, hr) },
 	}
 	for i, run := range runs {
 		ready := make(chan struct{})

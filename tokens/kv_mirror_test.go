@@ -56,7 +56,13 @@ func twoKVStores(t *testing.T, loadFirst func(s tokens.Store)) (mirrored, other 
 // eventually retries check until it returns nil or 5 s pass.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	eventuallyWithin(t, 5*time.Second, what, check)
+}
+
+// eventuallyWithin retries check until it returns nil or d passes.
+func eventuallyWithin(t *testing.T, d time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		err := check()
 		if err == nil {
@@ -278,4 +284,83 @@ func TestKVStore_mirrorLoadsDuringWrites(t *testing.T) {
 			t.Fatalf("mirror loaded %d vehicles while others were written, want %d", len(list), n)
 		}
 	}
+}
+
+// TestKVStore_mirrorSurvivesServerRestart restarts the NATS server under a
+// mirrored store (an external NATS with the embedded token store): writes
+// made by another process after the restart still reach the mirror, and a
+// vehicle removed while the mirror was away is gone from it.
+func TestKVStore_mirrorSurvivesServerRestart(t *testing.T) {
+	dir, port := t.TempDir(), testserver.FreePort(t)
+	srv := testserver.EmbeddedNATSAt(t, dir, port)
+	connect := func(url string) jetstream.JetStream {
+		nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return js
+	}
+	url := srv.ClientURL()
+	ctx := t.Context()
+	prefix := testserver.Unique("mirr_")
+	m, err := tokens.NewKVStore(ctx, connect(url), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"v1", "v2"} {
+		if err := m.PutVehicle(ctx, tokens.Vehicle{ID: id, GrantID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.StartMirror(ctx, testserver.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	srv = testserver.EmbeddedNATSAt(t, dir, port)
+
+	o, err := tokens.NewKVStore(ctx, connect(url), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	eventuallyWithin(t, 30*time.Second, "writes after the restart", func() error {
+		// Retried: the other store's first writes may meet a server still
+		// recovering its streams.
+		if err := o.SetHold(ctx, "v1", until); err != nil {
+			return err
+		}
+		if err := o.PutVehicle(ctx, tokens.Vehicle{ID: "v3", GrantID: "g"}); err != nil {
+			return err
+		}
+		return o.DeleteVehicle(ctx, "v2")
+	})
+	// Well within the 15-25 s the watch's consumer takes to notice the
+	// restart by itself: the reconnect reloads the mirror.
+	start := time.Now()
+	eventually(t, "the mirror following writes made after the restart", func() error {
+		if got, err := m.Hold(ctx, "v1"); err != nil || !got.Equal(until) {
+			return fmt.Errorf("hold %v, %v; want %v", got, err, until)
+		}
+		list, err := m.ListVehicles(ctx)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, v := range list {
+			ids = append(ids, v.ID)
+		}
+		if fmt.Sprint(ids) != "[v1 v3]" {
+			return fmt.Errorf("vehicles %v, want [v1 v3]", ids)
+		}
+		return nil
+	})
+	t.Logf("mirror caught up %v after the writes", time.Since(start).Round(time.Millisecond))
 }
