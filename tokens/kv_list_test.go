@@ -28,26 +28,7 @@ func TestKVStore_ListVehiclesDuringWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				at := time.Now()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					at = at.Add(time.Millisecond)
-					// Early keys: the watch has delivered them already when
-					// they are rewritten.
-					if err := s.TouchPoll(ctx, fmt.Sprintf("veh-%03d", i%20), at); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			})
-			defer func() { close(stop); wg.Wait() }()
+			defer rewriteEarlyKeys(t, s)()
 			for range 30 {
 				list, err := s.ListVehicles(ctx)
 				if err != nil {
@@ -59,4 +40,28 @@ func TestKVStore_ListVehiclesDuringWrites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rewriteEarlyKeys rewrites the first 20 of the vehicles veh-000... (as
+// TouchPoll does on every poll) until the returned stop is called: the watch
+// has delivered those keys already when they are rewritten.
+func rewriteEarlyKeys(t *testing.T, s tokens.Store) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		at := time.Now()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			at = at.Add(time.Millisecond)
+			if err := s.TouchPoll(t.Context(), fmt.Sprintf("veh-%03d", i%20), at); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

@@ -21,18 +21,7 @@ import (
 func twoKVStores(t *testing.T, loadFirst func(s tokens.Store)) (mirrored, other *tokens.KVStore, stop func()) {
 	t.Helper()
 	srv := testserver.EmbeddedNATS(t)
-	connect := func() jetstream.JetStream {
-		nc, err := nats.Connect(srv.ClientURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return js
-	}
+	connect := func() jetstream.JetStream { return connectJetStream(t, srv.ClientURL()) }
 	ctx := t.Context()
 	prefix := testserver.Unique("mir_")
 	o, err := tokens.NewKVStore(ctx, connect(), prefix)
@@ -51,6 +40,21 @@ func twoKVStores(t *testing.T, loadFirst func(s tokens.Store)) (mirrored, other 
 	}
 	t.Cleanup(m.Close)
 	return m, o, srv.Shutdown
+}
+
+// connectJetStream connects to the server at url for the test.
+func connectJetStream(t *testing.T, url string, opts ...nats.Option) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // eventually retries check until it returns nil or 5 s pass.
@@ -249,24 +253,7 @@ func TestKVStore_mirrorLoadsDuringWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		at := time.Now()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			at = at.Add(time.Millisecond)
-			if err := o.TouchPoll(ctx, fmt.Sprintf("veh-%03d", i%20), at); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	defer func() { close(stop); wg.Wait() }()
+	defer rewriteEarlyKeys(t, o)()
 	for range 10 {
 		m, err := tokens.NewKVStore(ctx, js, prefix)
 		if err != nil {
@@ -294,16 +281,7 @@ func TestKVStore_mirrorSurvivesServerRestart(t *testing.T) {
 	dir, port := t.TempDir(), testserver.FreePort(t)
 	srv := testserver.EmbeddedNATSAt(t, dir, port)
 	connect := func(url string) jetstream.JetStream {
-		nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return js
+		return connectJetStream(t, url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	}
 	url := srv.ClientURL()
 	ctx := t.Context()
