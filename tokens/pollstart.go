@@ -43,7 +43,7 @@ func giveBack(ctx context.Context, unlock func(context.Context) error, err error
 
 // startPollScript takes the poll lease KEYS[1] like Lock (SET NX PX, owner
 // ARGV[1], ttl ARGV[2] ms) and returns vehicle ARGV[3]'s registration
-// (KEYS[2]), state (KEYS[3]) and hold (KEYS[4]) as strings (” when absent).
+// (KEYS[2]), state (KEYS[3]) and hold (KEYS[4]) as strings, empty when absent.
 // It returns 0 when the lease is taken by someone else, and 1, without
 // keeping the lease, when the vehicle is not registered.
 var startPollScript = redis.NewScript(`
