@@ -93,8 +93,18 @@ func NewManager(store Store, r Refresher, cfg ManagerConfig, logger *slog.Logger
 // rejects the refresh token, ErrInactive when it is disabled or
 // disconnected, and ErrNotFound for an unknown vehicle or grant.
 func (m *Manager) AccessToken(ctx context.Context, vehicleID string) (string, error) {
-	v, err := m.pollable(ctx, vehicleID)
+	v, err := m.store.GetVehicle(ctx, vehicleID)
 	if err != nil {
+		return "", fmt.Errorf("access token: %w", err)
+	}
+	return m.VehicleToken(ctx, v)
+}
+
+// VehicleToken is AccessToken for a vehicle the caller has already read
+// from the store (Store.StartPoll returns it): it checks v's status and
+// returns its grant's access token, without reading the vehicle again.
+func (m *Manager) VehicleToken(ctx context.Context, v Vehicle) (string, error) {
+	if err := checkPollable(v); err != nil {
 		return "", err
 	}
 	return m.grantToken(ctx, v.GrantID, "")
@@ -117,13 +127,22 @@ func (m *Manager) pollable(ctx context.Context, vehicleID string) (Vehicle, erro
 	if err != nil {
 		return Vehicle{}, fmt.Errorf("access token: %w", err)
 	}
-	switch v.Status {
-	case StatusNeedsReauth:
-		return Vehicle{}, fmt.Errorf("access token: vehicle %s: %w", vehicleID, ErrReauthRequired)
-	case StatusDisabled, StatusDisconnected:
-		return Vehicle{}, fmt.Errorf("access token: vehicle %s is %s: %w", vehicleID, v.Status, ErrInactive)
+	if err := checkPollable(v); err != nil {
+		return Vehicle{}, err
 	}
 	return v, nil
+}
+
+// checkPollable returns ErrReauthRequired for a needs_reauth vehicle and
+// ErrInactive for a disabled or disconnected one.
+func checkPollable(v Vehicle) error {
+	switch v.Status {
+	case StatusNeedsReauth:
+		return fmt.Errorf("access token: vehicle %s: %w", v.ID, ErrReauthRequired)
+	case StatusDisabled, StatusDisconnected:
+		return fmt.Errorf("access token: vehicle %s is %s: %w", v.ID, v.Status, ErrInactive)
+	}
+	return nil
 }
 
 // Connect stores a grant's new pair (replacing any stored one: a reconnect)

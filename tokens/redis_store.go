@@ -164,6 +164,12 @@ func (s *RedisStore) Lock(ctx context.Context, key string, ttl time.Duration) (f
 	if !ok {
 		return nil, fmt.Errorf("lock %s: %w", key, ErrLocked)
 	}
+	return s.unlocker(key, k, owner), nil
+}
+
+// unlocker returns the func that releases lock key (stored at k) if owner
+// still holds it: a compare-and-delete.
+func (s *RedisStore) unlocker(key, k, owner string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		n, err := unlockScript.Run(ctx, s.rdb, []string{k}, owner).Int64()
 		if err != nil {
@@ -173,7 +179,7 @@ func (s *RedisStore) Lock(ctx context.Context, key string, ttl time.Duration) (f
 			return fmt.Errorf("unlock %s: %w", key, ErrLockLost)
 		}
 		return nil
-	}, nil
+	}
 }
 
 func validLock(key string, ttl time.Duration) error {

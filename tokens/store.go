@@ -30,6 +30,13 @@ type Store interface {
 	// someone else holds it. Only the returned unlock releases it; unlock
 	// returns ErrLockLost if the lock expired and someone else took it since.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(context.Context) error, err error)
+	// StartPoll takes a vehicle's poll lease, the lock
+	// Lock(ctx, PollLeaseKey(vehicleID), ttl), and returns it with the
+	// vehicle's hold and registry entry: what a poll reads before it calls
+	// Smartcar (one round trip on Redis). It returns ErrLocked while someone
+	// else holds the lease, and ErrNotFound, without keeping the lease, for
+	// an unknown vehicle.
+	StartPoll(ctx context.Context, vehicleID string, ttl time.Duration) (PollStart, error)
 
 	// PutVehicle registers or replaces a vehicle. An empty Status is stored
 	// as StatusConnected.

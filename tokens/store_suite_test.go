@@ -46,6 +46,9 @@ func runStoreSuite(t *testing.T, newStore func(t *testing.T) tokens.Store) {
 		{"hold_only_extends", testHoldOnlyExtends},
 		{"hold_expires", testHoldExpires},
 		{"list_many_vehicles", testListManyVehicles},
+		{"start_poll", testStartPoll},
+		{"start_poll_unknown_vehicle", testStartPollUnknownVehicle},
+		{"start_poll_expiry", testStartPollExpiry},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })

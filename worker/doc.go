@@ -7,9 +7,12 @@
 // in-memory lock, across replicas they take a short lease in the token store
 // (Deps.Leases), and a job that finds the lease taken is snoozed for a second
 // or two instead of waiting. So a Retry-After that one poll receives is stored
-// as a hold before any other replica may call for that vehicle. The lease
-// costs two store round trips (take, release) and saves the second hold read
-// that an unleased poll needs after the limiter: one extra round trip per poll.
+// as a hold before any other replica may call for that vehicle. With a
+// store that is a PollStarter (tokens.RedisStore), taking the lease also
+// reads the vehicle's hold and registry entry in the same round trip, so a
+// leased poll makes two (take, release) where an unleased one makes three
+// (hold, vehicle, the hold again after the limiter: nobody else can set one
+// while we hold the lease).
 //
 // It owns the policy of smartcar-api.md §6.4 (what to do about each kind of
 // error) and the normalization of Smartcar responses into metric events. It

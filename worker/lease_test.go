@@ -1,9 +1,7 @@
 package worker_test
 
 import (
-	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,47 +11,36 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/limiter"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
-// countingStore is the real Redis store, counting the round trips the worker
-// itself makes (each RedisStore method below is one).
-type countingStore struct {
-	*tokens.RedisStore
-	n atomic.Int64
+// lockOnly is a store whose leases are plain Locks, not a
+// worker.PollStarter: the worker's path for such Leases (lease, then hold
+// read, then the token manager's vehicle read).
+type lockOnly struct {
+	worker.Registry
+	worker.Leases
 }
 
-func (c *countingStore) Hold(ctx context.Context, id string) (time.Time, error) {
-	c.n.Add(1)
-	return c.RedisStore.Hold(ctx, id)
-}
-
-func (c *countingStore) SetHold(ctx context.Context, id string, until time.Time) error {
-	c.n.Add(1)
-	return c.RedisStore.SetHold(ctx, id, until)
-}
-
-func (c *countingStore) SetStatus(ctx context.Context, id string, st tokens.Status, reason string) error {
-	c.n.Add(1)
-	return c.RedisStore.SetStatus(ctx, id, st, reason)
-}
-
-func (c *countingStore) TouchPoll(ctx context.Context, id string, at time.Time) error {
-	c.n.Add(1)
-	return c.RedisStore.TouchPoll(ctx, id, at)
-}
-
-func (c *countingStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
-	c.n.Add(1)
-	unlock, err := c.RedisStore.Lock(ctx, key, ttl)
-	if err != nil {
-		return nil, err
+// leaseShapes are the two ways the worker takes a poll lease: StartPoll
+// (RedisStore is a worker.PollStarter) and a plain Lock.
+func leaseShapes(f *fixture) []struct {
+	name  string
+	store interface {
+		worker.Registry
+		worker.Leases
 	}
-	return func(ctx context.Context) error {
-		c.n.Add(1)
-		return unlock(ctx)
-	}, nil
+} {
+	return []struct {
+		name  string
+		store interface {
+			worker.Registry
+			worker.Leases
+		}
+	}{
+		{"start_poll", f.store},
+		{"lock", lockOnly{Registry: f.store, Leases: f.store}},
+	}
 }
 
 // replica is a second worker on the fixture's parts, as another process would
@@ -79,55 +66,65 @@ func unlimited() worker.Limiter { return rate.NewLimiter(rate.Inf, 1) }
 
 func TestHandle_LeaseHeldByAnotherReplicaSnoozes(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
-	w := f.replica(t, worker.Config{LeaseBusy: time.Second}, f.store, true, unlimited())
-	ctx := t.Context()
-	unlock, err := f.store.Lock(ctx, "poll:"+f.bev, 30*time.Second) // the other replica's poll
-	if err != nil {
-		t.Fatal(err)
+	for i, shape := range leaseShapes(f) {
+		t.Run(shape.name, func(t *testing.T) {
+			w := f.replica(t, worker.Config{LeaseBusy: time.Second}, shape.store, true, unlimited())
+			ctx := t.Context()
+			tick := tick0.Add(time.Duration(i) * time.Hour)
+			unlock, err := f.store.Lock(ctx, "poll:"+f.bev, 30*time.Second) // the other replica's poll
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := f.sim.Stats().Requests
+			err = w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			d, ok := queue.SnoozeDelay(err)
+			if !ok || d < time.Second || d >= 2*time.Second {
+				t.Fatalf("Handle while the lease is held = %v; want a snooze in [1s, 2s)", err)
+			}
+			if got := f.sim.Stats().Requests - before; got != 0 {
+				t.Errorf("%d Smartcar requests while another replica held the lease, want 0", got)
+			}
+			if got := w.Stats().Snapshot().LeaseBusy; got != 1 {
+				t.Errorf("LeaseBusy = %d, want 1", got)
+			}
+			if err := unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 2}); err != nil {
+				t.Fatalf("Handle after the lease was released: %v", err)
+			}
+			// The poll released its lease.
+			again, err := f.store.Lock(ctx, "poll:"+f.bev, time.Second)
+			if err != nil {
+				t.Fatalf("lease still taken after the poll: %v", err)
+			}
+			_ = again(ctx)
+		})
 	}
-	before := f.sim.Stats().Requests
-	err = w.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
-	d, ok := queue.SnoozeDelay(err)
-	if !ok || d < time.Second || d >= 2*time.Second {
-		t.Fatalf("Handle while the lease is held = %v; want a snooze in [1s, 2s)", err)
-	}
-	if got := f.sim.Stats().Requests - before; got != 0 {
-		t.Errorf("%d Smartcar requests while another replica held the lease, want 0", got)
-	}
-	if got := w.Stats().Snapshot().LeaseBusy; got != 1 {
-		t.Errorf("LeaseBusy = %d, want 1", got)
-	}
-	if err := unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 2}); err != nil {
-		t.Fatalf("Handle after the lease was released: %v", err)
-	}
-	// The poll released its lease.
-	again, err := f.store.Lock(ctx, "poll:"+f.bev, time.Second)
-	if err != nil {
-		t.Fatalf("lease still taken after the poll: %v", err)
-	}
-	_ = again(ctx)
 }
 
 func TestHandle_LeaseReleasedAfterFailure(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
-	w := f.replica(t, worker.Config{}, f.store, true, unlimited())
-	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 5 * time.Second, Times: 1})
-	err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
-	if _, ok := queue.SnoozeDelay(err); !ok {
-		t.Fatalf("Handle with Retry-After = %v, want a snooze", err)
-	}
-	unlock, err := f.store.Lock(t.Context(), "poll:"+f.bev, time.Second)
-	if err != nil {
-		t.Fatalf("lease still taken after a failed poll: %v", err)
-	}
-	_ = unlock(t.Context())
-	// The hold was stored before the lease went: another replica sees it.
-	until, err := f.store.Hold(t.Context(), f.bev)
-	if err != nil || time.Until(until) < 3*time.Second {
-		t.Errorf("hold = %v, %v; want about 5s from now", until, err)
+	for i, shape := range leaseShapes(f) {
+		t.Run(shape.name, func(t *testing.T) {
+			w := f.replica(t, worker.Config{}, shape.store, true, unlimited())
+			vehicle := []string{f.bev, f.ice}[i] // the other shape's hold stays on its vehicle
+			f.sim.SetFault(vehicle, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 5 * time.Second, Times: 1})
+			err := w.Handle(t.Context(), job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			if _, ok := queue.SnoozeDelay(err); !ok {
+				t.Fatalf("Handle with Retry-After = %v, want a snooze", err)
+			}
+			unlock, err := f.store.Lock(t.Context(), "poll:"+vehicle, time.Second)
+			if err != nil {
+				t.Fatalf("lease still taken after a failed poll: %v", err)
+			}
+			_ = unlock(t.Context())
+			// The hold was stored before the lease went: another replica sees it.
+			until, err := f.store.Hold(t.Context(), vehicle)
+			if err != nil || time.Until(until) < 3*time.Second {
+				t.Errorf("hold = %v, %v; want about 5s from now", until, err)
+			}
+		})
 	}
 }
 
@@ -164,26 +161,6 @@ func TestHandle_TwoReplicasNeverCallTogether(t *testing.T) {
 	}
 	if got := f.sim.Stats().Paths["/batch"]; got != 1 {
 		t.Errorf("%d batch calls, want 1", got)
-	}
-}
-
-// TestHandle_LeaseCostsOneRoundTrip counts the worker's own store round trips
-// for one successful poll, with and without the lease.
-func TestHandle_LeaseCostsOneRoundTrip(t *testing.T) {
-	f := setup(t, worker.Config{}, fixedClock)
-	count := func(leased bool, tick time.Time) int64 {
-		cs := &countingStore{RedisStore: f.store}
-		w := f.replica(t, worker.Config{}, cs, leased, unlimited())
-		if err := w.Handle(t.Context(), job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
-			t.Fatal(err)
-		}
-		return cs.n.Load()
-	}
-	without := count(false, tick0)
-	with := count(true, tick0.Add(time.Minute))
-	t.Logf("store round trips per poll: %d without the lease, %d with it", without, with)
-	if with-without != 1 {
-		t.Errorf("the lease adds %d round trips (%d → %d), want 1", with-without, without, with)
 	}
 }
 

@@ -64,7 +64,9 @@ type Limiter interface {
 // Deps are the worker's collaborators. All are required except Changes
 // (without it every schedule behaves as emit: always), Leases (without it
 // a vehicle's polls are serialized within this process only, which is enough
-// for a single replica) and Observer (metrics beyond Stats).
+// for a single replica) and Observer (metrics beyond Stats). A Leases that
+// is also a PollStarter reads the hold and the vehicle with the lease, and
+// hands the vehicle to Tokens if it is a VehicleTokens (lease.go).
 type Deps struct {
 	Tokens    Tokens
 	API       API
@@ -190,19 +192,28 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		return fmt.Errorf("wait for the vehicle's other poll: %w", err)
 	}
 	defer unlock()
-	ctx, release, err := w.lease(ctx, job.VehicleID)
+	ctx, release, start, err := w.lease(ctx, job.VehicleID)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := w.waitable(ctx, job.VehicleID); err != nil {
+	if start != nil {
+		// The lease came with the hold: no second read.
+		err = w.heldUntil(start.Hold)
+		if err == nil {
+			err = w.paused()
+		}
+	} else {
+		err = w.waitable(ctx, job.VehicleID)
+	}
+	if err != nil {
 		return err
 	}
 	// The limiter first, so the token is fresh when the call goes out.
 	if err := w.waitLimiter(ctx); err != nil {
 		return err
 	}
-	tok, err := w.deps.Tokens.AccessToken(ctx, job.VehicleID)
+	tok, err := w.accessToken(ctx, job.VehicleID, start)
 	if err != nil {
 		switch {
 		case errors.Is(err, tokens.ErrReauthRequired):
@@ -251,6 +262,13 @@ func (w *Worker) held(ctx context.Context, vehicleID string) error {
 	if err != nil {
 		return fmt.Errorf("read hold: %w", err)
 	}
+	return w.heldAt(until, now)
+}
+
+// heldUntil is held for a hold already read.
+func (w *Worker) heldUntil(until time.Time) error { return w.heldAt(until, w.cfg.Now()) }
+
+func (w *Worker) heldAt(until, now time.Time) error {
 	if wait := until.Sub(now); wait > 0 {
 		if wait > w.cfg.MaxSnooze {
 			return queue.Drop(fmt.Errorf("%w for %s more (longer than %s): tick skipped", errHeld, wait.Round(time.Second), w.cfg.MaxSnooze))
