@@ -342,3 +342,32 @@ func TestKVStore_mirrorSurvivesServerRestart(t *testing.T) {
 	})
 	t.Logf("mirror caught up %v after the writes", time.Since(start).Round(time.Millisecond))
 }
+
+// TestKVStore_mirrorWritesToVehiclesItHasNotSeen writes, through the
+// mirrored store, to vehicles another process registered a moment before:
+// the mirror may not know them yet, so the write must ask the server rather
+// than report them missing.
+func TestKVStore_mirrorWritesToVehiclesItHasNotSeen(t *testing.T) {
+	m, o, _ := twoKVStores(t, nil)
+	ctx := t.Context()
+	for i := range 50 {
+		id := fmt.Sprintf("new-%02d", i)
+		if err := o.PutVehicle(ctx, tokens.Vehicle{ID: id, GrantID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+		switch i % 3 {
+		case 0:
+			if err := m.SetStatus(ctx, id, tokens.StatusDisabled, "operator"); err != nil {
+				t.Fatalf("SetStatus right after another process registered %s: %v", id, err)
+			}
+		case 1:
+			if err := m.TouchPoll(ctx, id, time.Now()); err != nil {
+				t.Fatalf("TouchPoll right after another process registered %s: %v", id, err)
+			}
+		case 2:
+			if err := m.DeleteVehicle(ctx, id); err != nil {
+				t.Fatalf("DeleteVehicle right after another process registered %s: %v", id, err)
+			}
+		}
+	}
+}

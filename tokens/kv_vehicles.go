@@ -73,6 +73,17 @@ func (s *KVStore) getVehicle(ctx context.Context, id string) (Vehicle, uint64, e
 	return s.readVehicle(ctx, id, true)
 }
 
+// readForWrite reads the vehicle a write starts from: from the mirror when
+// mirrored, but from the server when the mirror does not know it (another
+// process may have registered it a moment ago).
+func (s *KVStore) readForWrite(ctx context.Context, id string, mirrored bool) (Vehicle, uint64, error) {
+	v, rev, err := s.readVehicle(ctx, id, mirrored)
+	if mirrored && errors.Is(err, ErrNotFound) {
+		return s.readVehicle(ctx, id, false)
+	}
+	return v, rev, err
+}
+
 // readVehicle reads the vehicle from the mirror when allowed and loaded,
 // otherwise from the server.
 func (s *KVStore) readVehicle(ctx context.Context, id string, mirrored bool) (Vehicle, uint64, error) {
@@ -251,7 +262,7 @@ func stopWatch(w jetstream.KeyWatcher) {
 
 // DeleteVehicle removes a vehicle and its hold.
 func (s *KVStore) DeleteVehicle(ctx context.Context, id string) error {
-	if _, _, err := s.getVehicle(ctx, id); err != nil {
+	if _, _, err := s.readForWrite(ctx, id, true); err != nil {
 		return fmt.Errorf("delete vehicle: %w", err)
 	}
 	if err := s.vehicles.Delete(ctx, kvKey(id)); err != nil {
@@ -270,7 +281,7 @@ func (s *KVStore) DeleteVehicle(ctx context.Context, id string) error {
 func (s *KVStore) modifyVehicle(ctx context.Context, action, id string, change func(*Vehicle) bool) error {
 	for try := range casRetries {
 		// The mirror first; after a lost race it may lag, so the server.
-		v, rev, err := s.readVehicle(ctx, id, try == 0)
+		v, rev, err := s.readForWrite(ctx, id, try == 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", action, err)
 		}
