@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzBatchResponse$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzVerifyPayload$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzNormalize$$'      -fuzztime $(FUZZTIME)
+	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzObjectMembers$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./events   -run '^$$' -fuzz '^FuzzParseValidate$$'  -fuzztime $(FUZZTIME)
 
 faults:

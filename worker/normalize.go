@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -225,12 +224,19 @@ var requiredKeys = map[string][]string{
 // requireKeys checks that body is a JSON object with every required member
 // of path. It runs after a successful typed decode, so body is valid JSON.
 func requireKeys(path string, body []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	want := requiredKeys[path]
+	var buf [8]bool
+	present := buf[:0]
+	if len(want) <= len(buf) {
+		present = buf[:len(want)]
+	} else {
+		present = make([]bool, len(want))
+	}
+	if !objectMembers(body, want, present) {
 		return fmt.Errorf("decode %s: body is not a JSON object", path)
 	}
-	for _, k := range requiredKeys[path] {
-		if v, ok := m[k]; !ok || string(v) == "null" {
+	for n, k := range want {
+		if !present[n] {
 			return fmt.Errorf("decode %s: missing %q", path, k)
 		}
 	}
