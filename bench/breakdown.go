@@ -98,10 +98,10 @@ type variant struct {
 func (v variant) wrapped() bool { return v.noTouch || v.noHold || v.memTokens }
 
 var breakdownVariants = []variant{
-	{name: "no poll lease (KV create, 3 round trips on a used key, + delete)"},
-	{name: "and no TouchPoll (KV get + update)", noTouch: true},
-	{name: "and no hold reads (2 KV gets)", noTouch: true, noHold: true},
-	{name: "and vehicle + grant from memory (2 KV gets): no store round trip", noTouch: true, noHold: true, memTokens: true},
+	{name: "no poll lease"},
+	{name: "and no last-poll writes", noTouch: true},
+	{name: "and no hold reads", noTouch: true, noHold: true},
+	{name: "and vehicle + grant from memory: no store round trip", noTouch: true, noHold: true, memTokens: true},
 }
 
 // wiring returns the store, token manager and lease setting of the measured
