@@ -204,3 +204,78 @@ func newLogger(verbose bool) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// scenario is what the pipeline and latency scenarios run on: the embedded
+// NATS server, the simulator, the token store, the Smartcar clients, a fleet
+// registered through the token manager, and the store, manager and lease
+// setting the measured pipeline uses (wiring: the daemon's, or a -variant).
+type scenario struct {
+	e      *natsEnv
+	sim    *simulator
+	api    *smartcar.Client
+	f      *fleet
+	store  tokens.Store
+	mgr    *tokens.Manager
+	leases bool
+
+	closers []func()
+}
+
+// openScenario starts everything for a scenario with the given fleet, the
+// simulator's latency and conns connections to it. Close stops it all.
+func openScenario(ctx context.Context, o options, vehicles, users int, latency time.Duration, conns int, log *slog.Logger) (_ *scenario, err error) {
+	s := &scenario{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.e, err = startNATS(); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.e.Close)
+	if s.sim, err = startSimulator(ctx, o, vehicles, users, latency); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.sim.Close)
+	store, cleanup, err := openStore(ctx, o, s.e.js)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, cleanup)
+	s.api = newAPIClient(s.sim, conns, o.HTTP2)
+	auth, err := newAuthClient(s.sim, s.api)
+	if err != nil {
+		return nil, err
+	}
+	mgr := tokens.NewManager(store, auth, tokens.ManagerConfig{}, log)
+	if s.f, err = registerFleet(ctx, s.sim, mgr, vehicles); err != nil {
+		return nil, err
+	}
+	if s.store, s.mgr, s.leases, err = wiring(ctx, o, store, mgr, auth, s.f, log); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops what openScenario started, in reverse order.
+func (s *scenario) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// inOrder runs the baseline and the measured part: the baseline first in odd
+// runs, last in even ones, so neither always pays for a cold start.
+func inOrder(runIndex int, baseline, measured func() error) error {
+	order := []func() error{baseline, measured}
+	if runIndex%2 == 0 {
+		order[0], order[1] = order[1], order[0]
+	}
+	for _, m := range order {
+		if err := m(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -6,8 +6,6 @@ import (
 	"math"
 	"runtime/debug"
 	"time"
-
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // rssLimit is the latency-bound scenario's memory target.
@@ -24,37 +22,14 @@ const rssLimit = 256 * mib
 func runLatency(ctx context.Context, o options) (Result, error) {
 	var res Result
 	log := newLogger(o.Verbose)
-	e, err := startNATS()
-	if err != nil {
-		return res, err
-	}
-	defer e.Close()
-	sim, err := startSimulator(ctx, o, o.LatencyVehicles, o.LatencyUsers, o.Latency)
-	if err != nil {
-		return res, err
-	}
-	defer sim.Close()
-	store, cleanup, err := openStore(ctx, o, e.js)
-	if err != nil {
-		return res, err
-	}
-	defer cleanup()
 	conc := o.LatencyConcurrency
-	api := newAPIClient(sim, conc, o.HTTP2)
-	auth, err := newAuthClient(sim, api)
+	sc, err := openScenario(ctx, o, o.LatencyVehicles, o.LatencyUsers, o.Latency, conc, log)
 	if err != nil {
 		return res, err
 	}
-	mgr := tokens.NewManager(store, auth, tokens.ManagerConfig{}, log)
-	f, err := registerFleet(ctx, sim, mgr, o.LatencyVehicles)
-	if err != nil {
-		return res, err
-	}
-	lstore, lmgr, leases, err := wiring(ctx, o, store, mgr, auth, f, log)
-	if err != nil {
-		return res, err
-	}
-	r, err := newRig(ctx, e, "bl", lstore, lmgr, api, leases, log)
+	defer sc.Close()
+	e, api, f, leases := sc.e, sc.api, sc.f, sc.leases
+	r, err := newRig(ctx, e, "bl", sc.store, sc.mgr, api, leases, log)
 	if err != nil {
 		return res, err
 	}

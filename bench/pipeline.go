@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // runPipeline is scenario 1, the pipeline ceiling: polls/s through
@@ -17,31 +15,12 @@ import (
 func runPipeline(ctx context.Context, o options) (Result, error) {
 	var res Result
 	log := newLogger(o.Verbose)
-	e, err := startNATS()
+	sc, err := openScenario(ctx, o, o.Vehicles, o.Users, 0, o.Concurrency, log)
 	if err != nil {
 		return res, err
 	}
-	defer e.Close()
-	sim, err := startSimulator(ctx, o, o.Vehicles, o.Users, 0)
-	if err != nil {
-		return res, err
-	}
-	defer sim.Close()
-	store, cleanup, err := openStore(ctx, o, e.js)
-	if err != nil {
-		return res, err
-	}
-	defer cleanup()
-	api := newAPIClient(sim, o.Concurrency, o.HTTP2)
-	auth, err := newAuthClient(sim, api)
-	if err != nil {
-		return res, err
-	}
-	mgr := tokens.NewManager(store, auth, tokens.ManagerConfig{}, log)
-	f, err := registerFleet(ctx, sim, mgr, o.Vehicles)
-	if err != nil {
-		return res, err
-	}
+	defer sc.Close()
+	e, sim, api, f := sc.e, sc.sim, sc.api, sc.f
 	ticks := (o.Polls + len(f.vehicles) - 1) / len(f.vehicles)
 	total := int64(ticks) * int64(len(f.vehicles))
 
@@ -55,10 +34,7 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 	var pipe, base time.Duration
 	var pipeCPU, baseCPU time.Duration
 	var r *rig
-	pstore, pmgr, leases, err := wiring(ctx, o, store, mgr, auth, f, log)
-	if err != nil {
-		return res, err
-	}
+	pstore, pmgr, leases := sc.store, sc.mgr, sc.leases
 	measurePipeline := func() error {
 		if r, err = newRig(ctx, e, "bp", pstore, pmgr, api, leases, log); err != nil {
 			return err
@@ -81,14 +57,8 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 		baseCPU = cpuTime() - cpu0
 		return err
 	}
-	order := []func() error{measureBaseline, measurePipeline}
-	if o.RunIndex%2 == 0 {
-		order[0], order[1] = order[1], order[0]
-	}
-	for _, m := range order {
-		if err := m(); err != nil {
-			return res, err
-		}
+	if err := inOrder(o.RunIndex, measureBaseline, measurePipeline); err != nil {
+		return res, err
 	}
 	if st, err := sim.Stats(ctx); err != nil {
 		return res, err

@@ -122,14 +122,8 @@ func runScale(ctx context.Context, o options) (Result, error) {
 		baseCPU = cpuTime() - cpu0
 		return err
 	}
-	order := []func() error{measureBase, measureFire}
-	if o.RunIndex%2 == 0 {
-		order[0], order[1] = order[1], order[0]
-	}
-	for _, m := range order {
-		if err := m(); err != nil {
-			return res, err
-		}
+	if err := inOrder(o.RunIndex, measureBase, measureFire); err != nil {
+		return res, err
 	}
 	if got, err := e.streamMsgs(ctx, q.Stream()); err != nil {
 		return res, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
@@ -293,27 +294,8 @@ func TestManager_ReconnectDuringRefresh(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *setup) {
 		ctx := testCtx(t)
 		m := s.manager(t, tokens.ManagerConfig{})
-		s.connect(t, m, "g1", "v1")
-		s.clock.Advance(lifetime)
-		gate := make(chan struct{})
-		s.auth.mu.Lock()
-		s.auth.gate = gate
-		s.auth.mu.Unlock()
-
-		done := make(chan error, 1)
-		var tok string
-		go func() {
-			var err error
-			tok, err = m.AccessToken(ctx, "v1")
-			done <- err
-		}()
-		waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
-		reconnect := s.auth.issue("g1")
-		if err := m.Connect(ctx, "g1", reconnect, []tokens.Vehicle{{ID: "v1"}}); err != nil {
-			t.Fatal(err)
-		}
-		close(gate)
-		if err := <-done; err != nil || tok != s.auth.current("g1").AccessToken {
+		tok, reconnect, err := refreshRacingReconnect(t, s, m)
+		if err != nil || tok != s.auth.current("g1").AccessToken {
 			t.Fatalf("AccessToken = %q, %v; want the token Smartcar just issued", tok, err)
 		}
 		g, err := s.store.GetGrant(ctx, "g1")
@@ -324,6 +306,36 @@ func TestManager_ReconnectDuringRefresh(t *testing.T) {
 			t.Errorf("next AccessToken = %q, %v; want the reconnect's token", got, err)
 		}
 	})
+}
+
+// refreshRacingReconnect connects g1 with v1, lets its token expire and
+// calls AccessToken; while that refresh is at Smartcar, a reconnect stores a
+// new pair. It returns what AccessToken returned and the reconnect's pair.
+func refreshRacingReconnect(t *testing.T, s *setup, m *tokens.Manager) (string, *smartcar.Access, error) {
+	t.Helper()
+	ctx := testCtx(t)
+	s.connect(t, m, "g1", "v1")
+	s.clock.Advance(lifetime)
+	gate := make(chan struct{})
+	s.auth.mu.Lock()
+	s.auth.gate = gate
+	s.auth.mu.Unlock()
+
+	done := make(chan error, 1)
+	var tok string
+	go func() {
+		var err error
+		tok, err = m.AccessToken(ctx, "v1")
+		done <- err
+	}()
+	waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
+	reconnect := s.auth.issue("g1")
+	if err := m.Connect(ctx, "g1", reconnect, []tokens.Vehicle{{ID: "v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	err := <-done
+	return tok, reconnect, err
 }
 
 func TestStatus(t *testing.T) {
@@ -348,10 +360,16 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// countingStore counts the grant reads of a real Store.
+// countingStore counts the grant and vehicle reads of a real Store.
 type countingStore struct {
 	tokens.Store
-	gets atomic.Int32
+	gets     atomic.Int32 // GetGrant
+	vehicles atomic.Int32 // GetVehicle
+}
+
+func (s *countingStore) GetVehicle(ctx context.Context, id string) (tokens.Vehicle, error) {
+	s.vehicles.Add(1)
+	return s.Store.GetVehicle(ctx, id)
 }
 
 func (s *countingStore) GetGrant(ctx context.Context, id string) (tokens.Grant, error) {

@@ -1,24 +1,11 @@
 package tokens_test
 
 import (
-	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
-
-// vehicleReads counts the vehicle reads of a real Store.
-type vehicleReads struct {
-	tokens.Store
-	n atomic.Int32
-}
-
-func (s *vehicleReads) GetVehicle(ctx context.Context, id string) (tokens.Vehicle, error) {
-	s.n.Add(1)
-	return s.Store.GetVehicle(ctx, id)
-}
 
 // TestManager_VehicleToken: VehicleToken applies AccessToken's status checks
 // to the vehicle it is given, uses that vehicle's grant, refreshes a stale
@@ -26,7 +13,7 @@ func (s *vehicleReads) GetVehicle(ctx context.Context, id string) (tokens.Vehicl
 func TestManager_VehicleToken(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *setup) {
 		ctx := testCtx(t)
-		reads := &vehicleReads{Store: s.store}
+		reads := &countingStore{Store: s.store}
 		s.store = reads
 		m := s.manager(t, tokens.ManagerConfig{})
 		s.connect(t, m, "g1", "v1")
@@ -35,7 +22,7 @@ func TestManager_VehicleToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reads.n.Store(0)
+		reads.vehicles.Store(0)
 
 		if tok, err := m.VehicleToken(ctx, v1); err != nil || tok != s.auth.current("g1").AccessToken {
 			t.Errorf("VehicleToken(v1) = %q, %v; want g1's token", tok, err)
@@ -66,7 +53,7 @@ func TestManager_VehicleToken(t *testing.T) {
 		if _, err := m.VehicleToken(ctx, orphan); !errors.Is(err, tokens.ErrNotFound) {
 			t.Errorf("VehicleToken(vehicle without grant) err = %v, want ErrNotFound", err)
 		}
-		if n := reads.n.Load(); n != 0 {
+		if n := reads.vehicles.Load(); n != 0 {
 			t.Errorf("VehicleToken read the vehicle %d times, want 0", n)
 		}
 		if _, _, calls := s.auth.counts(); calls != 0 {
@@ -82,8 +69,8 @@ func TestManager_VehicleToken(t *testing.T) {
 				tok, err, refreshes, reuses)
 		}
 		// AccessToken reads the vehicle, then does the same.
-		if got, err := m.AccessToken(ctx, "v1"); err != nil || got != tok || reads.n.Load() != 1 {
-			t.Errorf("AccessToken(v1) = %q, %v with %d vehicle reads; want %q with 1", got, err, reads.n.Load(), tok)
+		if got, err := m.AccessToken(ctx, "v1"); err != nil || got != tok || reads.vehicles.Load() != 1 {
+			t.Errorf("AccessToken(v1) = %q, %v with %d vehicle reads; want %q with 1", got, err, reads.vehicles.Load(), tok)
 		}
 		s.noSecrets(t, "logs", s.logs.String())
 	})

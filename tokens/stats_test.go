@@ -79,25 +79,8 @@ func TestManager_Stats(t *testing.T) {
 // is OK (its token works) and counted as superseded.
 func TestManager_Stats_superseded(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *setup) {
-		ctx := testCtx(t)
 		m := s.manager(t, tokens.ManagerConfig{})
-		s.connect(t, m, "g1", "v1")
-		s.clock.Advance(lifetime)
-		gate := make(chan struct{})
-		s.auth.mu.Lock()
-		s.auth.gate = gate
-		s.auth.mu.Unlock()
-		done := make(chan error, 1)
-		go func() {
-			_, err := m.AccessToken(ctx, "v1")
-			done <- err
-		}()
-		waitFor(t, "the call to Smartcar", func() bool { _, _, calls := s.auth.counts(); return calls == 1 })
-		if err := m.Connect(ctx, "g1", s.auth.issue("g1"), []tokens.Vehicle{{ID: "v1"}}); err != nil {
-			t.Fatal(err)
-		}
-		close(gate)
-		if err := <-done; err != nil {
+		if _, _, err := refreshRacingReconnect(t, s, m); err != nil {
 			t.Fatalf("AccessToken: %v", err)
 		}
 		if got, want := m.Stats(), (tokens.RefreshStats{OK: 1, Superseded: 1}); got != want {
