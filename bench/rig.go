@@ -85,7 +85,7 @@ func newRig(ctx context.Context, e *natsEnv, prefix string, store tokens.Store, 
 	}, log, worker.Deps{
 		Tokens:    mgr,
 		API:       api,
-		Registry:  benchRegistry{Store: store, polls: r.polls},
+		Registry:  r.polls.Recording(store), // as the daemon wires it
 		Publisher: r.pub,
 		Changes:   r.pub,
 		Enqueuer:  r.q,
@@ -220,15 +220,4 @@ func (r *rig) check(ctx context.Context, total int64) error {
 			got, st.Published, st.Duplicates, st.Failed, want)
 	}
 	return nil
-}
-
-// benchRegistry is the worker's registry as the daemon wires it
-// (cmd/smartcar-poller pollRegistry): last polls go through the recorder.
-type benchRegistry struct {
-	tokens.Store
-	polls *tokens.PollRecorder
-}
-
-func (r benchRegistry) TouchPoll(ctx context.Context, id string, t time.Time) error {
-	return r.polls.TouchPoll(ctx, id, t)
 }

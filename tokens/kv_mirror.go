@@ -72,25 +72,22 @@ func (m *kvMirror[T]) get(key string) (value T, rev uint64, found, ok bool) {
 }
 
 // each calls f with every live entry (under the read lock: f must not call
-// back into the mirror); ok is false when the mirror is not loaded.
-func (m *kvMirror[T]) each(f func(key string, value T) error) (ok bool, err error) {
+// back into the mirror); it returns false when the mirror is not loaded.
+func (m *kvMirror[T]) each(f func(value T)) bool {
 	if m == nil {
-		return false, nil
+		return false
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if !m.ready {
-		return false, nil
+		return false
 	}
-	for k, e := range m.entries {
-		if e.deleted {
-			continue
-		}
-		if err := f(k, e.value); err != nil {
-			return true, err
+	for _, e := range m.entries {
+		if !e.deleted {
+			f(e.value)
 		}
 	}
-	return true, nil
+	return true
 }
 
 // len returns how many entries (tombstones included) the mirror holds.

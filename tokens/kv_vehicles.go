@@ -123,8 +123,8 @@ func (s *KVStore) readVehicle(ctx context.Context, id string, mirrored bool) (Ve
 // and ends only once it has applied the message the stream itself reports
 // as its last: every key's newest message is then behind it.
 func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
-	if vs, ok, err := s.listMirrored(); ok {
-		return vs, err
+	if vs, ok := s.listMirrored(); ok {
+		return vs, nil
 	}
 	w, err := s.vehicles.WatchAll(ctx, jetstream.IncludeHistory())
 	if err != nil {
@@ -171,18 +171,16 @@ func (s *KVStore) ListVehicles(ctx context.Context) ([]Vehicle, error) {
 
 // listMirrored lists the vehicles from the mirror; ok is false when it is not
 // loaded.
-func (s *KVStore) listMirrored() ([]Vehicle, bool, error) {
+func (s *KVStore) listMirrored() ([]Vehicle, bool) {
 	out := make([]Vehicle, 0, s.mirrors.vehicles.len())
-	ok, _ := s.mirrors.vehicles.each(func(_ string, v Vehicle) error {
+	if !s.mirrors.vehicles.each(func(v Vehicle) {
 		v.Tags = slices.Clone(v.Tags)
 		out = append(out, v)
-		return nil
-	})
-	if !ok {
-		return nil, false, nil
+	}) {
+		return nil, false
 	}
 	slices.SortFunc(out, func(a, b Vehicle) int { return cmp.Compare(a.ID, b.ID) })
-	return out, true, nil
+	return out, true
 }
 
 // lastSeq returns the sequence of the vehicles stream's last message and

@@ -52,6 +52,19 @@ func NewPollRecorder(store PollToucher, every time.Duration, log *slog.Logger) *
 		pending: make(map[string]time.Time)}
 }
 
+// Recording returns store with its TouchPoll going through r: what the
+// daemon's worker uses as its registry.
+func (r *PollRecorder) Recording(store Store) Store { return recordingStore{Store: store, polls: r} }
+
+type recordingStore struct {
+	Store
+	polls *PollRecorder
+}
+
+func (s recordingStore) TouchPoll(ctx context.Context, id string, t time.Time) error {
+	return s.polls.TouchPoll(ctx, id, t)
+}
+
 // TouchPoll notes that vehicle id was polled at t; it never fails.
 func (r *PollRecorder) TouchPoll(_ context.Context, id string, t time.Time) error {
 	r.note(id, t)

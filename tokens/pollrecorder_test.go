@@ -88,7 +88,10 @@ func TestPollRecorder(t *testing.T) {
 			rctx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() { done <- r2.Run(rctx) }()
-			_ = r2.TouchPoll(ctx, "v3", base.Add(time.Minute))
+			// Through Recording, as the daemon's worker calls it.
+			if err := r2.Recording(store).TouchPoll(ctx, "v3", base.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
 			stop()
 			if err := <-done; err != nil {
 				t.Fatal(err)

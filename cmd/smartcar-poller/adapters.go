@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
@@ -21,15 +20,4 @@ func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, e
 		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()})
 	}
 	return out, nil
-}
-
-// pollRegistry is the worker's registry: the store, with last-poll times
-// going through the recorder instead of a write on every poll.
-type pollRegistry struct {
-	tokens.Store
-	polls *tokens.PollRecorder
-}
-
-func (r pollRegistry) TouchPoll(ctx context.Context, id string, t time.Time) error {
-	return r.polls.TouchPoll(ctx, id, t)
 }

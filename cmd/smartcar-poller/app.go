@@ -143,7 +143,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	}, log, worker.Deps{
 		Tokens:    a.tokens,
 		API:       a.api,
-		Registry:  pollRegistry{Store: a.store, polls: a.polls},
+		Registry:  a.polls.Recording(a.store),
 		Publisher: a.pub,
 		Changes:   a.pub,
 		Enqueuer:  a.queue,
