@@ -302,16 +302,7 @@ func TestReadyz_FollowsConsumer(t *testing.T) {
 	}
 	cleanupNames(t, app, cfg.NATS.SubjectPrefix)
 	defer app.Close()
-	srv, ln, err := app.httpServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		_ = srv.Close()
-		<-served
-	}()
+	defer serveHTTP(t, app)()
 	base := "http://" + addr
 
 	check := func(when string, want int, wantBody string) {

@@ -58,16 +58,7 @@ func TestDaemon_Onboarding(t *testing.T) {
 	}
 	cleanupNames(t, app, cfg.NATS.SubjectPrefix)
 	defer app.Close()
-	srv, ln, err := app.httpServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		_ = srv.Close()
-		<-served
-	}()
+	defer serveHTTP(t, app)()
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
@@ -115,5 +106,20 @@ func TestDaemon_Onboarding(t *testing.T) {
 	}
 	if _, polled := info.State.Subjects[queue.Subject(cfg.NATS.SubjectPrefix, ids[1])]; !polled {
 		t.Errorf("quiet vehicle %s was not enqueued: %v", ids[1], info.State.Subjects)
+	}
+}
+
+// serveHTTP serves app's HTTP endpoints until the returned stop is called.
+func serveHTTP(t *testing.T, app *App) (stop func()) {
+	t.Helper()
+	srv, ln, err := app.httpServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return func() {
+		_ = srv.Close()
+		<-served
 	}
 }
