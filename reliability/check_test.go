@@ -155,6 +155,15 @@ func firstN(s []string, n int) []string {
 	return s
 }
 
+// waitTwoTicks waits up to a minute for two ticks with every vehicle's
+// events, failing if one of alive exits meanwhile.
+func (s *setup) waitTwoTicks(t *testing.T, alive ...*replica) tally {
+	t.Helper()
+	return s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
+		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
+	}, alive...)
+}
+
 // waitTicks polls the events stream until cond holds for its tally, or fails
 // t after limit.
 func (s *setup) waitTicks(t *testing.T, limit time.Duration, what string, cond func(tally) bool, alive ...*replica) tally {

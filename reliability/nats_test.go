@@ -23,9 +23,7 @@ func TestFaults_NATSRestart(t *testing.T) {
 	s := newSetup(t, sim, options{})
 	s.connect()
 	a, b := s.start("a", ""), s.start("b", "")
-	s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
-	}, a, b)
+	s.waitTwoTicks(t, a, b)
 
 	for i := range restarts {
 		restartAt := time.Now()

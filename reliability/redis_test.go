@@ -25,9 +25,7 @@ func TestFaults_RedisRestart(t *testing.T) {
 	s := newSetup(t, sim, options{})
 	s.connect()
 	r := s.start("a", "")
-	s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
-	}, r)
+	s.waitTwoTicks(t, r)
 
 	for i := range restarts {
 		before := sim.Stats().Refreshes

@@ -30,9 +30,7 @@ func TestFaults_RedisSlowLoad(t *testing.T) {
 		"--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"}})
 	s.connect()
 	r := s.start("a", "")
-	s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
-	}, r)
+	s.waitTwoTicks(t, r)
 
 	// 3,000 keys at 1 ms each: about 3 s of loading, once a rewrite has
 	// put them in the AOF's RDB base.

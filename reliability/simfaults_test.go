@@ -37,9 +37,7 @@ func TestFaults_SmartcarFaults(t *testing.T) {
 	s := newSetup(t, sim, options{Timeout: 2 * time.Second, Cron: cron})
 	s.connect()
 	r := s.start("a", "")
-	s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
-	}, r)
+	s.waitTwoTicks(t, r)
 	before := r.idleGoroutines(t)
 
 	for i, id := range s.Vehicles {
