@@ -43,3 +43,34 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
+
+// serverLog forwards an embedded nats-server's warnings and errors to the
+// test's log, so that a failing test shows why the server refused a request
+// (the client only sees a generic API error). Notices, debug and trace lines
+// are dropped. Lines after the test has finished are dropped too.
+type serverLog struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (l *serverLog) logf(level, format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Logf("nats-server %s: "+format, append([]any{level}, v...)...)
+	}
+}
+
+func (l *serverLog) stop() {
+	l.mu.Lock()
+	l.done = true
+	l.mu.Unlock()
+}
+
+func (l *serverLog) Noticef(string, ...any)         {}
+func (l *serverLog) Debugf(string, ...any)          {}
+func (l *serverLog) Tracef(string, ...any)          {}
+func (l *serverLog) Warnf(format string, v ...any)  { l.logf("warning", format, v...) }
+func (l *serverLog) Errorf(format string, v ...any) { l.logf("error", format, v...) }
+func (l *serverLog) Fatalf(format string, v ...any) { l.logf("fatal", format, v...) }

@@ -23,6 +23,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -94,7 +95,40 @@ func NATS(t testing.TB) *nats.Conn {
 		Unavailable(t, "nats at %s: %v", NATSURL(), err)
 	}
 	t.Cleanup(nc.Close)
+	keepAccountDir(t, nc)
 	return nc
+}
+
+// keepStream is a file-storage stream every test server holds so that the
+// account's stream directory never empties.
+//
+// When a stream is deleted, nats-server removes its account's "streams"
+// directory in a background goroutine if it is empty. A stream created at
+// that moment fails with "error creating store for stream" (the server logs
+// "could not create storage directory ... no such file or directory"): its
+// MkdirAll raced the removal. Tests that create a stream, delete it in
+// cleanup and create the next one hit that race whenever theirs was the
+// account's only stream. With this stream in place the directory is never
+// empty, so the server never removes it.
+const keepStream = "TESTSERVER_KEEP"
+
+// keepAccountDir creates keepStream on nc's server if it is missing.
+func keepAccountDir(t testing.TB, nc *nats.Conn) {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        keepStream,
+		Description: "keeps the account's stream directory from being removed under a concurrent create",
+		Subjects:    []string{"testserver.keep"},
+		Storage:     jetstream.FileStorage,
+	}); err != nil {
+		t.Fatalf("create %s: %v", keepStream, err)
+	}
 }
 
 // EmbeddedNATS starts an in-process NATS server with JetStream on a free
@@ -114,12 +148,13 @@ func EmbeddedNATSAt(t testing.TB, dir string, port int) *natsserver.Server {
 		Port:      port,
 		JetStream: true,
 		StoreDir:  dir,
-		NoLog:     true,
 		NoSigs:    true,
 	})
 	if err != nil {
 		t.Fatalf("embedded nats: %v", err)
 	}
+	logs := &serverLog{t: t}
+	s.SetLoggerV2(logs, false, false, false)
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
@@ -128,7 +163,14 @@ func EmbeddedNATSAt(t testing.TB, dir string, port int) *natsserver.Server {
 	t.Cleanup(func() {
 		s.Shutdown()
 		s.WaitForShutdown()
+		logs.stop()
 	})
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatalf("embedded nats: %v", err)
+	}
+	defer nc.Close()
+	keepAccountDir(t, nc)
 	return s
 }
 
