@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,13 +18,34 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
 
+// The demo's rhythm, in poll intervals (--every).
+const (
+	// demoSimPerPoll is how much simulated time passes per poll interval
+	// by default: a drive (20 to 70 simulated minutes) spans a few polls and
+	// every vehicle drives every few minutes, so values change as you watch.
+	demoSimPerPoll = 30 * time.Minute
+	// An injected RATE_LIMIT:VEHICLE comes demoThrottleFirst intervals after
+	// start and then every demoThrottleEvery, with a Retry-After of
+	// demoRetryAfter intervals.
+	demoThrottleFirst = 3
+	demoThrottleEvery = 12
+	demoRetryAfter    = 3
+)
+
 // cmdDemo runs the whole pipeline with zero configuration: an embedded NATS
 // server, the embedded token store, the Smartcar simulator with a few
 // vehicles connected, fast schedules, and every event printed as it arrives.
+//
+// The simulator runs on a time scale, so the vehicles drive, charge and
+// refuel while the demo polls, and its limits are set from the cadence (see
+// demoSimOptions) so that polling never runs them dry and the screen never
+// stalls. What a Retry-After looks like is shown on purpose: now and then one
+// vehicle is answered 429 RATE_LIMIT:VEHICLE (see throttle).
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	n := fs.Int("vehicles", 3, "number of simulated vehicles")
+	timeScale := fs.Float64("time-scale", 0, "simulated seconds per real second (0: 30 simulated minutes per poll interval)")
 	every := fs.Duration("every", 5*time.Second, "poll interval of the demo schedules")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	dataDir := fs.String("data-dir", "", "where the embedded NATS server stores its data (default: a temporary directory)")
@@ -33,6 +55,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *n < 1 || *every < time.Second {
 		return fmt.Errorf("%w: --vehicles must be >= 1 and --every >= 1s", errUsage)
+	}
+	if *timeScale < 0 {
+		return fmt.Errorf("%w: --time-scale must not be negative", errUsage)
+	}
+	if *timeScale == 0 {
+		*timeScale = demoSimPerPoll.Seconds() / every.Seconds()
 	}
 	if *duration > 0 {
 		var cancel context.CancelFunc
@@ -49,7 +77,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	log := newLogger(stderr, "info", "auto")
 
-	sim := smartcartest.NewServer(smartcartest.WithVehicles(*n), smartcartest.WithSeed(1), smartcartest.WithTimeScale(60))
+	sim := smartcartest.NewServer(demoSimOptions(*n, *every, *timeScale)...)
 	defer sim.Close()
 	o := sim.Origins()
 	log.Info("Smartcar simulator started", "origin", o.API)
@@ -60,7 +88,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Smartcar.ClientID = sim.ClientID
 	cfg.Smartcar.ClientSecret = config.Secret(sim.ClientSecret)
 	cfg.Smartcar.RedirectURI = sim.RedirectURI
-	cfg.Smartcar.RateLimit.RequestsPerMinute = 600
+	cfg.Smartcar.RateLimit.RequestsPerMinute = max(600, demoCallsPerMinute(*n, *every))
 	cfg.Workers.Concurrency = 8
 	cfg.Schedules = []config.Schedule{{
 		Name:     "drive",
@@ -96,8 +124,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer app.Close()
 
-	// Print every event as it arrives.
-	p := &printer{w: stdout, maxData: 110}
+	// Say what the screen will show, then print every event as it arrives.
+	fmt.Fprintf(stdout, "demo: %d simulated vehicles polled every %s; the simulator's clock runs %gx (%s per poll), so they drive, charge and refuel as you watch.\n",
+		*n, *every, *timeScale, (time.Duration(*timeScale * float64(*every))).Round(time.Second))
+	fmt.Fprintf(stdout, "demo: every %s one vehicle is answered 429 RATE_LIMIT:VEHICLE with Retry-After %s: its status turns rate_limited, it is not polled until then, and a (resumed) line follows. Ctrl-C to stop.\n",
+		demoThrottleEvery**every, demoRetryAfter**every)
+	fmt.Fprintln(stdout, "demo: RECEIVED is when an event arrived; DATA AGE is how old the vehicle's data was then (Smartcar's SC-Data-Age).")
+	p := &printer{w: stdout, maxData: 110, resumes: true}
 	sub, err := app.nc.Subscribe(cfg.NATS.SubjectPrefix+".vehicles.>", func(m *nats.Msg) { p.print(m.Data) })
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
@@ -138,7 +171,74 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	p.mu.Lock()
-	fmt.Fprintf(stdout, "demo: %d simulated vehicles connected; polling every %s (Ctrl-C to stop)\n", len(ids), *every)
+	fmt.Fprintf(stdout, "demo: %d simulated vehicles connected:", len(ids))
+	for _, id := range ids {
+		fmt.Fprintf(stdout, " %s %s", strings.ToUpper(kinds[id]), id)
+	}
+	fmt.Fprintln(stdout)
 	p.mu.Unlock()
-	return app.Run(ctx)
+
+	tctx, stopThrottle := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { throttle(tctx, sim, ids, *every) })
+	err = app.Run(ctx)
+	stopThrottle()
+	wg.Wait()
+
+	st := sim.Stats()
+	p.mu.Lock()
+	fmt.Fprintf(stdout, "demo: the simulator answered %d calls: %d with 429 and a Retry-After (%d of them injected), %d made inside a Retry-After window.\n",
+		st.Requests, st.VehicleRateLimited+st.FaultsInjected, st.FaultsInjected, st.RetryAfterViolations)
+	p.mu.Unlock()
+	return err
+}
+
+// demoCallsPerMinute bounds the Smartcar calls of the demo's schedules: at
+// most two batch calls per vehicle per poll interval (the drive schedule
+// every interval, the electric and fuel schedules every other), doubled for
+// the calls that catch up after a Retry-After.
+func demoCallsPerMinute(vehicles int, every time.Duration) float64 {
+	return 4 * float64(vehicles) * time.Minute.Seconds() / every.Seconds()
+}
+
+// demoSimOptions are the simulator of the demo. Smartcar advises about 20
+// calls per vehicle per hour, and the simulator's default vehicle bucket (10,
+// one more every 3 minutes) enforces that: the demo's fast schedules would
+// drain it in half a minute and then wait minutes on every vehicle. So the
+// bucket is refilled four times per poll interval, twice what the schedules
+// use, and the application bucket likewise holds demoCallsPerMinute; the
+// limits still apply, they are just not what the demo is about.
+func demoSimOptions(vehicles int, every time.Duration, timeScale float64) []smartcartest.Option {
+	perMinute := demoCallsPerMinute(vehicles, every)
+	return []smartcartest.Option{
+		smartcartest.WithVehicles(vehicles),
+		smartcartest.WithSeed(1),
+		smartcartest.WithTimeScale(timeScale),
+		smartcartest.WithVehicleRateLimit(smartcartest.DefaultVehicleBurst, every/4),
+		smartcartest.WithAppRateLimit(max(smartcartest.DefaultAppBurst, int(perMinute)), perMinute),
+	}
+}
+
+// throttle makes the simulator answer one vehicle's next call with 429
+// RATE_LIMIT:VEHICLE and a Retry-After of demoRetryAfter intervals, first
+// after demoThrottleFirst intervals and then every demoThrottleEvery, taking
+// the vehicles in turn, until ctx ends. The fault opens the vehicle's
+// Retry-After window in the simulator, which counts any call made inside it.
+func throttle(ctx context.Context, sim *smartcartest.Server, ids []string, every time.Duration) {
+	if len(ids) == 0 {
+		return
+	}
+	t := time.NewTimer(demoThrottleFirst * every)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sim.SetFault(ids[i%len(ids)], "/batch", smartcartest.Fault{
+			Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: demoRetryAfter * every, Times: 1,
+		})
+		t.Reset(demoThrottleEvery * every)
+	}
 }

@@ -50,32 +50,100 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// printer writes one line per event: time, vehicle, signal and data.
+// printer writes one line per event under a header row:
+//
+//	RECEIVED  DATA AGE  VEHICLE  SIGNAL  DATA
+//
+// RECEIVED is when the event reached this process, so the column only grows.
+// DATA AGE is how old the vehicle's data was then: RECEIVED minus the event's
+// time, which for data events is Smartcar's SC-Data-Age (a car that has not
+// reported for a while shows an old age, not an old line). Status and error
+// events have no data age ("-").
 type printer struct {
 	mu      sync.Mutex
 	w       io.Writer
-	maxData int // longer data is cut (0: never)
+	now     func() time.Time // default time.Now
+	maxData int              // longer data is cut (0: never)
+	// resumes adds a line when a vehicle that was rate_limited publishes
+	// again, saying how long it was held (the demo shows Retry-After so).
+	resumes bool
+	started bool                 // the header is out
+	limited map[string]time.Time // vehicle → when its rate_limited status came
 }
+
+// printerHeader names the columns of printer lines.
+const printerHeader = "RECEIVED  DATA AGE  VEHICLE                               SIGNAL           DATA"
 
 func (p *printer) print(raw []byte) {
 	var ev events.Event
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := time.Now()
+	if p.now != nil {
+		now = p.now()
+	}
+	if !p.started {
+		p.started = true
+		fmt.Fprintln(p.w, printerHeader)
+	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		fmt.Fprintf(p.w, "(undecodable event: %v)\n", err)
 		return
 	}
-	at := "-"
-	if !ev.Time.IsZero() {
-		at = ev.Time.Local().Format(time.TimeOnly)
-	}
 	sig := ev.Type
-	if s, ok := events.SignalFromType(ev.Type); ok {
+	s, known := events.SignalFromType(ev.Type)
+	if known {
 		sig = string(s)
+	}
+	age := "-"
+	if known && s != events.SignalStatus && s != events.SignalError && !ev.Time.IsZero() {
+		age = formatAge(now.Sub(ev.Time))
+	}
+	if p.resumes {
+		p.noteResume(now, ev, s)
 	}
 	data := string(ev.Data)
 	if p.maxData > 0 && len(data) > p.maxData {
 		data = data[:p.maxData] + "…"
 	}
-	fmt.Fprintf(p.w, "%s  %-36s  %-16s %s\n", at, ev.Subject, sig, data)
+	fmt.Fprintf(p.w, "%-8s  %-8s  %-36s  %-16s %s\n", now.Local().Format(time.TimeOnly), age, ev.Subject, sig, data)
+}
+
+// noteResume tracks rate_limited vehicles and, on the first data or error
+// event after one, prints how long the vehicle was held.
+func (p *printer) noteResume(now time.Time, ev events.Event, s events.Signal) {
+	if s == events.SignalStatus {
+		var st events.StatusData
+		if json.Unmarshal(ev.Data, &st) == nil && st.Status == events.StatusRateLimited {
+			if p.limited == nil {
+				p.limited = map[string]time.Time{}
+			}
+			if _, ok := p.limited[ev.Subject]; !ok {
+				p.limited[ev.Subject] = now
+			}
+		}
+		return
+	}
+	since, ok := p.limited[ev.Subject]
+	if !ok {
+		return
+	}
+	delete(p.limited, ev.Subject)
+	fmt.Fprintf(p.w, "%-8s  %-8s  %-36s  %-16s polling again, %s after rate_limited\n",
+		now.Local().Format(time.TimeOnly), "-", ev.Subject, "(resumed)", formatAge(now.Sub(since)))
+}
+
+// formatAge writes d in whole seconds, at most two units: 42s, 1m42s, 3h04m, 2d03h.
+func formatAge(d time.Duration) string {
+	s := int64(max(d, 0).Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	default:
+		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+	}
 }

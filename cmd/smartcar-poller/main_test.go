@@ -6,31 +6,6 @@ import (
 	"testing"
 )
 
-// TestDemo runs the README's first command for a few seconds: embedded NATS,
-// embedded token store, the simulator, live events on stdout.
-func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo for 6s")
-	}
-	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"demo", "--duration", "6s", "--every", "1s", "--vehicles", "3", "--data-dir", t.TempDir()}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("demo exit code %d\nstderr:\n%s", code, stderr.String())
-	}
-	out := stdout.String()
-	if !strings.Contains(out, "3 simulated vehicles connected") {
-		t.Errorf("demo did not connect its vehicles:\n%s", out)
-	}
-	for _, signal := range []string{"status", "odometer", "location", "lock_status"} {
-		if n := strings.Count(out, "  "+signal+" "); n < 3 {
-			t.Errorf("demo printed %d %s events, want >= 3\n%s", n, signal, out)
-		}
-	}
-	if strings.Contains(stderr.String(), `"level":"ERROR"`) {
-		t.Errorf("demo logged errors:\n%s", stderr.String())
-	}
-}
-
 func TestRun_Usage(t *testing.T) {
 	tests := []struct {
 		args []string

@@ -1,8 +1,10 @@
 // Command smartcar-sim runs the Smartcar simulator of package smartcartest
 // as a standalone server, so the daemon or any other Smartcar client can be
-// pointed at it. On start it prints the origins and credentials as shell
-// export lines, with one ready-made refresh token per simulated user; it
-// stops on SIGINT or SIGTERM.
+// pointed at it. On start it prints the credentials and the origins as shell
+// export lines, with one ready-made refresh token per simulated user; the
+// origins come in one block per kind of client, because the official SDKs
+// read the same variables differently (-sdk picks the block that is
+// exported). It stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -53,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		timeScale    = fs.Float64("time-scale", 1, "simulated seconds per real second")
 		redirectURI  = fs.String("redirect-uri", smartcartest.DefaultRedirectURI, "the application's registered redirect URI")
 		logLevel     = fs.String("log-level", "info", "debug, info, warn or error")
+		sdk          = fs.String("sdk", "go", "whose origin variables to export: go (smartcar-poller), node or python; the others are printed as comments")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-time-scale must be positive")
 	case *accessTTL <= 0:
 		return fmt.Errorf("-access-ttl must be positive")
+	case !slices.Contains(sdks, *sdk):
+		return fmt.Errorf("-sdk must be one of %s, got %q", strings.Join(sdks, ", "), *sdk)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts := []smartcartest.Option{
@@ -98,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("start simulator: %w", err)
 	}
 	defer s.Close()
-	if err := printSettings(stdout, s); err != nil {
+	if err := printSettings(stdout, s, *sdk); err != nil {
 		return fmt.Errorf("print settings: %w", err)
 	}
 	<-ctx.Done()
@@ -106,16 +112,62 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printSettings writes the origins, credentials, vehicles and one refresh
-// token per user as lines a shell can source.
-func printSettings(w io.Writer, s *smartcartest.Server) error {
+// sdks are the values of -sdk.
+var sdks = []string{"go", "node", "python"}
+
+// envVar is one exported variable.
+type envVar struct{ name, value string }
+
+// originBlock is the origin variables of the clients named by sdks.
+type originBlock struct {
+	label string
+	sdks  []string
+	vars  []envVar
+}
+
+// originBlocks are the origin variables each kind of client reads. Every
+// origin is the simulator's URL; what differs is the name and the shape of
+// the value. This project's Go client and the Node SDK take bare origins and
+// append /oauth/token themselves; the Python SDK reads SMARTCAR_AUTH_ORIGIN
+// as the full token URL (given a bare origin it posts to the root and gets
+// RESOURCE_NOT_FOUND:PATH) and names the v3 vehicle API
+// SMARTCAR_VEHICLE_API_V3_ORIGIN.
+func originBlocks(url string) []originBlock {
+	return []originBlock{{
+		label: "Origins for smartcar-poller's Go client (package smartcar) and the Node SDK: bare origins",
+		sdks:  []string{"go", "node"},
+		vars: []envVar{
+			{"SMARTCAR_API_ORIGIN", url},
+			{"SMARTCAR_AUTH_ORIGIN", url},
+			{"SMARTCAR_CONNECT_ORIGIN", url},
+			{"SMARTCAR_MANAGEMENT_API_ORIGIN", url},
+			{"SMARTCAR_IAM_ORIGIN", url},
+			{"SMARTCAR_API_V3_ORIGIN", url},
+			{"SMARTCAR_MANAGEMENT_API_V3_ORIGIN", url},
+		},
+	}, {
+		label: "Origins for the Python SDK, which reads SMARTCAR_AUTH_ORIGIN as the full token URL",
+		sdks:  []string{"python"},
+		vars: []envVar{
+			{"SMARTCAR_API_ORIGIN", url},
+			{"SMARTCAR_AUTH_ORIGIN", url + "/oauth/token"},
+			{"SMARTCAR_CONNECT_ORIGIN", url},
+			{"SMARTCAR_MANAGEMENT_API_ORIGIN", url},
+			{"SMARTCAR_IAM_ORIGIN", url},
+			{"SMARTCAR_VEHICLE_API_V3_ORIGIN", url},
+			{"SMARTCAR_MANAGEMENT_API_V3_ORIGIN", url},
+		},
+	}}
+}
+
+// printSettings writes the credentials, one refresh token per user and the
+// origins as lines a shell can source: the origin block for sdk is
+// exported, the others are commented out (a variable has one value per
+// shell, and the SDKs disagree about SMARTCAR_AUTH_ORIGIN).
+func printSettings(w io.Writer, s *smartcartest.Server, sdk string) error {
 	var b strings.Builder
-	o := s.Origins()
 	fmt.Fprintf(&b, "# Smartcar simulator on %s (admin API under %s/admin/)\n", s.URL, s.URL)
-	fmt.Fprintf(&b, "export SMARTCAR_API_ORIGIN=%s\n", o.API)
-	fmt.Fprintf(&b, "export SMARTCAR_AUTH_ORIGIN=%s\n", o.Auth)
-	fmt.Fprintf(&b, "export SMARTCAR_CONNECT_ORIGIN=%s\n", o.Connect)
-	fmt.Fprintf(&b, "export SMARTCAR_MANAGEMENT_API_ORIGIN=%s\n", o.Management)
+	b.WriteString("#\n# Credentials, for every client\n")
 	fmt.Fprintf(&b, "export SMARTCAR_CLIENT_ID=%s\n", s.ClientID)
 	fmt.Fprintf(&b, "export SMARTCAR_CLIENT_SECRET=%s\n", s.ClientSecret)
 	fmt.Fprintf(&b, "export SMARTCAR_REDIRECT_URI=%s\n", s.RedirectURI)
@@ -130,6 +182,18 @@ func printSettings(w io.Writer, s *smartcartest.Server) error {
 			}
 		}
 		fmt.Fprintf(&b, "export SMARTCAR_REFRESH_TOKEN_%d=%s\n", i+1, tok.RefreshToken)
+	}
+	for _, block := range originBlocks(s.URL) {
+		prefix := "export "
+		fmt.Fprintf(&b, "#\n# %s", block.label)
+		if !slices.Contains(block.sdks, sdk) {
+			prefix = "# export "
+			fmt.Fprintf(&b, " (-sdk %s exports these)", block.sdks[0])
+		}
+		b.WriteString("\n")
+		for _, v := range block.vars {
+			fmt.Fprintf(&b, "%s%s=%s\n", prefix, v.name, v.value)
+		}
 	}
 	b.WriteString("# ready\n")
 	_, err := io.WriteString(w, b.String())

@@ -107,3 +107,47 @@ func TestFault_JSON(t *testing.T) {
 		t.Errorf("seconds form: %+v %v", secs, err)
 	}
 }
+
+// TestServer_LogsUnknownRoute: a request the simulator has no route for is
+// logged with its method and path, so a client pointed at the wrong URL (the
+// Python SDK posting its token call to the origin's root) sees what it asked.
+func TestServer_LogsUnknownRoute(t *testing.T) {
+	var logs syncBuffer
+	s := newServer(t, smartcartest.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	tok := s.Connect(nil, nil)
+	v := s.VehicleIDs()[0]
+	get(t, s, tok.AccessToken, vehiclePath(v, "/odometer")) // known: not logged at info
+	tests := []struct{ method, path, outcome string }{
+		{"POST", "/", "RESOURCE_NOT_FOUND:PATH"},
+		{"GET", "/v9.9/user", "RESOURCE_NOT_FOUND:VERSION"},
+		{"DELETE", "/v2.0/vehicles/" + v + "/odometer", "RESOURCE_NOT_FOUND:PATH"},
+	}
+	for _, tt := range tests {
+		do(t, nil, tt.method, s.URL+tt.path, nil, "Authorization", "Bearer "+tok.AccessToken)
+	}
+
+	type line struct {
+		Level, Msg, Method, Path, Outcome string
+		Status                            int
+	}
+	var got []line
+	for _, raw := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatalf("log line %q: %v", raw, err)
+		}
+		if l.Msg == "unknown route" {
+			got = append(got, l)
+		}
+	}
+	var want []line
+	for _, tt := range tests {
+		want = append(want, line{Level: "WARN", Msg: "unknown route", Method: tt.method, Path: tt.path, Outcome: tt.outcome, Status: 404})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknown-route log lines (-want +got):\n%s", diff)
+	}
+	if strings.Contains(logs.String(), tok.AccessToken) {
+		t.Error("logs contain the access token")
+	}
+}

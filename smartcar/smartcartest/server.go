@@ -211,6 +211,13 @@ func (s *Server) finish(c *call) {
 		}
 	}
 	s.rec.add(&c.rec)
+	if c.rec.Route == "unknown" {
+		// A client pointed at the wrong origin or path (an SDK that reads an
+		// origin variable as a full URL, say) sees only a 404: say what it asked.
+		s.log.WarnContext(c.r.Context(), "unknown route", "method", c.rec.Method, "path", c.rec.Path,
+			"status", c.rec.Status, "outcome", c.rec.Outcome, "request_id", c.reqID)
+		return
+	}
 	if s.log.Enabled(c.r.Context(), slog.LevelDebug) {
 		s.log.DebugContext(c.r.Context(), "request", "method", c.rec.Method, "route", c.rec.Route,
 			"vehicle_id", c.rec.VehicleID, "status", c.rec.Status, "outcome", c.rec.Outcome, "request_id", c.reqID)
