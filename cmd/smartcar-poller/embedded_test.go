@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ redis: { url: "" }
 data_dir: %s
 smartcar: { rate_limit: { requests_per_minute: 600, burst: 20 } }
 workers: { concurrency: 4, shutdown_grace: 5s }
-http: { listen: "" }
+http: { listen: "127.0.0.1:0" }
 log: { level: info, format: json }
 schedules:
   - { name: fast, cron: "@every 1s", paths: [/odometer], vehicles: all, emit: always }
@@ -137,6 +138,15 @@ func TestEmbedded_CommandsBesideDaemon(t *testing.T) {
 	cfgPath, dataDir := embeddedConfig(t, sim)
 	d := startDaemon(t, cfgPath)
 	d.waitRunning(t)
+
+	// The log names the port http.listen's :0 got.
+	m := regexp.MustCompile(`"msg":"smartcar-poller running".*"http":"(127\.0\.0\.1:[1-9][0-9]*)"`).FindStringSubmatch(d.stderr.String())
+	if m == nil {
+		t.Fatalf("no running line with the HTTP address in the log:\n%s", d.stderr.String())
+	}
+	if body := httpGet(t, "http://"+m[1]+"/healthz"); body != "ok\n" {
+		t.Errorf("GET /healthz at the logged address = %q", body)
+	}
 
 	// The daemon publishes its server: loopback, token required.
 	h, err := datadir.ReadHolder(dataDir)
