@@ -186,7 +186,7 @@ type Mode string
 const (
 	ModeLive      Mode = "live"      // real vehicles
 	ModeTest      Mode = "test"      // Smartcar's test mode (simulated by Smartcar)
-	ModeSimulated Mode = "simulated" // the in-process simulator; no credentials needed
+	ModeSimulated Mode = "simulated" // Smartcar's simulated vehicles
 )
 
 // Emit says when a schedule publishes an event for a polled path.
@@ -208,8 +208,8 @@ var KnownPaths = []string{
 
 // Default returns a Config with every default and one demo-friendly schedule
 // ("demo": odometer, location, battery and charge of all vehicles every 30 s,
-// emitted always). Its Mode is ModeLive, so Validate needs credentials unless
-// the caller sets ModeSimulated or passes SkipCredentials.
+// emitted always). Validate needs its credentials set, unless the caller
+// passes SkipCredentials.
 func Default() *Config {
 	c := defaults()
 	c.Schedules = []Schedule{{

@@ -8,9 +8,9 @@
 //
 // Parse and Load check everything, including the Smartcar credentials
 // (client_id and client_secret fall back to SMARTCAR_CLIENT_ID and
-// SMARTCAR_CLIENT_SECRET). Credentials are not required in ModeSimulated, and
-// SkipCredentials turns the check off for commands that never call Smartcar
-// (tail, vehicles list). A Config built in code (Default, then changed) is
+// SMARTCAR_CLIENT_SECRET) in every mode, since the daemon refreshes tokens
+// in every mode; SkipCredentials turns the check off for commands that never
+// call Smartcar (tail, vehicles, tokens rotate-key). A Config built in code (Default, then changed) is
 // checked with Config.Validate, which takes the same options.
 //
 // The client secret is a Secret: it prints, logs and marshals as REDACTED.

@@ -334,7 +334,16 @@ func TestParse_credentials(t *testing.T) {
 		},
 		{name: "from the environment", yaml: okSchedules, env: credsEnv()},
 		{name: "in the file", yaml: okSchedules + "smartcar: {client_id: a, client_secret: b}\n", env: env()},
-		{name: "not needed when simulated", yaml: okSchedules + "smartcar: {mode: simulated}\n", env: env()},
+		{
+			// Every mode refreshes tokens: run would refuse it, so validate does.
+			name: "needed when simulated too",
+			yaml: okSchedules + "smartcar: {mode: simulated}\n",
+			env:  env(),
+			want: []string{
+				"poller.yaml:2: smartcar.client_id: missing (set it or SMARTCAR_CLIENT_ID)",
+				"poller.yaml:2: smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)",
+			},
+		},
 		{name: "skipped", yaml: okSchedules, env: env(), opts: []config.Option{config.SkipCredentials()}},
 	}
 	for _, tc := range tests {

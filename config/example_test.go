@@ -18,7 +18,8 @@ schedules:
     paths: [/odometer, /speed]
     jitter: soon
 `
-	_, err := config.Parse("poller.yaml", []byte(file), os.LookupEnv)
+	// SkipCredentials: the client id and secret are for commands that call Smartcar.
+	_, err := config.Parse("poller.yaml", []byte(file), os.LookupEnv, config.SkipCredentials())
 	fmt.Println(err)
 	// Output:
 	// poller.yaml:4: workers.concurrency: must be at least 1, got 0
@@ -33,7 +34,7 @@ schedules:
   - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
   - {name: morning, cron: "0 7 * * *", paths: [/charge]}
 `
-	cfg, err := config.Parse("poller.yaml", []byte(file), nil)
+	cfg, err := config.Parse("poller.yaml", []byte(file), nil, config.SkipCredentials())
 	if err != nil {
 		fmt.Println(err)
 		return

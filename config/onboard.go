@@ -64,7 +64,7 @@ func (v *validator) onboarding(c *Config) {
 	v.check(c.Connect.StateTTL <= time.Hour, "connect.state_ttl", "must be at most 1h, got %s", c.Connect.StateTTL)
 
 	if c.Webhooks.Enabled {
-		if !v.opts.skipCredentials && c.Smartcar.Mode != ModeSimulated {
+		if !v.opts.skipCredentials {
 			v.check(c.Webhooks.ManagementToken != "", "webhooks.management_token",
 				"missing: webhooks.enabled needs it (set it or SMARTCAR_MANAGEMENT_TOKEN)")
 		}

@@ -259,7 +259,7 @@ func TestConfig_String_roundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			again, err := config.Parse("again.yaml", []byte(tc.cfg.String()), env())
+			again, err := config.Parse("again.yaml", []byte(tc.cfg.String()), env(), config.SkipCredentials())
 			if err != nil {
 				t.Fatalf("Parse(String()): %v\n%s", err, tc.cfg)
 			}
@@ -291,10 +291,18 @@ func TestConfig_Validate(t *testing.T) {
 				"smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)",
 			}},
 		{name: "default skipping credentials", change: func(*config.Config) {}, opts: []config.Option{config.SkipCredentials()}},
-		{name: "default simulated", change: func(c *config.Config) { c.Smartcar.Mode = config.ModeSimulated }},
+		{name: "default simulated needs credentials too", change: func(c *config.Config) { c.Smartcar.Mode = config.ModeSimulated },
+			want: []string{
+				"smartcar.client_id: missing (set it or SMARTCAR_CLIENT_ID)",
+				"smartcar.client_secret: missing (set it or SMARTCAR_CLIENT_SECRET)",
+			}},
+		{name: "default simulated with credentials", change: func(c *config.Config) {
+			c.Smartcar.Mode = config.ModeSimulated
+			c.Smartcar.ClientID, c.Smartcar.ClientSecret = "id", "secret"
+		}},
 		{name: "code-built mistakes",
+			opts: []config.Option{config.SkipCredentials()},
 			change: func(c *config.Config) {
-				c.Smartcar.Mode = config.ModeSimulated
 				c.Workers.Concurrency = 0
 				c.Schedules[0].Vehicles = config.Vehicles{All: true, IDs: []string{"v"}}
 				c.Schedules = append(c.Schedules, config.Schedule{Name: "x", Cron: "@daily", Paths: []string{"/vin"}})

@@ -17,7 +17,8 @@ type Option func(*options)
 type options struct{ skipCredentials bool }
 
 // SkipCredentials accepts a configuration without client_id or
-// client_secret, for commands that never call Smartcar.
+// client_secret (nor webhooks.management_token), for commands that never
+// call Smartcar.
 func SkipCredentials() Option { return func(o *options) { o.skipCredentials = true } }
 
 // Validate checks a Config built in code, with the same rules as Parse (but
@@ -119,7 +120,8 @@ func (v *validator) config(c *Config) {
 func (v *validator) smartcar(s *Smartcar) {
 	v.oneOf("smartcar.unit_system", s.UnitSystem, "metric", "imperial")
 	v.oneOf("smartcar.mode", string(s.Mode), string(ModeLive), string(ModeTest), string(ModeSimulated))
-	if !v.opts.skipCredentials && s.Mode != ModeSimulated {
+	// Every mode refreshes tokens, which needs the client id and secret.
+	if !v.opts.skipCredentials {
 		v.check(s.ClientID != "", "smartcar.client_id", "missing (set it or SMARTCAR_CLIENT_ID)")
 		v.check(s.ClientSecret != "", "smartcar.client_secret", "missing (set it or SMARTCAR_CLIENT_SECRET)")
 	}

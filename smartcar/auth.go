@@ -41,6 +41,7 @@ type AuthClient struct {
 
 type authConfig struct {
 	clientID, clientSecret, redirectURI string
+	redirectOptional                    bool
 	mode                                string
 	flags                               Flags
 	client                              *Client
@@ -61,6 +62,13 @@ func WithClientSecret(secret string) AuthOption {
 // WithRedirectURI sets the redirect URI registered in the Dashboard (default
 // SMARTCAR_REDIRECT_URI).
 func WithRedirectURI(uri string) AuthOption { return func(c *authConfig) { c.redirectURI = uri } }
+
+// WithoutRedirectURI lets NewAuthClient do without a redirect URI, for a
+// program that only exchanges refresh tokens (a daemon keeping grants
+// fresh). One passed with WithRedirectURI or set in SMARTCAR_REDIRECT_URI is
+// still used; without one, ExchangeCode fails with ErrMissingCredentials and
+// AuthURL must not be called.
+func WithoutRedirectURI() AuthOption { return func(c *authConfig) { c.redirectOptional = true } }
 
 // WithMode sets the Connect mode: ModeLive (default), ModeTest or
 // ModeSimulated. Any other value makes NewAuthClient fail.
@@ -95,11 +103,11 @@ func NewAuthClient(opts ...AuthOption) (*AuthClient, error) {
 	cfg.clientID = orEnv(cfg.clientID, EnvClientID)
 	cfg.clientSecret = orEnv(cfg.clientSecret, EnvClientSecret)
 	cfg.redirectURI = orEnv(cfg.redirectURI, EnvRedirectURI)
-	if err := missing(
-		envValue{EnvClientID, cfg.clientID},
-		envValue{EnvClientSecret, cfg.clientSecret},
-		envValue{EnvRedirectURI, cfg.redirectURI},
-	); err != nil {
+	required := []envValue{{EnvClientID, cfg.clientID}, {EnvClientSecret, cfg.clientSecret}}
+	if !cfg.redirectOptional {
+		required = append(required, envValue{EnvRedirectURI, cfg.redirectURI})
+	}
+	if err := missing(required...); err != nil {
 		return nil, fmt.Errorf("new auth client: %w", err)
 	}
 	switch cfg.mode {
@@ -182,7 +190,8 @@ type AuthURLOptions struct {
 }
 
 // AuthURL returns the Smartcar Connect URL to send the user to, asking for
-// scope (nil to use the Dashboard's configuration); opts may be nil.
+// scope (nil to use the Dashboard's configuration); opts may be nil. It
+// needs a redirect URI (see WithoutRedirectURI).
 func (a *AuthClient) AuthURL(scope []string, opts *AuthURLOptions) string {
 	if opts == nil {
 		opts = &AuthURLOptions{}
@@ -237,8 +246,12 @@ func (q *queryBuilder) String() string { return q.b.String() }
 
 // ExchangeCode exchanges an authorization code from the Connect redirect for
 // an Access. A rejected code is a *Error with Type OAUTH and Code
-// "invalid_grant".
+// "invalid_grant". Without a redirect URI (WithoutRedirectURI) it fails
+// with ErrMissingCredentials.
 func (a *AuthClient) ExchangeCode(ctx context.Context, code string) (*Access, error) {
+	if a.redirectURI == "" {
+		return nil, fmt.Errorf("exchange code: %w", missing(envValue{EnvRedirectURI, ""}))
+	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {a.redirectURI}}
 	return a.token(ctx, form, code)
 }

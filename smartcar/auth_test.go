@@ -89,6 +89,34 @@ func TestNewAuthClient_credentials(t *testing.T) {
 	}
 }
 
+// TestNewAuthClient_withoutRedirectURI builds a client that only refreshes:
+// it needs no redirect URI, refreshes work and ExchangeCode says what is
+// missing without calling Smartcar.
+func TestNewAuthClient_withoutRedirectURI(t *testing.T) {
+	clearEnv(t)
+	srv := serve(t, reply{body: `{"access_token":"a","token_type":"Bearer","expires_in":7200,"refresh_token":"r"}`})
+	a, err := smartcar.NewAuthClient(smartcar.WithClientID("id"), smartcar.WithClientSecret("s"),
+		smartcar.WithoutRedirectURI(), smartcar.WithClient(srv.client()))
+	if err != nil {
+		t.Fatalf("new auth client: %v", err)
+	}
+	if _, err := a.ExchangeRefreshToken(t.Context(), "refresh-0"); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	_, err = a.ExchangeCode(t.Context(), "code-0")
+	if !errors.Is(err, smartcar.ErrMissingCredentials) || !strings.Contains(err.Error(), smartcar.EnvRedirectURI) {
+		t.Errorf("ExchangeCode = %v, want ErrMissingCredentials naming %s", err, smartcar.EnvRedirectURI)
+	}
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("server got %d requests, want the refresh only", n)
+	}
+	// The client id and secret are still required.
+	if _, err := smartcar.NewAuthClient(smartcar.WithoutRedirectURI()); !errors.Is(err, smartcar.ErrMissingCredentials) ||
+		strings.Contains(err.Error(), smartcar.EnvRedirectURI) || !strings.Contains(err.Error(), smartcar.EnvClientSecret) {
+		t.Errorf("without credentials: %v, want ErrMissingCredentials naming the id and secret only", err)
+	}
+}
+
 func TestNewAuthClient_mode(t *testing.T) {
 	clearEnv(t)
 	base := []smartcar.AuthOption{smartcar.WithClientID("id"), smartcar.WithClientSecret("s"), smartcar.WithRedirectURI("https://r")}

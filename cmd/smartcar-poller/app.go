@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,6 +19,8 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/datadir"
+	"github.com/smartcar-poller/smartcar-poller/internal/kvlock"
 	"github.com/smartcar-poller/smartcar-poller/limiter"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
@@ -35,11 +35,16 @@ type App struct {
 	cfg *config.Config
 	log *slog.Logger
 
-	ns  *natsserver.Server // embedded NATS, nil when nats.url is set
+	ns  *natsserver.Server // embedded NATS, nil when nats.url is set or the daemon's is used
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	rdb redis.UniversalClient // nil when the embedded token store is used
 	kv  *tokens.KVStore       // the embedded token store when its mirror runs
+
+	// dirLock is data_dir's lock while this process runs the embedded NATS server.
+	dirLock *datadir.Lock
+	// replica is the one-replica lock of the embedded token store on an external NATS.
+	replica *kvlock.Lock
 
 	natsClosed chan struct{} // closed by the NATS client once the connection is closed
 
@@ -64,8 +69,19 @@ type openOptions struct {
 	// clientOpts are extra smartcar client options (the demo points them at the simulator).
 	clientOpts []smartcar.ClientOption
 	authOpts   []smartcar.AuthOption
-	// connectOnly opens only what connect/vehicles/tail need (no worker, no scheduler).
+	// connectOnly opens only what connect needs (no worker, no scheduler):
+	// a command, not a daemon.
 	connectOnly bool
+	// storeOnly (with connectOnly) opens NATS and the token store only, and
+	// no Smartcar client: for commands that never call Smartcar (vehicles,
+	// tokens rotate-key), which need no credentials.
+	storeOnly bool
+	// command names this process in data_dir's holder record (default "run").
+	command string
+	// lockWait bounds the wait for data_dir held by a command (default dataDirWait).
+	lockWait time.Duration
+	// replicaLock sets the one-replica lock's TTL and wait (tests).
+	replicaLock kvlock.Config
 }
 
 // open connects to (or starts) NATS and the token store and builds every part.
@@ -76,11 +92,17 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 			a.Close()
 		}
 	}()
-	if err := a.openNATS(ctx); err != nil {
+	if err := a.openNATS(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := a.lockReplica(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := a.openStore(ctx, !o.connectOnly); err != nil {
 		return nil, err
+	}
+	if o.storeOnly {
+		return a, nil
 	}
 	prefix := cfg.NATS.SubjectPrefix
 	replicas := max(cfg.NATS.Replicas, 1)
@@ -108,15 +130,8 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		smartcar.WithHTTPClient(&http.Client{Transport: smartcarTransport(cfg.Workers.Concurrency), Timeout: cfg.Smartcar.Timeout}),
 	}, o.clientOpts...)
 	a.api = smartcar.NewClient(clientOpts...)
-	authOpts := append([]smartcar.AuthOption{
-		smartcar.WithClientID(cfg.Smartcar.ClientID),
-		smartcar.WithClientSecret(cfg.Smartcar.ClientSecret.Reveal()),
-		smartcar.WithRedirectURI(cfg.Smartcar.RedirectURI),
-		smartcar.WithMode(string(cfg.Smartcar.Mode)),
-		smartcar.WithClient(a.api),
-	}, o.authOpts...)
-	if a.auth, err = smartcar.NewAuthClient(authOpts...); err != nil {
-		return nil, fmt.Errorf("smartcar auth client: %w", err)
+	if a.auth, err = authClient(cfg, append([]smartcar.AuthOption{smartcar.WithClient(a.api)}, o.authOpts...)...); err != nil {
+		return nil, err
 	}
 	a.tokens = tokens.NewManager(a.store, a.auth, tokens.ManagerConfig{}, log)
 	a.ready = a.readiness
@@ -208,32 +223,33 @@ func (a *App) pollLeases() worker.Leases {
 	return a.store
 }
 
-func (a *App) openNATS(ctx context.Context) error {
-	url := a.cfg.NATS.URL
-	if url == "" {
-		dir := filepath.Join(a.cfg.DataDir, "nats")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("embedded nats: %w", err)
-		}
-		ns, err := natsserver.NewServer(&natsserver.Options{
-			Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: dir,
-			NoSigs: true, NoLog: true,
-		})
-		if err != nil {
-			return fmt.Errorf("embedded nats: %w", err)
-		}
-		ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			ns.Shutdown()
-			return errors.New("embedded nats: not ready after 10s")
-		}
-		a.ns = ns
-		url = ns.ClientURL()
-		a.log.Info("embedded NATS server started", "url", url, "store_dir", dir)
+// authClient is the Smartcar auth client of cfg. A redirect URI is needed
+// only by connect --code and /connect (config requires it with
+// connect.enabled).
+func authClient(cfg *config.Config, extra ...smartcar.AuthOption) (*smartcar.AuthClient, error) {
+	a, err := smartcar.NewAuthClient(append([]smartcar.AuthOption{
+		smartcar.WithClientID(cfg.Smartcar.ClientID),
+		smartcar.WithClientSecret(cfg.Smartcar.ClientSecret.Reveal()),
+		smartcar.WithRedirectURI(cfg.Smartcar.RedirectURI),
+		smartcar.WithoutRedirectURI(),
+		smartcar.WithMode(string(cfg.Smartcar.Mode)),
+	}, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("smartcar auth client: %w", err)
 	}
+	return a, nil
+}
+
+func (a *App) openNATS(ctx context.Context, o openOptions) error {
+	url := a.cfg.NATS.URL
 	secOpts, err := natsSecurityOptions(a.cfg.NATS)
 	if err != nil {
 		return err
+	}
+	if url == "" {
+		if url, secOpts, err = a.embeddedNATS(ctx, o); err != nil {
+			return err
+		}
 	}
 	a.natsClosed = make(chan struct{})
 	nc, err := nats.Connect(url, append(secOpts,
@@ -334,11 +350,23 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.sched.Run(gctx) })
 	g.Go(func() error { return a.queue.Consume(gctx, a.cfg.Workers.Concurrency, a.worker.Handle) })
 	g.Go(func() error { return a.polls.Run(gctx) })
+	if a.replica != nil {
+		g.Go(func() error {
+			select {
+			case <-a.replica.Lost():
+				return fmt.Errorf("embedded token store: %w", a.replica.Err())
+			case <-gctx.Done():
+				return nil
+			}
+		})
+	}
+	httpAddr := ""
 	if a.cfg.HTTP.Listen != "" {
 		srv, ln, err := a.httpServer()
 		if err != nil {
 			return err
 		}
+		httpAddr = ln.Addr().String() // the port, when http.listen asked for any
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http: %w", err)
@@ -353,7 +381,7 @@ func (a *App) Run(ctx context.Context) error {
 		})
 	}
 	a.log.Info("smartcar-poller running",
-		"schedules", len(a.cfg.Schedules), "concurrency", a.cfg.Workers.Concurrency, "http", a.cfg.HTTP.Listen)
+		"schedules", len(a.cfg.Schedules), "concurrency", a.cfg.Workers.Concurrency, "http", httpAddr)
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -383,6 +411,12 @@ func (a *App) httpServer() (*http.Server, net.Listener, error) {
 // Close waits for token refreshes in flight, drains NATS (flushing pending
 // publishes), closes Redis and stops the embedded server.
 func (a *App) Close() {
+	if a.dirLock != nil {
+		// Commands arriving from now on wait for the lock, then open the store themselves.
+		if err := a.dirLock.Unpublish(); err != nil {
+			a.log.Warn("data_dir holder record", "err", err)
+		}
+	}
 	if a.tokens != nil {
 		// A refresh in flight must get to store the new pair: it is the only valid one.
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -402,6 +436,14 @@ func (a *App) Close() {
 	if a.kv != nil {
 		a.kv.Close() // the mirror's watches, before the connection drains
 	}
+	if a.replica != nil {
+		// Deleting the key lets the next replica start at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.replica.Release(ctx); err != nil {
+			a.log.Warn("replica lock", "err", err)
+		}
+		cancel()
+	}
 	if a.nc != nil {
 		if err := a.nc.Drain(); err != nil {
 			a.nc.Close()
@@ -418,6 +460,11 @@ func (a *App) Close() {
 	if a.ns != nil {
 		a.ns.Shutdown()
 		a.ns.WaitForShutdown()
+	}
+	if a.dirLock != nil {
+		if err := a.dirLock.Unlock(); err != nil {
+			a.log.Warn("data_dir lock", "err", err)
+		}
 	}
 }
 

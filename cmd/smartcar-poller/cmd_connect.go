@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +12,7 @@ import (
 
 func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var code, refresh, tags string
-	cfg, _, err := loadConfig("connect", args, stderr, func(fs *flag.FlagSet) {
+	cfg, _, err := loadConfig("connect", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&code, "code", "", "authorization code from the Connect redirect")
 		fs.StringVar(&refresh, "refresh-token", "", "an existing refresh token (it is spent: the new pair is stored)")
 		fs.StringVar(&tags, "tags", "", "comma-separated tags for the grant's vehicles")
@@ -23,7 +24,10 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: connect needs exactly one of --code or --refresh-token", errUsage)
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true})
+	if code != "" && cfg.Smartcar.RedirectURI == "" {
+		return errors.New("connect --code needs smartcar.redirect_uri (or SMARTCAR_REDIRECT_URI): the one the code was issued for")
+	}
+	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, command: "connect"})
 	if err != nil {
 		return err
 	}

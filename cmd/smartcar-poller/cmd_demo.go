@@ -50,8 +50,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	dataDir := fs.String("data-dir", "", "where the embedded NATS server stores its data (default: a temporary directory)")
 	listen := fs.String("http", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *n < 1 || *every < time.Second {
 		return fmt.Errorf("%w: --vehicles must be >= 1 and --every >= 1s", errUsage)

@@ -9,21 +9,21 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
-// loadConfig parses the --config flag of a subcommand and loads the file.
-func loadConfig(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*config.Config, *flag.FlagSet, error) {
+// loadConfig parses the --config flag of a subcommand and loads the file
+// with opts (config.SkipCredentials for commands that never call Smartcar).
+func loadConfig(name string, args []string, extra func(*flag.FlagSet), opts ...config.Option) (*config.Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	path := fs.String("config", "", "path to the YAML configuration")
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
 	}
 	if *path == "" {
 		return nil, nil, fmt.Errorf("%w: %s needs --config FILE", errUsage, name)
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(*path, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -31,8 +31,11 @@ func loadConfig(name string, args []string, stderr io.Writer, extra func(*flag.F
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
-	cfg, _, err := loadConfig("run", args, stderr, nil)
+	cfg, _, err := loadConfig("run", args, nil)
 	if err != nil {
+		return err
+	}
+	if err := checkRun(cfg); err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)

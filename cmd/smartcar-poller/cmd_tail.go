@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,30 +13,43 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
 )
 
 func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var vehicle, signal string
-	cfg, _, err := loadConfig("tail", args, stderr, func(fs *flag.FlagSet) {
+	// tail only reads NATS: no Smartcar credentials.
+	cfg, _, err := loadConfig("tail", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&vehicle, "vehicle", "", "only this vehicle id")
 		fs.StringVar(&signal, "signal", "", "only this signal (odometer, location, status, ...)")
-	})
+	}, config.SkipCredentials())
 	if err != nil {
 		return err
-	}
-	if cfg.NATS.URL == "" {
-		return fmt.Errorf("%w: tail needs nats.url (the embedded server lives inside the daemon)", errUsage)
 	}
 	filter, err := events.SubjectFilter(cfg.NATS.SubjectPrefix, vehicle, events.Signal(signal))
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	secOpts, err := natsSecurityOptions(cfg.NATS)
+	url, gone := cfg.NATS.URL, "nats connection closed"
+	opts, err := natsSecurityOptions(cfg.NATS)
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(cfg.NATS.URL, append(secOpts, nats.Name("smartcar-poller tail"))...)
+	if url == "" {
+		gone = "the daemon on data_dir " + cfg.DataDir + " stopped"
+		// The embedded server lives in the daemon: use it. When the daemon
+		// stops, its server goes with it and tail stops too.
+		if url, opts, err = daemonNATS(cfg.DataDir); err != nil {
+			return err
+		}
+		opts = append(opts, nats.NoReconnect())
+	}
+	closed := make(chan struct{})
+	nc, err := nats.Connect(url, append(opts,
+		nats.Name("smartcar-poller tail"),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+	)...)
 	if err != nil {
 		return fmt.Errorf("connect nats: %w", err)
 	}
@@ -46,8 +61,12 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer sub.Unsubscribe()
 	fmt.Fprintf(stderr, "tailing %s (Ctrl-C to stop)\n", filter)
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-closed:
+		return fmt.Errorf("%s: %w", gone, cmp.Or(nc.LastError(), errors.New("connection closed")))
+	}
 }
 
 // printer writes one line per event under a header row:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
@@ -14,10 +15,14 @@ import (
 // tokens.previous_key_*. It is safe while daemons run: each rewrite is a
 // compare-and-set that keeps the grant's version, so refreshes are not lost.
 func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if helpRequested(args) {
+		return &helpError{name: "tokens"}
+	}
 	if len(args) == 0 || args[0] != "rotate-key" {
 		return fmt.Errorf("%w: tokens needs rotate-key", errUsage)
 	}
-	cfg, _, err := loadConfig("tokens rotate-key", args[1:], stderr, nil)
+	// Re-encrypting reads and writes the store only: no Smartcar credentials.
+	cfg, _, err := loadConfig("tokens rotate-key", args[1:], nil, config.SkipCredentials())
 	if err != nil {
 		return err
 	}
@@ -25,7 +30,7 @@ func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("tokens rotate-key: no encryption key configured (set tokens.encryption_key_file or tokens.encryption_key_env)")
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true})
+	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "tokens rotate-key"})
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
 func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if helpRequested(args) {
+		return &helpError{name: "vehicles"}
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("%w: vehicles needs list or remove", errUsage)
 	}
@@ -18,7 +23,8 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if sub != "list" && sub != "remove" {
 		return fmt.Errorf("%w: unknown vehicles command %q", errUsage, sub)
 	}
-	cfg, fs, err := loadConfig("vehicles "+sub, args[1:], stderr, nil)
+	// The registry is read and changed in the store only: no Smartcar credentials.
+	cfg, fs, err := loadConfig("vehicles "+sub, args[1:], nil, config.SkipCredentials())
 	if err != nil {
 		return err
 	}
@@ -26,7 +32,7 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: vehicles remove needs one vehicle id", errUsage)
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true})
+	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "vehicles " + sub})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,8 @@ Usage:
   smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
   smartcar-poller config validate FILE
   smartcar-poller tokens rotate-key --config FILE
+
+Run "smartcar-poller COMMAND --help" for what a command does and its flags.
 `
 
 // run executes one command line and returns the process exit code.
@@ -68,14 +70,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		err = cmdTokens(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
+	var help *helpError
 	switch {
 	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		help.print(stdout)
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "smartcar-poller: %v\n\n%s", err, usage)

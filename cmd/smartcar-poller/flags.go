@@ -1,0 +1,100 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// commandHelp is what --help prints for a command: its synopsis and purpose.
+type commandHelp struct{ synopsis, about string }
+
+// commands are every command and subcommand with a --help.
+var commands = map[string]commandHelp{
+	"demo": {"demo [flags]",
+		"Runs the whole pipeline with zero configuration: an embedded NATS server, the embedded token store,\n" +
+			"the Smartcar simulator with a few vehicles connected, and every event printed as it arrives."},
+	"run": {"run --config FILE",
+		"Runs the daemon: schedules, workers and the HTTP endpoints. SIGTERM stops scheduling, finishes or\n" +
+			"hands back the jobs in flight and drains NATS. With the embedded NATS server (empty nats.url) one\n" +
+			"daemon runs per data_dir; with the embedded token store (empty redis.url) one replica runs per NATS."},
+	"connect": {"connect --config FILE (--code CODE | --refresh-token TOKEN) [--tags a,b]",
+		"Stores a grant from a Connect code or a refresh token and registers its vehicles for polling.\n" +
+			"With the embedded NATS server it goes through the running daemon's server, if one runs."},
+	"vehicles": {"vehicles (list | remove) --config FILE",
+		"Lists or removes the registered vehicles. Needs no Smartcar credentials."},
+	"vehicles list": {"vehicles list --config FILE",
+		"Lists the vehicles: grant, tags, status, last poll (written every 5 s by the daemon) and hold.\n" +
+			"Needs no Smartcar credentials."},
+	"vehicles remove": {"vehicles remove --config FILE ID",
+		"Removes a vehicle from polling. Needs no Smartcar credentials."},
+	"tail": {"tail --config FILE [--vehicle ID] [--signal NAME]",
+		"Prints the events as the daemon publishes them. With the embedded NATS server it connects to the\n" +
+			"running daemon's server. Needs no Smartcar credentials."},
+	"config": {"config validate FILE",
+		"Checks a configuration file."},
+	"config validate": {"config validate FILE",
+		"Checks FILE as run would (the problems as file:line: key: problem, and what run would refuse before\n" +
+			"connecting: missing credentials, keys and files) and prints the projected requests per vehicle."},
+	"tokens": {"tokens rotate-key --config FILE",
+		"Manages the stored token pairs."},
+	"tokens rotate-key": {"tokens rotate-key --config FILE",
+		"Re-encrypts every stored grant with the current key of tokens.encryption_key_*, reading older ones\n" +
+			"with tokens.previous_key_*. Safe while daemons run. Needs no Smartcar credentials."},
+}
+
+// helpError asks run to print a command's help to stdout and exit 0.
+type helpError struct {
+	name string
+	fs   *flag.FlagSet // nil for a command with subcommands
+}
+
+func (e *helpError) Error() string { return "help requested for " + e.name }
+
+// print writes the command's synopsis, purpose and flags.
+func (e *helpError) print(w io.Writer) {
+	h := commands[e.name]
+	fmt.Fprintf(w, "Usage: smartcar-poller %s\n\n%s\n", h.synopsis, h.about)
+	if e.fs == nil {
+		fmt.Fprintln(w, "\nCommands:")
+		for _, name := range slices.Sorted(maps.Keys(commands)) {
+			if strings.HasPrefix(name, e.name+" ") {
+				fmt.Fprintf(w, "  smartcar-poller %s\n", commands[name].synopsis)
+			}
+		}
+		return
+	}
+	has := false
+	e.fs.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprintln(w, "\nFlags:")
+		e.fs.SetOutput(w)
+		e.fs.PrintDefaults()
+		e.fs.SetOutput(io.Discard)
+	}
+}
+
+// helpRequested reports whether args asks for help (-h, -help, --help) as
+// its first argument, for commands with subcommands.
+func helpRequested(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
+}
+
+// parseFlags parses a command's flags. It prints nothing: -h or --help gives
+// a *helpError (run prints the usage to stdout and exits 0), any other
+// problem an errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return &helpError{name: fs.Name(), fs: fs}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
