@@ -16,6 +16,9 @@ func cmdConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if _, err := cfg.TokenKey(); err != nil { // what `run` would refuse
+		return fmt.Errorf("%s: %w", args[1], err)
+	}
 	fmt.Fprintf(stdout, "%s: ok\n\n", args[1])
 	return config.FormatProjections(stdout, cfg.Projections(), cfg.Smartcar.MonthlyQuota)
 }
