@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 30s
+# Run at a pinned version, not required by go.mod (so not by users of the module).
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# deploy/ is a module of its own (its tests need kustomize): every target runs it too.
 
 .PHONY: build test race lint bench run demo sim fuzz faults ci
 
@@ -10,13 +13,18 @@ build:
 
 test:
 	$(GO) test ./...
+	cd deploy && $(GO) test ./...
 
 race:
 	$(GO) test -race ./...
+	cd deploy && $(GO) test -race ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd deploy && $(STATICCHECK) ./...
 
 bench:
 	$(GO) run ./bench

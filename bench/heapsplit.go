@@ -84,8 +84,6 @@ type goroutineShares struct {
 	server, simulator, pipeline int
 }
 
-func (g goroutineShares) total() int { return g.server + g.simulator + g.pipeline }
-
 func splitGoroutines() goroutineShares {
 	var recs []runtime.StackRecord
 	n, _ := runtime.GoroutineProfile(nil)

@@ -11,7 +11,7 @@ import (
 type Config struct {
 	NATS      NATS       `yaml:"nats"`
 	Redis     Redis      `yaml:"redis"`
-	DataDir   string     `yaml:"data_dir"` // embedded NATS/JetStream storage
+	DataDir   string     `yaml:"data_dir"` // embedded NATS/JetStream storage, generated token key
 	Smartcar  Smartcar   `yaml:"smartcar"`
 	Workers   Workers    `yaml:"workers"`
 	HTTP      HTTP       `yaml:"http"`

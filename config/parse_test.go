@@ -151,13 +151,13 @@ func TestParse_example(t *testing.T) {
 	for _, k := range []string{"SMARTCAR_CLIENT_ID", "SMARTCAR_CLIENT_SECRET", "SMARTCAR_REDIRECT_URI", "NATS_URL", "REDIS_URL"} {
 		t.Setenv(k, "")
 	}
-	got, err := config.Load("example.yaml")
+	_, err := config.Load("example.yaml")
 	if err == nil || len(problems(t, err, "example.yaml")) != 2 {
 		t.Fatalf("Load without credentials: %v, want the two credential problems", err)
 	}
 	t.Setenv("SMARTCAR_CLIENT_ID", testClientID)
 	t.Setenv("SMARTCAR_CLIENT_SECRET", testClientSecret)
-	got, err = config.Load("example.yaml")
+	got, err := config.Load("example.yaml")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -202,7 +202,7 @@ schedules:
 `
 	e := credsEnv("PREFIX", "p1", "CONC", "12", "EMPTY", "", "FALLBACK_SECRET", "s2", "NAME", "n",
 		"CRON", "@every 2m", "PATH_2", "/fuel", "SMARTCAR_CLIENT_SECRET", "")
-	got, err := config.Parse("env.yaml", []byte(file), e, config.SkipCredentials())
+	_, err := config.Parse("env.yaml", []byte(file), e, config.SkipCredentials())
 	if err == nil {
 		t.Fatalf("Parse accepted data_dir: \"\" (from ${EMPTY})")
 	}
@@ -210,7 +210,7 @@ schedules:
 		t.Fatalf("problems (-want +got):\n%s", diff)
 	}
 
-	got, err = config.Parse("env.yaml", []byte(file), func(k string) (string, bool) {
+	got, err := config.Parse("env.yaml", []byte(file), func(k string) (string, bool) {
 		if k == "EMPTY" {
 			return "/data", true
 		}

@@ -6,11 +6,12 @@ import (
 	"regexp"
 )
 
-// Tokens configures encryption at rest of the stored token pairs. Without a
-// key (the default) token pairs are stored in plaintext and `run` warns at
-// start. A key is 32 bytes given as 64 hex digits or base64 (for example
-// `openssl rand -base64 32`), read from a file (a mounted Kubernetes Secret)
-// or an environment variable.
+// Tokens configures encryption at rest of the stored token pairs (see
+// Config.TokenKey). A key is 32 bytes given as 64 hex digits or base64 (for
+// example `openssl rand -base64 32`), read from a file (a mounted Kubernetes
+// Secret) or an environment variable. Without one, the embedded NATS server
+// and token store get a key generated under data_dir; Redis or an external
+// NATS server holding the token store need a key, or AllowPlaintext.
 type Tokens struct {
 	// EncryptionKeyFile is a file holding the current key.
 	EncryptionKeyFile string `yaml:"encryption_key_file"`
@@ -21,10 +22,65 @@ type Tokens struct {
 	// `smartcar-poller tokens rotate-key` they can be removed.
 	PreviousKeyFiles []string `yaml:"previous_key_files,omitempty"`
 	PreviousKeyEnvs  []string `yaml:"previous_key_envs,omitempty"`
+	// AllowPlaintext stores token pairs unencrypted when no key is
+	// configured, instead of refusing to start (Redis, external NATS) or
+	// generating a key (embedded): an explicit choice, never a default.
+	AllowPlaintext bool `yaml:"allow_plaintext,omitempty"`
 }
 
 // Encrypted reports whether a current key is configured.
 func (t Tokens) Encrypted() bool { return t.EncryptionKeyFile != "" || t.EncryptionKeyEnv != "" }
+
+// TokenKey is where the key that encrypts stored token pairs comes from.
+type TokenKey int
+
+const (
+	// TokenKeyConfigured is tokens.encryption_key_file or encryption_key_env.
+	TokenKeyConfigured TokenKey = iota
+	// TokenKeyGenerated is a key kept under data_dir (GeneratedKeyFile),
+	// created on first start: no key is configured and both NATS and the
+	// token store are embedded, so the key lives beside the records it
+	// encrypts.
+	TokenKeyGenerated
+	// TokenKeyPlaintext stores token pairs unencrypted: no key is configured
+	// and tokens.allow_plaintext is true.
+	TokenKeyPlaintext
+	// TokenKeyMissing is no key for a token store outside data_dir (Redis,
+	// or JetStream KV on the servers of nats.url) without allow_plaintext:
+	// the daemon refuses to start.
+	TokenKeyMissing
+)
+
+// GeneratedKeyFile is the file under data_dir that holds the generated key
+// (TokenKeyGenerated).
+const GeneratedKeyFile = "token.key"
+
+// TokenKey says where the key of the stored token pairs comes from. For
+// TokenKeyMissing it also returns the problem (an *Error naming the settings
+// that fix it); the error is nil otherwise. Validate does not check it (its
+// rules are about the file itself, and its tests cover every other rule):
+// opening the token store refuses TokenKeyMissing, and `config validate`
+// reports it.
+func (c *Config) TokenKey() (TokenKey, error) {
+	t := c.Tokens
+	switch {
+	case t.Encrypted():
+		return TokenKeyConfigured, nil
+	case t.AllowPlaintext:
+		return TokenKeyPlaintext, nil
+	case c.NATS.URL == "" && c.Redis.Mode() == RedisEmbedded:
+		return TokenKeyGenerated, nil
+	}
+	holder := "Redis"
+	if c.Redis.Mode() == RedisEmbedded {
+		// Not under data_dir: a key generated there could be lost apart
+		// from the records (an emptyDir), leaving them unreadable.
+		holder = "the NATS servers of nats.url (a key is generated under data_dir only with the embedded NATS server)"
+	}
+	return TokenKeyMissing, &Error{Key: "tokens", Problem: "no encryption key for the token pairs, which " + holder +
+		" would hold in plaintext: set tokens.encryption_key_file (or tokens.encryption_key_env) to a key of 32 random" +
+		" bytes, e.g. made by `openssl rand -base64 32`, or set tokens.allow_plaintext: true to store them unencrypted"}
+}
 
 // TLS is a client TLS setting: a CA bundle to verify the server with, and a
 // certificate and key for mutual TLS. Files are PEM.
@@ -55,6 +111,8 @@ func (v *validator) security(c *Config) {
 	if !t.Encrypted() && len(t.PreviousKeyFiles)+len(t.PreviousKeyEnvs) > 0 {
 		v.fail("tokens", "previous keys need a current key (encryption_key_file or encryption_key_env)")
 	}
+	v.check(!t.AllowPlaintext || !t.Encrypted(), "tokens.allow_plaintext",
+		"a key is configured, so token pairs are encrypted: remove allow_plaintext")
 	for i, f := range t.PreviousKeyFiles {
 		v.fileExists(fmt.Sprintf("tokens.previous_key_files[%d]", i), f)
 	}

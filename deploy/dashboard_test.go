@@ -204,7 +204,9 @@ func scrapeDemo(t *testing.T) map[string]bool {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "smartcar-poller")
 	start := time.Now()
-	build := exec.Command("go", "build", "-o", bin, "../cmd/smartcar-poller")
+	// In the main module (deploy is a module of its own).
+	build := exec.Command("go", "build", "-o", bin, "./cmd/smartcar-poller")
+	build.Dir = ".."
 	// Without the race detector (CI sets GOFLAGS=-race): only the metric
 	// names matter here, and go vet's compiled packages make it a link.
 	build.Env = append(os.Environ(), "GOFLAGS="+strings.Join(slices.DeleteFunc(strings.Fields(os.Getenv("GOFLAGS")), func(f string) bool { return f == "-race" }), " "))

@@ -4,7 +4,10 @@
 // render the manifests with kustomize (as a library) and check them against
 // the daemon's configuration, metrics and security rules.
 //
-// Regenerate rendered/ after changing a manifest:
+// It is a module of its own (go.mod here), so that kustomize and the
+// Kubernetes OpenAPI modules it needs are not requirements of the main
+// module: run its tests from this directory. Regenerate rendered/ after
+// changing a manifest:
 //
-//	go test ./deploy -run TestRender -update
+//	cd deploy && go test -run TestRender -update
 package deploy

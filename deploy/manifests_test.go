@@ -216,6 +216,12 @@ func checkConfig(t *testing.T, ms manifests, d deployment, c container) {
 	if cfg.Redis.Mode() == config.RedisEmbedded {
 		t.Error("neither redis.url nor redis.addrs is set: the embedded token store is single-node only")
 	}
+	// The daemon refuses Redis without a key; the key comes from the Secret.
+	if k, err := cfg.TokenKey(); k != config.TokenKeyConfigured {
+		t.Errorf("token pairs are not encrypted with a configured key (%v)", err)
+	} else if b, err := os.ReadFile(cfg.Tokens.EncryptionKeyFile); err != nil || string(b) != fakeSecret("token-key") {
+		t.Errorf("tokens.encryption_key_file is not the Secret's token-key (%v)", err)
+	}
 	if cfg.Smartcar.ClientSecret != "" || cfg.Smartcar.ClientID != "" {
 		t.Error("the config file holds Smartcar credentials; they belong in the Secret")
 	}

@@ -210,6 +210,8 @@ func newSetup(t *testing.T, sim *smartcartest.Server, o options) *setup {
 		"SMARTCAR_REDIRECT_URI=" + sim.RedirectURI,
 		"SMARTCAR_API_ORIGIN=" + or.API, "SMARTCAR_AUTH_ORIGIN=" + or.Auth,
 		"SMARTCAR_CONNECT_ORIGIN=" + or.Connect, "SMARTCAR_MANAGEMENT_API_ORIGIN=" + or.Management,
+		// Every process's tokens.encryption_key_env (Redis needs a key).
+		"SMARTCAR_POLLER_TOKEN_KEY=" + strings.Repeat("a5", 32), // 32 bytes in hex
 	}
 	return s
 }
@@ -226,6 +228,7 @@ func (s *setup) config(name, cron, httpAddr string) string {
 	body := fmt.Sprintf(`# reliability test %s
 nats: { url: %q, subject_prefix: %s }
 redis: { url: "redis://%s", key_prefix: "%s:" }
+tokens: { encryption_key_env: SMARTCAR_POLLER_TOKEN_KEY }
 data_dir: %s
 log: { level: info, format: json }
 smartcar:

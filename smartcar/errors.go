@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Error types from the Smartcar API (smartcar-api.md §6.4). TypeSDK marks a
+// Error types from the Smartcar API (https://smartcar.com/docs/api-reference/api-errors
+// links a page per type). TypeSDK marks a
 // failure produced on the client side: a transport error, a timeout or a
 // response body that could not be understood.
 const (

@@ -12,7 +12,7 @@ import (
 )
 
 // errorWire holds every error body shape Smartcar sends: v2.0, v1.0, OAuth
-// and v3 (smartcar-api.md §6).
+// and v3 (see https://smartcar.com/docs/api-reference/api-errors).
 type errorWire struct {
 	// v2.0
 	Type                 string          `json:"type"`

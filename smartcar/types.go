@@ -14,7 +14,8 @@ const (
 	Imperial UnitSystem = "imperial"
 )
 
-// Meta is the response metadata Smartcar sends as headers (smartcar-api.md §4).
+// Meta is the response metadata Smartcar sends as headers
+// (https://smartcar.com/docs/api-reference/headers).
 // Zero values mean the header was absent.
 type Meta struct {
 	RequestID  string

@@ -302,7 +302,7 @@ func TestKVStore_mirrorSurvivesServerRestart(t *testing.T) {
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	srv = testserver.EmbeddedNATSAt(t, dir, port)
+	testserver.EmbeddedNATSAt(t, dir, port) // the same store and port: the clients reconnect
 
 	o, err := tokens.NewKVStore(ctx, connect(url), prefix)
 	if err != nil {

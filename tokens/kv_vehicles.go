@@ -37,8 +37,7 @@ func decodeKVVehicle(b []byte) (Vehicle, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Vehicle{}, fmt.Errorf("decode vehicle: %w", errMalformed)
 	}
-	return Vehicle{ID: r.ID, GrantID: r.GrantID, Tags: r.Tags, Status: r.Status, Reason: r.Reason,
-		LastPoll: r.LastPoll, ConnectedAt: r.ConnectedAt}, nil
+	return Vehicle(r), nil
 }
 
 // PutVehicle registers or replaces a vehicle.

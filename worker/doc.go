@@ -14,8 +14,9 @@
 // (hold, vehicle, the hold again after the limiter: nobody else can set one
 // while we hold the lease).
 //
-// It owns the policy of smartcar-api.md §6.4 (what to do about each kind of
-// error) and the normalization of Smartcar responses into metric events. It
+// It owns what to do about each kind of Smartcar error (batchFailed; the kinds
+// are at https://smartcar.com/docs/api-reference/api-errors) and the
+// normalization of Smartcar responses into metric events. It
 // does not know cron, Redis keys or NATS subjects: those sit behind the small
 // interfaces declared in worker.go, which cmd/smartcar-poller wires up.
 //

@@ -226,7 +226,7 @@ var requiredKeys = map[string][]string{
 func requireKeys(path string, body []byte) error {
 	want := requiredKeys[path]
 	var buf [8]bool
-	present := buf[:0]
+	var present []bool
 	if len(want) <= len(buf) {
 		present = buf[:len(want)]
 	} else {

@@ -324,7 +324,10 @@ func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smar
 	return res, err
 }
 
-// batchFailed applies smartcar-api.md §6.4 to a failure of the whole call.
+// batchFailed decides what a failure of the whole call does: a hold for a
+// Retry-After, a pause for the app's rate limit, needs_reauth or disabled for
+// errors an operator or user must fix, a retry for retryable ones within
+// max_attempts, else an error event per path and the job dropped.
 func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Delivery, err error) error {
 	if isSnooze(err) || queue.IsDrop(err) {
 		return err

@@ -48,6 +48,7 @@ type App struct {
 
 	natsClosed chan struct{} // closed by the NATS client once the connection is closed
 
+	keys   *tokens.Keyring // encrypts the stored token pairs; nil: plaintext (tokens.allow_plaintext)
 	store  tokens.Store
 	tokens *tokens.Manager
 	queue  *queue.Queue
@@ -92,6 +93,10 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 			a.Close()
 		}
 	}()
+	// Before any connection: a missing key is a configuration error.
+	if a.keys, err = tokenKeyring(cfg, log); err != nil {
+		return nil, err
+	}
 	if err := a.openNATS(ctx, o); err != nil {
 		return nil, err
 	}
@@ -276,12 +281,13 @@ func (a *App) openNATS(ctx context.Context, o openOptions) error {
 	return nil
 }
 
-// openStore opens the token store; with the embedded one and mirror set, it
-// keeps the vehicle registry and holds in memory (the daemon's processes).
+// openStore opens the token store, encrypting token pairs at rest with
+// a.keys; with the embedded one and mirror set, it keeps the vehicle
+// registry and holds in memory (the daemon's processes).
 func (a *App) openStore(ctx context.Context, mirror bool) error {
-	storeOpts, err := storeOptions(a.cfg.Tokens) // encryption at rest
-	if err != nil {
-		return err
+	var storeOpts []tokens.StoreOption
+	if a.keys != nil {
+		storeOpts = append(storeOpts, tokens.WithKeyring(a.keys))
 	}
 	if a.cfg.Redis.Mode() == config.RedisEmbedded {
 		// On a NATS cluster the token pairs are replicated like the streams.
@@ -302,6 +308,7 @@ func (a *App) openStore(ctx context.Context, mirror bool) error {
 		a.kv = kv
 		return nil
 	}
+	var err error
 	if a.rdb, err = redisClient(a.cfg.Redis); err != nil {
 		return err
 	}

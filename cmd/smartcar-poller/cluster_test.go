@@ -33,7 +33,8 @@ func TestCluster_ThreeNATSServers(t *testing.T) {
 	defer sim.Close()
 
 	// The configuration a user would write: the servers as a list, no
-	// replicas (3 by default with several servers), no Redis.
+	// replicas (3 by default with several servers), no Redis, a key (the
+	// token store is on the cluster, not under data_dir).
 	prefix := testserver.Unique("cl")
 	var servers strings.Builder
 	for _, u := range cl.URLs() {
@@ -42,6 +43,7 @@ func TestCluster_ThreeNATSServers(t *testing.T) {
 	file := fmt.Sprintf(`nats:
   url:%s
   subject_prefix: %s
+tokens: {encryption_key_file: %q}
 data_dir: %s
 smartcar:
   client_id: %s
@@ -52,7 +54,7 @@ workers: {concurrency: 4, shutdown_grace: 5s}
 http: {listen: ""}
 schedules:
   - {name: fast, cron: "@every 1s", paths: [/odometer], vehicles: all, emit: always}
-`, servers.String(), prefix, t.TempDir(), sim.ClientID, sim.ClientSecret, sim.RedirectURI)
+`, servers.String(), prefix, testKeyFile(t), t.TempDir(), sim.ClientID, sim.ClientSecret, sim.RedirectURI)
 	cfg, err := config.Parse("cluster.yaml", []byte(file), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -39,8 +39,8 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	if !cfg.Tokens.Encrypted() {
-		log.Warn("token pairs are stored unencrypted: set tokens.encryption_key_file or tokens.encryption_key_env")
+	if k, _ := cfg.TokenKey(); k == config.TokenKeyPlaintext {
+		log.Warn("token pairs are stored unencrypted (tokens.allow_plaintext): set tokens.encryption_key_file or tokens.encryption_key_env")
 	}
 	app, err := open(ctx, cfg, log, openOptions{})
 	if err != nil {

@@ -10,8 +10,9 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// cmdTokens runs "tokens rotate-key": re-encrypt every stored grant with the
-// current key of tokens.encryption_key_*, reading the older ones with
+// cmdTokens runs "tokens rotate-key": encrypt every stored grant with the
+// current key (tokens.encryption_key_*, or the key generated under
+// data_dir), plaintext records included, reading the older ones with
 // tokens.previous_key_*. It is safe while daemons run: each rewrite is a
 // compare-and-set that keeps the grant's version, so refreshes are not lost.
 func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,8 +27,8 @@ func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if !cfg.Tokens.Encrypted() {
-		return errors.New("tokens rotate-key: no encryption key configured (set tokens.encryption_key_file or tokens.encryption_key_env)")
+	if k, _ := cfg.TokenKey(); k == config.TokenKeyPlaintext {
+		return errors.New("tokens rotate-key: no encryption key configured (tokens.allow_plaintext is set): set tokens.encryption_key_file or tokens.encryption_key_env")
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "tokens rotate-key"})
@@ -39,10 +40,6 @@ func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	kid := ""
-	if k, err := loadKeyring(cfg.Tokens, lookupEnv); err == nil {
-		kid = k.CurrentKeyID()
-	}
-	fmt.Fprintf(stdout, "re-encrypted %d of %d grants with key %s\n", st.Moved, st.Grants, kid)
+	fmt.Fprintf(stdout, "re-encrypted %d of %d grants with key %s\n", st.Moved, st.Grants, app.keys.CurrentKeyID())
 	return nil
 }

@@ -30,6 +30,7 @@ func testConfig(t *testing.T, sim *smartcartest.Server) *config.Config {
 	cfg.NATS.SubjectPrefix = testserver.Unique("d")
 	cfg.Redis.URL = "redis://" + testserver.RedisAddr()
 	cfg.Redis.KeyPrefix = cfg.NATS.SubjectPrefix + ":"
+	cfg.Tokens.EncryptionKeyFile = testKeyFile(t) // Redis needs one
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Listen = ""
 	cfg.Smartcar.ClientID = sim.ClientID

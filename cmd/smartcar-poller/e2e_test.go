@@ -78,6 +78,7 @@ func TestBinary_EndToEnd(t *testing.T) {
 	writeFile(t, cfgPath, fmt.Sprintf(`# end-to-end test configuration
 nats: { url: %q, subject_prefix: %s }
 redis: { url: "redis://%s", key_prefix: "%s:" }
+tokens: { encryption_key_file: %q }
 data_dir: %s
 smartcar:
   rate_limit: { requests_per_minute: 600, burst: 20 }
@@ -85,7 +86,7 @@ workers: { concurrency: 4, shutdown_grace: 5s }
 http: { listen: %q }
 schedules:
   - { name: fast, cron: "@every 1s", paths: [/odometer, /location], vehicles: all, emit: always }
-`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, dir, httpAddr))
+`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, testKeyFile(t), dir, httpAddr))
 	o := sim.Origins()
 	env := []string{
 		"SMARTCAR_CLIENT_ID=" + sim.ClientID, "SMARTCAR_CLIENT_SECRET=" + sim.ClientSecret,

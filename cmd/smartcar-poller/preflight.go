@@ -10,8 +10,14 @@ import (
 // Smartcar auth client. run calls it after config.Load, and so does config
 // validate: what validate accepts, run does not refuse for its settings.
 func checkRun(cfg *config.Config) error {
-	if _, err := storeOptions(cfg.Tokens); err != nil {
+	// The token key as run sees it, without creating the generated one.
+	switch mode, err := cfg.TokenKey(); mode {
+	case config.TokenKeyMissing:
 		return err
+	case config.TokenKeyConfigured:
+		if _, err := loadKeyring(cfg.Tokens, lookupEnv); err != nil {
+			return err
+		}
 	}
 	if _, err := natsSecurityOptions(cfg.NATS); err != nil {
 		return err

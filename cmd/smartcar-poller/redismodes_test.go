@@ -98,7 +98,8 @@ func runRedisMode(t *testing.T, prefix, redisBlock string) (*App, []string) {
 	t.Cleanup(sim.Close)
 	file := fmt.Sprintf(`nats: {url: %q, subject_prefix: %s}
 redis:
-%sdata_dir: %s
+%stokens: {encryption_key_file: %q}
+data_dir: %s
 smartcar:
   client_id: %s
   client_secret: %s
@@ -108,7 +109,7 @@ workers: {concurrency: 4, shutdown_grace: 5s}
 http: {listen: ""}
 schedules:
   - {name: fast, cron: "@every 1s", paths: [/odometer], vehicles: all, emit: always}
-`, ns.ClientURL(), prefix, redisBlock, t.TempDir(), sim.ClientID, sim.ClientSecret, sim.RedirectURI)
+`, ns.ClientURL(), prefix, redisBlock, testKeyFile(t), t.TempDir(), sim.ClientID, sim.ClientSecret, sim.RedirectURI)
 	cfg, err := config.Parse("redis.yaml", []byte(file), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,7 @@ func TestReplicas_ThreeProcesses(t *testing.T) {
 	writeFile(t, cfgPath, fmt.Sprintf(`# three replicas
 nats: { url: %q, subject_prefix: %s }
 redis: { url: "redis://%s", key_prefix: "%s:" }
+tokens: { encryption_key_file: %q }
 data_dir: %s
 smartcar:
   client_id: %q
@@ -91,7 +92,7 @@ http: { listen: "${POLLER_HTTP}" }
 schedules:
   - { name: fast, cron: "@every 1s", paths: [/odometer, /location], vehicles: all, emit: always }
   - { name: slow, cron: "@every 4s", jitter: 500ms, paths: [/security], vehicles: all, emit: always }
-`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, dir, sim.ClientID, sim.ClientSecret, sim.RedirectURI,
+`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, testKeyFile(t), dir, sim.ClientID, sim.ClientSecret, sim.RedirectURI,
 		size.perMinute, size.burst))
 	t.Setenv("POLLER_HTTP", "127.0.0.1:0") // for the in-process app; each process gets its own
 	cfg, err := config.Load(cfgPath)

@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
@@ -15,14 +17,36 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// storeOptions returns the token store's options: the Keyring when
-// tokens.encryption_key_* is set.
-func storeOptions(cfg config.Tokens) ([]tokens.StoreOption, error) {
-	k, err := loadKeyring(cfg, lookupEnv)
-	if err != nil || k == nil {
+// tokenKeyring returns the Keyring of the token store as cfg.TokenKey says:
+// the configured keys, or the key kept under data_dir (created on first
+// start), or nil for plaintext when tokens.allow_plaintext says so; without
+// a key for Redis or an external NATS it returns TokenKey's error, which
+// names the settings. Errors and logs name files and key ids, never a key.
+func tokenKeyring(cfg *config.Config, log *slog.Logger) (*tokens.Keyring, error) {
+	mode, err := cfg.TokenKey()
+	switch mode {
+	case config.TokenKeyMissing:
 		return nil, err
+	case config.TokenKeyPlaintext:
+		return nil, nil
+	case config.TokenKeyGenerated:
+		path := filepath.Join(cfg.DataDir, config.GeneratedKeyFile)
+		key, created, err := tokens.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("token encryption key: %w", err)
+		}
+		k, err := tokens.NewKeyring(key)
+		if err != nil {
+			return nil, fmt.Errorf("token encryption key %s: %w", path, err)
+		}
+		if created {
+			log.Info("generated the token encryption key: token pairs are stored encrypted with it "+
+				"(`tokens rotate-key` encrypts those stored before); keep it with data_dir",
+				"key_file", path, "key_id", k.CurrentKeyID())
+		}
+		return k, nil
 	}
-	return []tokens.StoreOption{tokens.WithKeyring(k)}, nil
+	return loadKeyring(cfg.Tokens, lookupEnv)
 }
 
 // lookupEnv is os.LookupEnv; tests of this package do not replace it.

@@ -21,7 +21,7 @@ func batchOuter(r *faultRule) bool { return r.path == "/batch" || !r.f.errorOnly
 // batchItemFault picks the faults that hit one item.
 func batchItemFault(r *faultRule) bool { return r.path != "" || r.f.errorOnly() }
 
-// handleBatch is POST /vehicles/{id}/batch (smartcar-api.md §5): HTTP 200
+// handleBatch is POST /vehicles/{id}/batch (https://smartcar.com/docs/api-reference/batch): HTTP 200
 // with one result per item. The call counts once against the app bucket and
 // the vehicle throttle; every item is billed.
 func (s *Server) handleBatch(c *call, g *grant, v *vehicle) {

@@ -4,7 +4,7 @@
 // and inspect it through a Go API (Connect, SetFault, Requests, Stats, ...)
 // or, for black-box tests and the smartcar-sim command, through /admin/...
 //
-// It owns Smartcar's rules as smartcar-api.md describes them: Connect and the
+// It owns Smartcar's rules as https://smartcar.com/docs states them: Connect and the
 // token endpoint (single-use rotating refresh tokens with a grace period,
 // expiring access tokens), every v2.0 endpoint with scopes, batch, units and
 // metadata headers, the application token bucket, the per-vehicle throttle

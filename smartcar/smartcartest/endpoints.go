@@ -26,7 +26,8 @@ type endpoint struct {
 	render func(rd *reading) ([]byte, *apiError)
 }
 
-// endpoints are the GET vehicle endpoints by path (smartcar-api.md §3.1).
+// endpoints are the GET vehicle endpoints of API v2.0 by path, with the
+// permission each needs (https://smartcar.com/docs/api-reference).
 var endpoints = map[string]*endpoint{
 	"/":                          {scope: "read_vehicle_info", render: renderInfo},
 	"/vin":                       {scope: "read_vin", render: renderVIN},

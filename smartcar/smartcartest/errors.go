@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// apiError is a v2.0 Smartcar error (smartcar-api.md §6.1).
+// apiError is a v2.0 Smartcar error body (type, code, description, docURL,
+// statusCode, requestId, resolution: https://smartcar.com/docs/api-reference/api-errors).
 type apiError struct {
 	Type        string
 	Code        string

@@ -15,7 +15,7 @@ import (
 // JSON form (for POST /admin/faults) has camelCase keys and durations as
 // strings like "30s" (numbers are read as seconds).
 type Fault struct {
-	// Type and Code name any error of smartcar-api.md §6.4, e.g.
+	// Type and Code name any Smartcar API error (https://smartcar.com/docs/api-reference/api-errors), e.g.
 	// VEHICLE_STATE/ASLEEP; the body is a v2.0 error. On /oauth/token a
 	// lower-case Type is an OAuth error string (invalid_grant, server_error).
 	Type string

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// AllScopes are the permissions the simulator knows (smartcar-api.md §3.1).
+// AllScopes are the permissions the simulator knows: those of its endpoints
+// (see endpoints) and commands.
 var AllScopes = []string{
 	"read_vehicle_info", "read_vin", "read_odometer", "read_location", "read_battery",
 	"read_charge", "control_charge", "read_fuel", "read_tires", "read_engine_oil",

@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// TestSign checks the webhook signature against smartcar-api.md §8.
+// TestSign checks the webhook signature, the hex HMAC-SHA256 of the body keyed
+// with the management token (https://smartcar.com/docs/integrations/webhooks/payload-verification),
+// against known digests.
 func TestSign(t *testing.T) {
 	tests := []struct{ key, msg, want string }{
 		{"amt", "challenge", "9baf5a7464bd86740ad5a06e439dcf535a075022ed2c92d74efacf646d79328e"},

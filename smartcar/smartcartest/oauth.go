@@ -38,7 +38,8 @@ type authCode struct {
 }
 
 // handleAuthorize is GET /oauth/authorize: it validates the parameters and
-// approves at once, redirecting with a code (smartcar-api.md §2.1).
+// approves at once, redirecting with a code (as Smartcar Connect does once a
+// user approves: https://smartcar.com/docs/connect/handle-the-response).
 func (s *Server) handleAuthorize(c *call) {
 	q := c.r.URL.Query()
 	if c.r.Method != http.MethodGet {
@@ -149,7 +150,8 @@ func (s *Server) redirect(c *call, to string, params url.Values, state string) {
 	http.Redirect(c.w, c.r, u.String(), http.StatusFound)
 }
 
-// handleToken is POST /oauth/token with either grant (smartcar-api.md §2.2).
+// handleToken is POST /oauth/token with either grant, authorization_code or
+// refresh_token (https://smartcar.com/docs/api-reference/authorization/token-refresh).
 func (s *Server) handleToken(c *call) {
 	if !c.sleep(s.cfg.latency) {
 		return
