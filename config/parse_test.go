@@ -164,11 +164,11 @@ func TestParse_example(t *testing.T) {
 	}
 	want := wantDefaults(
 		config.Schedule{
-			Name: "default", Cron: "*/30 * * * *", Paths: []string{"/odometer", "/location", "/battery"},
+			Name: "default", Cron: "0 */6 * * *", Paths: []string{"/odometer", "/location", "/battery"},
 			Vehicles: config.Vehicles{All: true}, Jitter: 5 * time.Minute, Emit: config.EmitOnChange,
 		},
 		config.Schedule{
-			Name: "daily_health", Cron: "0 6 * * *", Paths: []string{"/engine/oil", "/tires/pressure", "/diagnostics/system_status"},
+			Name: "weekly_health", Cron: "0 6 * * 1", Paths: []string{"/engine/oil", "/tires/pressure", "/diagnostics/system_status"},
 			Vehicles: config.Vehicles{Tags: []string{"fleet"}}, Jitter: 30 * time.Minute, Emit: config.EmitAlways,
 		},
 	)
