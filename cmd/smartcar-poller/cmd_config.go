@@ -2,20 +2,51 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
-func cmdConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
-	if len(args) != 2 || args[0] != "validate" {
-		return fmt.Errorf("%w: config validate FILE", errUsage)
+const configUsage = "config validate [--strict] FILE"
+
+// cmdConfig checks a configuration file and prints what its schedules cost
+// each vehicle; a schedule over smartcar.monthly_quota is a WARNING on
+// stderr, and an error with --strict.
+func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "validate" {
+		return fmt.Errorf("%w: %s", errUsage, configUsage)
 	}
-	cfg, err := config.Load(args[1])
+	fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	strict := fs.Bool("strict", false, "fail when the schedules go over smartcar.monthly_quota")
+	// The flag may come before or after FILE.
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	path := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if path == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: %s", errUsage, configUsage)
+	}
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n\n", args[1])
-	return config.FormatProjections(stdout, cfg.Projections(), cfg.Smartcar.MonthlyQuota)
+	fmt.Fprintf(stdout, "%s: ok\n\n", path)
+	ps := cfg.Projections()
+	if err := config.FormatProjections(stdout, ps, cfg.Smartcar.MonthlyQuota); err != nil {
+		return err
+	}
+	warnings := config.QuotaWarnings(ps, cfg.Smartcar.MonthlyQuota)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "WARNING: %s\n", w)
+	}
+	if *strict && len(warnings) > 0 {
+		return fmt.Errorf("%s: over smartcar.monthly_quota (--strict)", path)
+	}
+	return nil
 }
