@@ -66,6 +66,8 @@ var badInputs = []struct {
 			"poller.yaml:1: webhooks.management_token: missing: webhooks.enabled needs it (set it or SMARTCAR_MANAGEMENT_TOKEN)",
 			"poller.yaml:3: webhooks.dedup_ttl: must be positive, got 0s",
 		}},
+	{"dedup ttl above 30 days", "webhooks: {dedup_ttl: 721h}\n" + okSchedules,
+		[]string{"poller.yaml:1: webhooks.dedup_ttl: must be at most 720h (30 days), got 721h0m0s"}},
 	{"webhooks enabled not a boolean", "webhooks: {enabled: maybe}\n" + okSchedules,
 		[]string{`poller.yaml:1: webhooks.enabled: want true or false, got "maybe"`}},
 	{"negative webhooks_silent_for", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    when: {webhooks_silent_for: -1h}\n",

@@ -38,7 +38,7 @@ func wantDefaults(schedules ...config.Schedule) *config.Config {
 			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
 			StateTTL: 10 * time.Minute,
 		},
-		Webhooks:  config.Webhooks{DedupTTL: 24 * time.Hour},
+		Webhooks:  config.Webhooks{DedupTTL: 168 * time.Hour},
 		Schedules: schedules,
 	}
 }

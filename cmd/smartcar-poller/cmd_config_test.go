@@ -10,6 +10,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/onboard"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // validate runs `config validate` with args and returns its exit code,
@@ -159,5 +163,16 @@ func TestConfigValidate_shippedExamples(t *testing.T) {
 				t.Errorf("config validate --strict = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestDedupTTL_defaultsAgree checks that the configuration's webhook dedup
+// limits match what onboard defaults to and what the token stores keep.
+func TestDedupTTL_defaultsAgree(t *testing.T) {
+	if got, want := config.Default().Webhooks.DedupTTL, onboard.DefaultDedupTTL; got != want {
+		t.Errorf("webhooks.dedup_ttl defaults to %s, onboard to %s", got, want)
+	}
+	if config.MaxDedupTTL > tokens.MaxMarkTTL {
+		t.Errorf("webhooks.dedup_ttl may be %s, but the stores keep a mark at most %s", config.MaxDedupTTL, tokens.MaxMarkTTL)
 	}
 }
