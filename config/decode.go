@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 )
 
 // maxVisits bounds the nodes one decode walks, so aliases of aliases cannot
@@ -20,21 +22,23 @@ const (
 	maxDepth  = 32
 )
 
-// decoder fills a Config from a yaml.v3 node tree, expanding ${ENV} in every
-// scalar it reads, and collects every problem with its line and key path.
+// decoder fills a Config from a go-yaml syntax tree, expanding ${ENV} in
+// every scalar it reads, and collects every problem with its line and key
+// path.
 type decoder struct {
-	file   string
-	env    func(string) (string, bool)
-	errs   Errors
-	lines  map[string]int  // key path -> line of its key (or list item)
-	bad    map[string]bool // key paths whose value could not be decoded
-	visits int
-	depth  int
+	file    string
+	env     func(string) (string, bool)
+	aliases map[*ast.AliasNode]ast.Node // what each alias stands for
+	errs    Errors
+	lines   map[string]int  // key path -> line of its key (or list item)
+	bad     map[string]bool // key paths whose value could not be decoded
+	visits  int
+	depth   int
 }
 
 // nodeDecoder is a type that decodes itself (Vehicles).
 type nodeDecoder interface {
-	decodeNode(d *decoder, n *yaml.Node, path string)
+	decodeNode(d *decoder, n ast.Node, path string)
 }
 
 // defaulter is a list element that starts from defaults (Schedule).
@@ -42,15 +46,15 @@ type defaulter interface{ setDefaults() }
 
 var durationType = reflect.TypeFor[time.Duration]()
 
-func newDecoder(file string, env func(string) (string, bool)) *decoder {
-	return &decoder{file: file, env: env, lines: map[string]int{}, bad: map[string]bool{}}
+func newDecoder(file string, env func(string) (string, bool), aliases map[*ast.AliasNode]ast.Node) *decoder {
+	return &decoder{file: file, env: env, aliases: aliases, lines: map[string]int{}, bad: map[string]bool{}}
 }
 
 // fail records a problem with the value at path, on the line of its key.
-func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+func (d *decoder) fail(n ast.Node, path, format string, args ...any) {
 	line := d.lines[path]
-	if line == 0 && n != nil {
-		line = n.Line
+	if line == 0 {
+		line = nodeLine(n)
 	}
 	d.bad[path] = true
 	d.report(line, path, format, args...)
@@ -61,16 +65,35 @@ func (d *decoder) report(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Key: path, Problem: fmt.Sprintf(format, args...)})
 }
 
-// resolve follows aliases and counts visits; nil means stop.
-func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
+// resolve follows anchors, tags, explicit keys (?) and aliases to the node
+// that holds the value, and counts visits; nil means stop.
+func (d *decoder) resolve(n ast.Node, path string) ast.Node {
+unwrap:
+	for hops := 0; !isNil(n); hops++ {
+		var next ast.Node
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			next = v.Value
+		case *ast.TagNode:
+			next = v.Value
+		case *ast.MappingKeyNode:
+			next = v.Value
+		case *ast.AliasNode:
+			next = d.aliases[v]
+		default:
+			break unwrap
+		}
+		if hops == maxDepth { // an anchor on its own alias
+			d.fail(n, path, "nested too deeply (an alias inside its own anchor?)")
+			return nil
+		}
+		n = next
 	}
 	d.visits++
 	if d.visits == maxVisits {
 		d.fail(n, path, "document too large or too many aliases")
 	}
-	if n == nil || d.visits >= maxVisits {
+	if isNil(n) || d.visits >= maxVisits {
 		return nil
 	}
 	return n
@@ -78,7 +101,7 @@ func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
 
 // enter counts one level of nesting; false (after reporting) when too deep.
 // Every enter that returns true is paired with a leave.
-func (d *decoder) enter(n *yaml.Node, path string) bool {
+func (d *decoder) enter(n ast.Node, path string) bool {
 	if d.depth >= maxDepth {
 		d.fail(n, path, "nested too deeply (an alias inside its own anchor?)")
 		return false
@@ -89,10 +112,132 @@ func (d *decoder) enter(n *yaml.Node, path string) bool {
 
 func (d *decoder) leave() { d.depth-- }
 
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+// kind is what a resolved node holds.
+type kind int
+
+const (
+	nullKind kind = iota
+	scalarKind
+	mappingKind
+	listKind
+)
+
+func kindOf(n ast.Node) kind {
+	if isNil(n) {
+		return nullKind
+	}
+	if _, ok := gluedScalar(n); ok {
+		return scalarKind
+	}
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return mappingKind
+	case *ast.SequenceNode:
+		return listKind
+	case *ast.NullNode, *ast.CommentGroupNode, *ast.CommentNode:
+		return nullKind
+	}
+	return scalarKind
+}
+
+func isNull(n ast.Node) bool { return kindOf(n) == nullKind }
+
+// scalarText is the value of a scalar node as written (quotes and escapes
+// resolved), before any type is given to it.
+func scalarText(n ast.Node) string {
+	if isNil(n) {
+		return ""
+	}
+	if s, ok := gluedScalar(n); ok {
+		return s
+	}
+	switch v := n.(type) {
+	case *ast.StringNode:
+		if v.Token != nil {
+			return plainText(v.Token)
+		}
+		return v.Value
+	case *ast.LiteralNode:
+		if v.Value != nil {
+			return v.Value.Value
+		}
+		return ""
+	}
+	if tk := n.GetToken(); tk != nil {
+		return plainText(tk)
+	}
+	return ""
+}
+
+// plainText is the value of a scalar's token. It works around go-yaml v1.19
+// dropping the tabs inside an unquoted scalar (a\tb reads as ab) by taking
+// a one-line unquoted scalar that has a tab from its source text.
+func plainText(tk *token.Token) string {
+	if tk.Indicator != token.NotIndicator {
+		return tk.Value
+	}
+	src := strings.Trim(tk.Origin, " \t\r\n")
+	if !strings.Contains(src, "\t") || strings.ContainsAny(src, "\r\n") {
+		return tk.Value
+	}
+	return src
+}
+
+// gluedScalar undoes a go-yaml v1.19 scanner bug
+// (https://github.com/goccy/go-yaml/issues/832): inside a flow mapping it
+// splits a plain scalar at a colon not followed by a space, so the r:6379 of
+// {addrs: [r:6379]} comes out as the one-pair mapping {r: 6379}. YAML reads
+// "a:b" as one scalar wherever it is, so a pair written without a space
+// around its colon (and not in braces) is the scalar key:value again.
+func gluedScalar(n ast.Node) (string, bool) {
+	m, ok := n.(*ast.MappingNode)
+	if !ok || m == nil || len(m.Values) != 1 || m.Start == nil || m.Start.Type != token.MappingValueType {
+		return "", false
+	}
+	mv := m.Values[0]
+	if mv == nil {
+		return "", false
+	}
+	key, ok := mv.Key.(*ast.StringNode)
+	if !ok || key == nil || key.Token == nil || key.Token.Type != token.StringType || mv.Start == nil || isNil(mv.Value) {
+		return "", false
+	}
+	val := mv.Value.GetToken()
+	if val == nil || !plainScalar(mv.Value) {
+		return "", false
+	}
+	k, colon := key.Token.Position, mv.Start.Position
+	if k.Line != colon.Line || colon.Line != val.Position.Line ||
+		k.Column+utf8.RuneCountInString(key.Token.Value) != colon.Column || colon.Column+1 != val.Position.Column {
+		return "", false
+	}
+	return key.Token.Value + ":" + val.Value, true
+}
+
+// plainScalar reports whether n is an unquoted one-line scalar.
+func plainScalar(n ast.Node) bool {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Token != nil && v.Token.Type == token.StringType
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		return true
+	}
+	return false
+}
+
+// entries returns the key/value nodes of a mapping node.
+func entries(n ast.Node) []*ast.MappingValueNode {
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		return v.Values
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{v}
+	}
+	return nil
+}
 
 // value decodes n into v. A null keeps v's current (default) value.
-func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 	if n = d.resolve(n, path); n == nil || isNull(n) || !d.enter(n, path) {
 		return
 	}
@@ -155,12 +300,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 
 // scalar returns n's value with ${ENV} expanded; want names the expected
 // type for the error when n is not a scalar.
-func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
+func (d *decoder) scalar(n ast.Node, path, want string) (string, bool) {
+	if kindOf(n) != scalarKind {
 		d.fail(n, path, "want %s, got %s", want, describe(n))
 		return "", false
 	}
-	s, problems := expand(n.Value, d.env)
+	s, problems := expand(scalarText(n), d.env)
 	for _, p := range problems {
 		d.fail(n, path, "%s", p)
 	}
@@ -168,24 +313,24 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 }
 
 // mapping decodes a YAML mapping into the struct v, field by yaml tag.
-func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
+func (d *decoder) mapping(n ast.Node, v reflect.Value, path string) {
+	if kindOf(n) != mappingKind {
 		d.fail(n, path, "want a mapping, got %s", describe(n))
 		return
 	}
 	fields := yamlFields(v.Type())
 	for _, p := range d.pairs(n, path) {
-		key := p.key.Value
+		key := p.key
 		sub := joinKey(path, key)
 		i, ok := fields[key]
 		switch {
 		case !ok && path == "" && strings.HasPrefix(key, "x-"):
 			continue // extension key, a place for anchors
 		case !ok:
-			d.report(p.key.Line, sub, "%s", unknownKey(key, fields))
+			d.report(p.line, sub, "%s", unknownKey(key, fields))
 			continue
 		}
-		d.lines[sub] = p.key.Line
+		d.lines[sub] = p.line
 		if sep := v.Type().Field(i).Tag.Get("join"); sep != "" {
 			d.joined(p.value, v.Field(i), sub, sep)
 			continue
@@ -196,19 +341,20 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 
 // joined decodes a string field tagged `join:"sep"` that YAML may also give
 // as a list of strings: the items, none containing sep, joined with sep.
-func (d *decoder) joined(n *yaml.Node, v reflect.Value, path, sep string) {
+func (d *decoder) joined(n ast.Node, v reflect.Value, path, sep string) {
 	r := d.resolve(n, path)
-	if r == nil || r.Kind != yaml.SequenceNode {
+	seq, ok := r.(*ast.SequenceNode)
+	if !ok {
 		d.value(n, v, path)
 		return
 	}
-	if len(r.Content) == 0 {
+	if len(seq.Values) == 0 {
 		d.fail(r, path, "empty list (leave the key out for the default)")
 		return
 	}
 	var items []string
 	d.value(r, reflect.ValueOf(&items).Elem(), path)
-	ok := true
+	ok = true
 	for i, s := range items {
 		sub := fmt.Sprintf("%s[%d]", path, i)
 		if strings.Contains(s, sep) {
@@ -223,77 +369,111 @@ func (d *decoder) joined(n *yaml.Node, v reflect.Value, path, sep string) {
 	v.SetString(strings.Join(items, sep))
 }
 
-type pair struct{ key, value *yaml.Node }
+// pair is one entry of a mapping: its key, the line of the key, its value.
+type pair struct {
+	key   string
+	line  int
+	value ast.Node
+}
 
 // pairs lists the entries of mapping n: its own keys (a repeated key is an
 // error), then the keys of "<<" merges that are not overridden.
-func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+func (d *decoder) pairs(n ast.Node, path string) []pair {
 	var own, merged []pair
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
-			merged = append(merged, d.merge(val, path)...)
+	for _, mv := range entries(n) {
+		if mv == nil || isNil(mv.Key) {
 			continue
 		}
-		if k.Kind != yaml.ScalarNode {
-			d.report(k.Line, path, "a key must be a string, got %s", describe(k))
+		if isMergeKey(mv.Key) {
+			merged = append(merged, d.merge(mv.Value, path)...)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
-			d.report(k.Line, joinKey(path, k.Value), "duplicate key (first at line %d)", first)
+		line := nodeLine(mv.Key)
+		k := d.resolve(mv.Key, path)
+		if k == nil {
 			continue
 		}
-		seen[k.Value] = k.Line
-		own = append(own, pair{k, val})
+		if kind := kindOf(k); kind == mappingKind || kind == listKind {
+			d.report(line, path, "a key must be a string, got %s", describe(k))
+			continue
+		}
+		key := scalarText(k)
+		if first, dup := seen[key]; dup {
+			d.report(line, joinKey(path, key), "duplicate key (first at line %d)", first)
+			continue
+		}
+		seen[key] = line
+		own = append(own, pair{key, line, mv.Value})
 	}
 	for _, p := range merged {
-		if _, dup := seen[p.key.Value]; !dup {
-			seen[p.key.Value] = p.key.Line
+		if _, dup := seen[p.key]; !dup {
+			seen[p.key] = p.line
 			own = append(own, p)
 		}
 	}
 	return own
 }
 
+// isMergeKey reports whether k is an untagged "<<", which YAML resolves to
+// a merge ("<<" in quotes or with a tag is a string).
+func isMergeKey(k ast.Node) bool {
+	for !isNil(k) {
+		switch v := k.(type) {
+		case *ast.MergeKeyNode:
+			return true
+		case *ast.AnchorNode:
+			k = v.Value
+		case *ast.MappingKeyNode:
+			k = v.Value
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // merge returns the pairs a "<<" value brings: one mapping or a list of them,
 // earlier ones winning.
-func (d *decoder) merge(n *yaml.Node, path string) []pair {
+func (d *decoder) merge(n ast.Node, path string) []pair {
+	line := nodeLine(n)
 	if n = d.resolve(n, path); n == nil || !d.enter(n, path) {
 		return nil
 	}
 	defer d.leave()
-	switch n.Kind {
-	case yaml.MappingNode:
+	switch kindOf(n) {
+	case mappingKind:
 		return d.pairs(n, path)
-	case yaml.SequenceNode:
+	case listKind:
 		var out []pair
-		for _, item := range n.Content {
+		for _, item := range n.(*ast.SequenceNode).Values {
+			itemLine := nodeLine(item)
 			if item = d.resolve(item, path); item == nil {
 				return out
 			}
-			if item.Kind != yaml.MappingNode {
-				d.report(item.Line, path, "<< merges a mapping or a list of mappings, got %s", describe(item))
+			if kindOf(item) != mappingKind {
+				d.report(itemLine, path, "<< merges a mapping or a list of mappings, got %s", describe(item))
 				continue
 			}
 			out = append(out, d.pairs(item, path)...)
 		}
 		return out
 	}
-	d.report(n.Line, path, "<< merges a mapping or a list of mappings, got %s", describe(n))
+	d.report(line, path, "<< merges a mapping or a list of mappings, got %s", describe(n))
 	return nil
 }
 
 // list decodes a YAML sequence into the slice v.
-func (d *decoder) list(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.SequenceNode {
+func (d *decoder) list(n ast.Node, v reflect.Value, path string) {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
 		d.fail(n, path, "want a list, got %s", describe(n))
 		return
 	}
-	out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
-	for i, item := range n.Content {
+	out := reflect.MakeSlice(v.Type(), 0, len(seq.Values))
+	for i, item := range seq.Values {
 		sub := fmt.Sprintf("%s[%d]", path, i)
-		d.lines[sub] = item.Line
+		d.lines[sub] = nodeLine(item)
 		elem := reflect.New(v.Type().Elem())
 		if def, ok := elem.Interface().(defaulter); ok {
 			def.setDefaults()
@@ -324,19 +504,16 @@ func joinKey(path, key string) string {
 }
 
 // describe names what n is, for "want X, got Y".
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
+func describe(n ast.Node) string {
+	switch kindOf(n) {
+	case mappingKind:
 		return "a mapping"
-	case yaml.SequenceNode:
+	case listKind:
 		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "null"
-		}
-		return strconv.Quote(truncate(n.Value, 40))
+	case nullKind:
+		return "null"
 	}
-	return "nothing"
+	return strconv.Quote(truncate(scalarText(n), 40))
 }
 
 // unknownKey explains an unknown key: the closest known key when it looks

@@ -4,7 +4,8 @@
 // "file:line: key.path: problem" and all problems returned together as Errors.
 // Top-level keys starting with "x-" are ignored, as a place for YAML anchors;
 // aliases and merge keys (<<) work everywhere. Projections estimates each
-// schedule's monthly requests per vehicle, which Smartcar bills.
+// schedule's monthly requests per vehicle, which Smartcar bills, and
+// QuotaWarnings says which schedules go over smartcar.monthly_quota.
 //
 // Parse and Load check everything, including the Smartcar credentials
 // (client_id and client_secret fall back to SMARTCAR_CLIENT_ID and

@@ -20,15 +20,20 @@ var badInputs = []struct {
 	yaml string
 	want []string
 }{
-	// Malformed YAML.
+	// Malformed YAML: the line of the token where go-yaml's parser stopped,
+	// and its message (with control characters escaped).
 	{"yaml bad indentation", "nats:\n  url: ''\n bad: 1\n" + okSchedules,
-		[]string{"poller.yaml:3: invalid YAML: did not find expected key"}},
+		[]string{"poller.yaml:3: invalid YAML: value is not allowed in this context"}},
 	{"yaml indentation in a list", "schedules:\n  - name: a\n    cron: '@hourly'\n    paths: [/vin]\n   jitter: 1m\n",
-		[]string{"poller.yaml:5: invalid YAML: did not find expected '-' indicator"}},
+		[]string{"poller.yaml:5: invalid YAML: value is not allowed in this context"}},
 	{"yaml unclosed flow list", "data_dir: x\nschedules: [{name: s, cron: '@hourly', paths: [/vin]}\nlog: {}\n",
-		[]string{"poller.yaml:2: invalid YAML: did not find expected ',' or ']'"}},
+		[]string{"poller.yaml:3: invalid YAML: ',' or ']' must be specified"}},
+	{"yaml unclosed flow list at the end", "data_dir: x\nschedules: [{name: s, cron: '@hourly', paths: [/vin]}\n",
+		[]string{"poller.yaml:2: invalid YAML: sequence end token ']' not found"}},
+	{"yaml unterminated quote", "data_dir: 'x\nschedules: []\n",
+		[]string{"poller.yaml:1: invalid YAML: could not find end character of single-quoted text"}},
 	{"yaml tab indentation", "workers:\n\tconcurrency: 3\n",
-		[]string{"poller.yaml:2: invalid YAML: found character that cannot start any token"}},
+		[]string{`poller.yaml:2: invalid YAML: found character '\t' that cannot start any token`}},
 	{"yaml control character", "data_dir: ok\nlog: {level: \"a\x01\"}\n",
 		[]string{"poller.yaml:2: invalid YAML: control characters are not allowed"}},
 	{"yaml invalid utf-8", "data_dir: ok\n\ndata_dir: \xff\n",
@@ -61,6 +66,8 @@ var badInputs = []struct {
 			"poller.yaml:1: webhooks.management_token: missing: webhooks.enabled needs it (set it or SMARTCAR_MANAGEMENT_TOKEN)",
 			"poller.yaml:3: webhooks.dedup_ttl: must be positive, got 0s",
 		}},
+	{"dedup ttl above 30 days", "webhooks: {dedup_ttl: 721h}\n" + okSchedules,
+		[]string{"poller.yaml:1: webhooks.dedup_ttl: must be at most 720h (30 days), got 721h0m0s"}},
 	{"webhooks enabled not a boolean", "webhooks: {enabled: maybe}\n" + okSchedules,
 		[]string{`poller.yaml:1: webhooks.enabled: want true or false, got "maybe"`}},
 	{"negative webhooks_silent_for", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    when: {webhooks_silent_for: -1h}\n",
@@ -81,7 +88,9 @@ var badInputs = []struct {
 	{"alias inside its own anchor", okSchedules + "workers: &w {<<: *w}\n",
 		[]string{"poller.yaml:2: workers: nested too deeply (an alias inside its own anchor?)"}},
 	{"list as a key", okSchedules + "? [a]\n: 1\n",
-		[]string{"poller.yaml:2: a key must be a string, got a list"}},
+		[]string{"poller.yaml:3: invalid YAML: found an invalid key for this map"}},
+	{"alias of a list as a key", okSchedules + "x-k: &k [a]\n*k : 1\n",
+		[]string{"poller.yaml:3: a key must be a string, got a list"}},
 	{"repeated key", "data_dir: a\nlog: {level: info}\ndata_dir: b\n" + okSchedules,
 		[]string{"poller.yaml:3: data_dir: duplicate key (first at line 1)"}},
 

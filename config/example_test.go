@@ -46,3 +46,21 @@ schedules:
 	// morning        30           30                    6% of 500
 	// all schedules  1470         4350                  870% of 500  OVER QUOTA
 }
+
+func ExampleQuotaWarnings() {
+	file := `smartcar: {mode: simulated, monthly_quota: 500}
+schedules:
+  - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
+  - {name: every_6h, cron: "0 */6 * * *", paths: [/odometer, /location, /battery]}
+`
+	cfg, err := config.Parse("poller.yaml", []byte(file), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, w := range config.QuotaWarnings(cfg.Projections(), cfg.Smartcar.MonthlyQuota) {
+		fmt.Println("WARNING:", w)
+	}
+	// Output:
+	// WARNING: schedule "every_30m" projects 4320 requests per vehicle in 30 days, 864% of smartcar.monthly_quota 500: poll less often or fewer paths
+}

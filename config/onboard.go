@@ -28,9 +28,15 @@ type Webhooks struct {
 	// ManagementToken is the application management token that signs the
 	// webhooks; it defaults to $SMARTCAR_MANAGEMENT_TOKEN.
 	ManagementToken Secret `yaml:"management_token"`
-	// DedupTTL is how long a delivered eventId is remembered (default 24h).
+	// DedupTTL is how long a delivered eventId is remembered, so that a
+	// redelivery is dropped (default 7 days, Smartcar's advice; at most
+	// MaxDedupTTL).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 }
+
+// MaxDedupTTL bounds webhooks.dedup_ttl: 30 days, what the token stores
+// keep a mark for at most.
+const MaxDedupTTL = 30 * 24 * time.Hour
 
 // When holds a schedule's conditions on each selected vehicle.
 type When struct {
@@ -71,5 +77,5 @@ func (v *validator) onboarding(c *Config) {
 		v.check(c.HTTP.Listen != "", "http.listen", "must not be empty: webhooks.enabled serves /webhooks/smartcar")
 	}
 	v.positive("webhooks.dedup_ttl", c.Webhooks.DedupTTL)
-	v.check(c.Webhooks.DedupTTL <= 48*time.Hour, "webhooks.dedup_ttl", "must be at most 48h, got %s", c.Webhooks.DedupTTL)
+	v.check(c.Webhooks.DedupTTL <= MaxDedupTTL, "webhooks.dedup_ttl", "must be at most 720h (30 days), got %s", c.Webhooks.DedupTTL)
 }

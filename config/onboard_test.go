@@ -23,7 +23,7 @@ func TestParse_onboarding(t *testing.T) {
 			yaml:         "smartcar: {redirect_uri: 'http://127.0.0.1:8080/callback'}\nconnect: {enabled: true, scopes: [read_battery]}\nwebhooks: {enabled: true}\n" + okSchedules,
 			env:          credsEnv("SMARTCAR_MANAGEMENT_TOKEN", "env-amt"),
 			wantConnect:  config.Connect{Enabled: true, Scopes: []string{"read_battery"}, StateTTL: 10 * time.Minute},
-			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "env-amt", DedupTTL: 24 * time.Hour},
+			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "env-amt", DedupTTL: 168 * time.Hour},
 		},
 		{
 			name: "file wins over the environment",

@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
-// maxFileSize bounds a configuration file.
-const maxFileSize = 1 << 20
+// maxFileSize and maxLines bound a configuration file. go-yaml's parser
+// takes time quadratic in the keys of one block mapping (about 1s for 10,000
+// keys), so the line limit keeps a huge file from stalling Parse; a real
+// configuration has a few hundred lines.
+const (
+	maxFileSize = 1 << 20
+	maxLines    = 10_000
+)
 
 // Load reads and parses the file at path, with os.LookupEnv for ${ENV}
 // expansion and the SMARTCAR_* fallbacks. Problems in the file come back as
@@ -43,14 +48,17 @@ func Parse(filename string, data []byte, env func(string) (string, bool), opts .
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: filename, Line: 1, Problem: fmt.Sprintf("file too large (%d bytes, limit %d)", len(data), maxFileSize)}}
 	}
-	root, yerr := parseYAML(filename, data)
+	if n := countLines(data); n > maxLines {
+		return nil, Errors{{File: filename, Line: maxLines + 1, Problem: fmt.Sprintf("file too long (%d lines, limit %d)", n, maxLines)}}
+	}
+	doc, yerr := parseYAML(filename, data)
 	if yerr != nil {
 		return nil, Errors{yerr}
 	}
 	c := defaults()
-	d := newDecoder(filename, env)
-	if root != nil {
-		d.value(root, reflect.ValueOf(c).Elem(), "")
+	d := newDecoder(filename, env, doc.aliases)
+	if doc.root != nil {
+		d.value(doc.root, reflect.ValueOf(c).Elem(), "")
 	}
 	if d.bad[""] { // not a mapping: nothing else to say
 		return nil, d.errs
@@ -84,104 +92,158 @@ func envFallbacks(s *Smartcar, env func(string) (string, bool)) {
 	}
 }
 
-// parseYAML returns the root node of the single document in data (nil for
-// an empty file) or the syntax error with its line.
-func parseYAML(filename string, data []byte) (*yaml.Node, *Error) {
-	root, extra, err := decodeYAML(data)
-	switch {
-	case err != nil:
-		return nil, yamlError(filename, data, err)
-	case extra != nil:
-		return nil, &Error{File: filename, Line: max(extra.Line, 1), Problem: "more than one YAML document"}
-	}
-	return root, nil
+// document is a parsed YAML file: its root node (nil for an empty file) and
+// the node each alias stands for.
+type document struct {
+	root    ast.Node
+	aliases map[*ast.AliasNode]ast.Node
 }
 
-// decodeYAML parses data: the first document's root (nil if empty), the
-// second document if there is one, or yaml.v3's error.
-func decodeYAML(data []byte) (root, extra *yaml.Node, err error) {
+// parseYAML parses the single document in data, or returns the syntax error
+// with its line.
+func parseYAML(filename string, data []byte) (*document, *Error) {
+	if off := firstBadByte(data); off >= 0 {
+		return nil, &Error{File: filename, Line: lineOf(data, off), Problem: "invalid YAML: " + badByteProblem(data, off)}
+	}
+	f, err := parseFile(bytes.TrimPrefix(data, []byte("\uFEFF"))) // go-yaml does not skip a byte order mark
+	if err != nil {
+		return nil, syntaxError(filename, err)
+	}
+	switch {
+	case len(f.Docs) > 1:
+		return nil, &Error{File: filename, Line: max(documentLine(f.Docs[1]), 1), Problem: "more than one YAML document"}
+	case len(f.Docs) == 0 || isNil(f.Docs[0].Body):
+		return &document{}, nil
+	}
+	doc := &document{root: f.Docs[0].Body}
+	var unknown *ast.AliasNode
+	doc.aliases, unknown = resolveAliases(doc.root)
+	if unknown != nil {
+		return nil, &Error{File: filename, Line: max(nodeLine(unknown), 1),
+			Problem: fmt.Sprintf("invalid YAML: unknown anchor '%s' referenced", truncate(aliasName(unknown), 40))}
+	}
+	return doc, nil
+}
+
+// parseFile runs go-yaml's parser, turning a panic into an error.
+func parseFile(data []byte) (f *ast.File, err error) {
 	defer func() {
-		if r := recover(); r != nil { // yaml.v3 has panicked on odd input before
-			root, extra, err = nil, nil, errors.New("yaml: cannot parse")
+		if r := recover(); r != nil {
+			f, err = nil, errors.New("yaml: cannot parse")
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc, next yaml.Node
-	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-		return nil, nil, nil
-	} else if err != nil {
-		return nil, nil, err
-	}
-	if err := dec.Decode(&next); err == nil {
-		return nil, &next, nil
-	} else if !errors.Is(err, io.EOF) {
-		return nil, nil, err
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, nil, nil
-	}
-	return doc.Content[0], nil, nil
+	// Repeated keys are the decoder's to report, with their key path.
+	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 }
 
-var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// parserProblems are the yaml.v3 parser (not scanner) errors, whose line
-// yaml.v3 reports counting from 0.
-var parserProblems = map[string]bool{
-	"did not find expected <stream-start>":   true,
-	"did not find expected <document start>": true,
-	"found undefined tag handle":             true,
-	"did not find expected node content":     true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected key":              true,
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found duplicate %TAG directive":         true,
-}
-
-// yamlError turns a yaml.v3 syntax error into an *Error with the right line.
-func yamlError(filename string, data []byte, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	switch {
-	case parserProblems[msg]:
-		line = problemLine(data, err.Error())
-	case strings.HasPrefix(msg, "unknown anchor '"):
-		name := strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
-		line = lineOf(data, bytes.Index(data, []byte("*"+name)))
-	case line == 0:
-		line = lineOf(data, firstBadByte(data))
-	}
-	return &Error{File: filename, Line: max(line, 1), Problem: "invalid YAML: " + msg}
-}
-
-// problemLine finds the line of a parser error, which yaml.v3 reports at the
-// start of the enclosing block (and counting from 0): the first line whose
-// prefix of the file already fails with the same error.
-func problemLine(data []byte, msg string) int {
-	var ends []int // offset after each line
-	for i, b := range data {
-		if b == '\n' {
-			ends = append(ends, i+1)
+// syntaxError turns a go-yaml error into an *Error at the line of the token
+// the parser stopped at. Only the library's message is kept: its Error()
+// quotes the surrounding lines of the file, which may hold a secret.
+func syntaxError(filename string, err error) *Error {
+	line, msg := 1, "cannot parse"
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		msg = controlChars.Replace(truncate(ye.GetMessage(), 100))
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			line = max(tk.Position.Line, 1)
 		}
 	}
-	ends = append(ends, len(data))
-	lo, hi := 0, len(ends)-1
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if _, _, err := decodeYAML(data[:ends[mid]]); err != nil && err.Error() == msg {
-			hi = mid
-		} else {
-			lo = mid + 1
+	return &Error{File: filename, Line: line, Problem: "invalid YAML: " + msg}
+}
+
+// controlChars escapes the characters a parser message may quote raw.
+var controlChars = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`)
+
+// documentLine is the line where doc starts: its "---" or its first node.
+func documentLine(doc *ast.DocumentNode) int {
+	if doc.Start != nil && doc.Start.Position != nil {
+		return doc.Start.Position.Line
+	}
+	return nodeLine(doc.Body)
+}
+
+// resolveAliases maps each alias under root to the node of the latest
+// anchor of its name before it, as YAML defines; an anchor is known inside
+// its own node, so an alias there loops (and the decoder stops it). It
+// returns the first alias without an anchor, if any.
+func resolveAliases(root ast.Node) (map[*ast.AliasNode]ast.Node, *ast.AliasNode) {
+	anchors := map[string]ast.Node{}
+	aliases := map[*ast.AliasNode]ast.Node{}
+	var unknown *ast.AliasNode
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		if isNil(n) || unknown != nil {
+			return
+		}
+		switch n := n.(type) {
+		case *ast.AnchorNode:
+			if !isNil(n.Name) {
+				anchors[n.Name.GetToken().Value] = n.Value
+			}
+			walk(n.Value)
+		case *ast.AliasNode:
+			target, ok := anchors[aliasName(n)]
+			if !ok {
+				unknown = n
+				return
+			}
+			aliases[n] = target
+		case *ast.TagNode:
+			walk(n.Value)
+		case *ast.MappingKeyNode:
+			walk(n.Value)
+		case *ast.MappingNode:
+			for _, mv := range n.Values {
+				walk(mv)
+			}
+		case *ast.MappingValueNode:
+			walk(n.Key)
+			walk(n.Value)
+		case *ast.SequenceNode:
+			for _, item := range n.Values {
+				walk(item)
+			}
 		}
 	}
-	return lo + 1
+	walk(root)
+	return aliases, unknown
+}
+
+func aliasName(n *ast.AliasNode) string {
+	if isNil(n.Value) || n.Value.GetToken() == nil {
+		return ""
+	}
+	return n.Value.GetToken().Value
+}
+
+// isNil reports whether n is nil or a nil pointer in an interface.
+func isNil(n ast.Node) bool {
+	if n == nil {
+		return true
+	}
+	v := reflect.ValueOf(n)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// nodeLine is the 1-based line of n (0 if unknown).
+func nodeLine(n ast.Node) int {
+	if isNil(n) {
+		return 0
+	}
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		return tk.Position.Line
+	}
+	return 0
+}
+
+// countLines counts the lines of data, the last one with or without a
+// line break.
+func countLines(data []byte) int {
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
 }
 
 // lineOf returns the 1-based line of byte offset off (0 when off < 0).
@@ -193,7 +255,8 @@ func lineOf(data []byte, off int) int {
 }
 
 // firstBadByte returns the offset of the first byte YAML rejects (invalid
-// UTF-8 or a control character), or -1.
+// UTF-8 or a control character), or -1. YAML allows neither anywhere in a
+// file, and go-yaml does not check.
 func firstBadByte(data []byte) int {
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
@@ -207,4 +270,18 @@ func firstBadByte(data []byte) int {
 		i += size
 	}
 	return -1
+}
+
+// badByteProblem says what is wrong at data[off], a byte firstBadByte found.
+func badByteProblem(data []byte, off int) string {
+	r, size := utf8.DecodeRune(data[off:])
+	switch {
+	case r != utf8.RuneError || size > 1:
+		return "control characters are not allowed"
+	case !utf8.RuneStart(data[off]) || data[off] >= 0xF8:
+		return "invalid leading UTF-8 octet"
+	case !utf8.FullRune(data[off:]):
+		return "incomplete UTF-8 octet sequence"
+	}
+	return "invalid trailing UTF-8 octet"
 }

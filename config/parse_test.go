@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func wantDefaults(schedules ...config.Schedule) *config.Config {
 			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
 			StateTTL: 10 * time.Minute,
 		},
-		Webhooks:  config.Webhooks{DedupTTL: 24 * time.Hour},
+		Webhooks:  config.Webhooks{DedupTTL: 168 * time.Hour},
 		Schedules: schedules,
 	}
 }
@@ -163,11 +164,11 @@ func TestParse_example(t *testing.T) {
 	}
 	want := wantDefaults(
 		config.Schedule{
-			Name: "default", Cron: "*/30 * * * *", Paths: []string{"/odometer", "/location", "/battery"},
+			Name: "default", Cron: "0 */6 * * *", Paths: []string{"/odometer", "/location", "/battery"},
 			Vehicles: config.Vehicles{All: true}, Jitter: 5 * time.Minute, Emit: config.EmitOnChange,
 		},
 		config.Schedule{
-			Name: "daily_health", Cron: "0 6 * * *", Paths: []string{"/engine/oil", "/tires/pressure", "/diagnostics/system_status"},
+			Name: "weekly_health", Cron: "0 6 * * 1", Paths: []string{"/engine/oil", "/tires/pressure", "/diagnostics/system_status"},
 			Vehicles: config.Vehicles{Tags: []string{"fleet"}}, Jitter: 30 * time.Minute, Emit: config.EmitAlways,
 		},
 	)
@@ -392,5 +393,87 @@ func BenchmarkParse_example(b *testing.B) {
 		if _, err := config.Parse("example.yaml", data, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestParse_yamlEdges covers what go-yaml's parser gets wrong or leaves to
+// its caller, against what YAML says.
+func TestParse_yamlEdges(t *testing.T) {
+	const head = "data_dir: ./d\n"
+	tests := []struct {
+		name string
+		yaml string
+		want func(*config.Config) any // the part of the config to compare
+		val  any
+	}{
+		{
+			// https://github.com/goccy/go-yaml/issues/832: inside a flow mapping,
+			// r:6379 used to split into the mapping {r: 6379}.
+			name: "colon in a plain scalar in a flow list in a flow mapping",
+			yaml: head + "redis: {addrs: [r1:6379, r2:6379], master_name: m}\n" +
+				"nats: {url: [nats://n1:4222, nats://n2:4222]}\n" +
+				"schedules: [{name: s, cron: '@hourly', paths: [/vin], vehicles: {tags: [fleet, eu:west]}}]\n",
+			want: func(c *config.Config) any {
+				return []any{c.Redis.Addrs, c.NATS.URL, c.Schedules[0].Vehicles.Tags}
+			},
+			val: []any{[]string{"r1:6379", "r2:6379"}, "nats://n1:4222,nats://n2:4222", []string{"fleet", "eu:west"}},
+		},
+		{
+			name: "tab inside a plain scalar",
+			yaml: head + "redis: {key_prefix: a\tb}\nschedules: [{name: s, cron: 0\t6 * * *, paths: [/vin]}]\n",
+			want: func(c *config.Config) any { return []string{c.Redis.KeyPrefix, c.Schedules[0].Cron} },
+			val:  []string{"a\tb", "0\t6 * * *"},
+		},
+		{
+			name: "byte order mark",
+			yaml: "\uFEFF" + head + okSchedules,
+			want: func(c *config.Config) any { return c.DataDir },
+			val:  "./d",
+		},
+		{
+			name: "CRLF line breaks",
+			yaml: "data_dir: ./d\r\nschedules:\r\n  - name: s\r\n    cron: '@hourly'\r\n    paths: [/vin]\r\n",
+			want: func(c *config.Config) any { return c.Schedules[0].Paths },
+			val:  []string{"/vin"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("poller.yaml", []byte(tc.yaml), credsEnv())
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if diff := cmp.Diff(tc.val, tc.want(cfg)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParse_yamlEdgeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"a pair with a space is still a pair", okSchedules + "redis: {addrs: [r: 6379]}\n",
+			[]string{"poller.yaml:2: redis.addrs[0]: want a string, got a mapping"}},
+		{"invalid UTF-8 after a leading byte", okSchedules + "data_dir: \"a\xe2\x28\xa1\"\n",
+			[]string{"poller.yaml:2: invalid YAML: invalid trailing UTF-8 octet"}},
+		{"UTF-8 cut short", okSchedules + "data_dir: a\xe2\x82",
+			[]string{"poller.yaml:2: invalid YAML: incomplete UTF-8 octet sequence"}},
+		{"too many lines", okSchedules + strings.Repeat("\n", 10_000),
+			[]string{"poller.yaml:10001: file too long (10001 lines, limit 10000)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse("poller.yaml", []byte(tc.yaml), credsEnv())
+			if err == nil {
+				t.Fatal("Parse accepted the config")
+			}
+			if diff := cmp.Diff(tc.want, problems(t, err, "poller.yaml")); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

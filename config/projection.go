@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -59,13 +60,42 @@ func FormatProjections(w io.Writer, ps []Projection, monthlyQuota int) error {
 	return nil
 }
 
+// QuotaWarnings explains how ps goes over monthlyQuota, one sentence per
+// problem: each schedule above the quota on its own, or, when none is but
+// their sum is, all of them together (for a vehicle that every schedule
+// selects). None when the quota is 0 (unknown). Once a vehicle's quota is
+// spent, Smartcar refuses its calls until the next billing period.
+func QuotaWarnings(ps []Projection, monthlyQuota int) []string {
+	var out []string
+	var total float64
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		total += p.RequestsPerVehiclePerMonth
+		names[i] = strconv.Quote(p.Schedule)
+		if overQuota(p.RequestsPerVehiclePerMonth, monthlyQuota) {
+			out = append(out, fmt.Sprintf("schedule %s projects %s requests per vehicle in 30 days, %s of smartcar.monthly_quota %d: poll less often or fewer paths",
+				names[i], number(p.RequestsPerVehiclePerMonth), share(p.RequestsPerVehiclePerMonth, monthlyQuota), monthlyQuota))
+		}
+	}
+	if len(out) == 0 && len(ps) > 1 && overQuota(total, monthlyQuota) {
+		out = append(out, fmt.Sprintf("schedules %s together project %s requests in 30 days for a vehicle they all select, %s of smartcar.monthly_quota %d: poll less often or fewer paths",
+			strings.Join(names, ", "), number(total), share(total, monthlyQuota), monthlyQuota))
+	}
+	return out
+}
+
+// share is requests as a percentage of quota, rounded: "864%".
+func share(requests float64, quota int) string {
+	return number(math.Round(requests*100/float64(quota))) + "%"
+}
+
 // quotaStatus is "-" for an unknown quota, else the share of it, flagged
 // when over.
 func quotaStatus(requests float64, quota int) string {
 	if quota <= 0 {
 		return "-"
 	}
-	s := fmt.Sprintf("%s%% of %d", number(math.Round(requests*100/float64(quota))), quota)
+	s := fmt.Sprintf("%s of %d", share(requests, quota), quota)
 	if overQuota(requests, quota) {
 		s += "  OVER QUOTA"
 	}

@@ -120,3 +120,36 @@ x         2.5          7.5                   1% of 1000
 		})
 	}
 }
+
+func TestQuotaWarnings(t *testing.T) {
+	p := func(name string, requests float64) config.Projection {
+		return config.Projection{Schedule: name, RequestsPerVehiclePerMonth: requests}
+	}
+	tests := []struct {
+		name  string
+		ps    []config.Projection
+		quota int
+		want  []string
+	}{
+		{"within", []config.Projection{p("a", 360), p("b", 90)}, 500, nil},
+		{"exactly the quota", []config.Projection{p("a", 500)}, 500, nil},
+		{"unknown quota", []config.Projection{p("a", 1e6)}, 0, nil},
+		{"one schedule over", []config.Projection{p("default", 4320), p("daily_health", 90)}, 500, []string{
+			`schedule "default" projects 4320 requests per vehicle in 30 days, 864% of smartcar.monthly_quota 500: poll less often or fewer paths`,
+		}},
+		{"two over", []config.Projection{p("a", 720), p("b", 501.5)}, 500, []string{
+			`schedule "a" projects 720 requests per vehicle in 30 days, 144% of smartcar.monthly_quota 500: poll less often or fewer paths`,
+			`schedule "b" projects 501.5 requests per vehicle in 30 days, 100% of smartcar.monthly_quota 500: poll less often or fewer paths`,
+		}},
+		{"only the sum over", []config.Projection{p("a", 360), p("b", 90), p("c", 90)}, 500, []string{
+			`schedules "a", "b", "c" together project 540 requests in 30 days for a vehicle they all select, 108% of smartcar.monthly_quota 500: poll less often or fewer paths`,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, config.QuotaWarnings(tc.ps, tc.quota)); diff != "" {
+				t.Errorf("QuotaWarnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 )
@@ -133,5 +134,22 @@ func TestParse_errorsHideSecrets(t *testing.T) {
 	// client_secret's own value never appears.
 	if n := strings.Count(err.Error(), testClientSecret); n != 1 {
 		t.Errorf("secret appears %d times, want only in the misplaced workers.concurrency value:\n%v", n, err)
+	}
+}
+
+func TestParse_syntaxErrorsHideTheFile(t *testing.T) {
+	// go-yaml's Error() quotes the lines around the problem; Parse keeps
+	// only the message and the line.
+	file := "smartcar:\n  client_secret: " + testClientSecret + "\n   client_id: id\n" + okSchedules
+	_, err := config.Parse("s.yaml", []byte(file), env())
+	if err == nil {
+		t.Fatal("Parse accepted the config")
+	}
+	got := problems(t, err, "s.yaml")
+	if want := []string{"s.yaml:2: invalid YAML: mapping value is not allowed in this context"}; !slices.Equal(got, want) {
+		t.Fatalf("problems %q, want %q", got, want)
+	}
+	if strings.Contains(err.Error(), testClientSecret) {
+		t.Errorf("syntax error shows the secret: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
 )
 
 // plainConfig is Config without its methods, so marshalling it does not
@@ -32,13 +32,11 @@ func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()
 // String returns c as YAML, the client secret and URL credentials redacted.
 // It is for display: values are not escaped for ${ENV} expansion.
 func (c Config) String() string {
-	var b strings.Builder
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
+	b, err := yaml.MarshalWithOptions(c, yaml.Indent(2), yaml.IndentSequence(true))
+	if err != nil {
 		return "config: " + err.Error()
 	}
-	return b.String()
+	return string(b)
 }
 
 // LogValue logs the main settings, the client secret and URL credentials

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Vehicles selects the vehicles of a schedule. In YAML it is the string
@@ -39,13 +39,13 @@ func (v Vehicles) MarshalYAML() (any, error) {
 	return v.IDs, nil
 }
 
-func (v *Vehicles) decodeNode(d *decoder, n *yaml.Node, path string) {
-	switch n.Kind {
-	case yaml.SequenceNode:
+func (v *Vehicles) decodeNode(d *decoder, n ast.Node, path string) {
+	switch kindOf(n) {
+	case listKind:
 		var ids []string
 		d.list(n, reflect.ValueOf(&ids).Elem(), path)
 		*v = Vehicles{IDs: ids}
-	case yaml.MappingNode:
+	case mappingKind:
 		var sel struct {
 			Tags []string `yaml:"tags"`
 		}

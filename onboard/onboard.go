@@ -55,6 +55,11 @@ type Latest interface {
 	Get(ctx context.Context, vehicleID string, s events.Signal) (events.Event, error)
 }
 
+// DefaultDedupTTL is how long a webhook eventId is remembered by default:
+// Smartcar's webhook documentation (https://smartcar.com/docs) asks
+// receivers to deduplicate deliveries on eventId over at least 7 days.
+const DefaultDedupTTL = 7 * 24 * time.Hour
+
 // Config configures a Handler. Zero fields take the defaults.
 type Config struct {
 	// Scopes are the permissions /connect asks for (nil: the Dashboard's).
@@ -63,7 +68,8 @@ type Config struct {
 	StateTTL time.Duration
 	// ManagementToken (the AMT) signs webhooks; webhooks need it.
 	ManagementToken string
-	// DedupTTL is how long a webhook eventId is remembered (default 24h).
+	// DedupTTL is how long a webhook eventId is remembered (default
+	// DefaultDedupTTL).
 	DedupTTL time.Duration
 	// MaxBody bounds a webhook body (default 1 MiB).
 	MaxBody int64
@@ -100,7 +106,7 @@ func New(cfg Config, logger *slog.Logger, d Deps) (*Handler, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.StateTTL = cmp.Or(cfg.StateTTL, 10*time.Minute)
-	cfg.DedupTTL = cmp.Or(cfg.DedupTTL, 24*time.Hour)
+	cfg.DedupTTL = cmp.Or(cfg.DedupTTL, DefaultDedupTTL)
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
 	cfg.Source = cmp.Or(cfg.Source, events.DefaultSource)
 	if cfg.Now == nil {

@@ -14,8 +14,9 @@ import (
 )
 
 // KVMarksBucket names the bucket of Connect states and webhook event marks
-// for prefix. It is created on first use (with a MaxAge of MaxMarkTTL) so
-// stores that never onboard do not have it.
+// for prefix. It is created on first use, so stores that never onboard do
+// not have it, and its MaxAge follows the longest ttl asked for (at least
+// minMarksMaxAge, at most MaxMarkTTL).
 func KVMarksBucket(prefix string) string {
 	if prefix == "" {
 		prefix = DefaultKVPrefix
@@ -23,36 +24,79 @@ func KVMarksBucket(prefix string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, "-", "_")) + "_MARKS"
 }
 
-// kvMarks opens the marks bucket lazily.
+// minMarksMaxAge is the shortest MaxAge of the marks bucket: Connect states
+// live up to an hour.
+const minMarksMaxAge = time.Hour
+
+// kvMarks opens the marks bucket lazily and keeps its MaxAge at least as
+// long as the marks put in it.
 type kvMarks struct {
 	js       jetstream.JetStream
 	bucket   string
 	replicas int
 	mu       sync.Mutex
 	kv       jetstream.KeyValue
+	maxAge   time.Duration // the bucket's MaxAge; 0 keeps entries for ever
 }
 
-func (m *kvMarks) open(ctx context.Context) (jetstream.KeyValue, error) {
+// open returns the bucket, created or with its MaxAge raised so that it
+// keeps an entry written now for keep (0 when only reading).
+func (m *kvMarks) open(ctx context.Context, keep time.Duration) (jetstream.KeyValue, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.kv != nil {
-		return m.kv, nil
+	var want time.Duration
+	if keep > 0 {
+		want = max(keep, minMarksMaxAge)
 	}
-	kv, err := m.js.KeyValue(ctx, m.bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = m.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: m.bucket, Description: "smartcar-poller Connect states and webhook event ids",
-			History: 1, Storage: jetstream.FileStorage, TTL: MaxMarkTTL, Replicas: m.replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = m.js.KeyValue(ctx, m.bucket)
+	if m.kv == nil {
+		kv, err := m.js.KeyValue(ctx, m.bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = m.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: m.bucket, Description: "smartcar-poller Connect states and webhook event ids",
+				History: 1, Storage: jetstream.FileStorage, TTL: max(want, minMarksMaxAge), Replicas: m.replicas,
+			})
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = m.js.KeyValue(ctx, m.bucket)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", m.bucket, err)
+		}
+		st, err := kv.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", m.bucket, err)
+		}
+		m.kv, m.maxAge = kv, st.TTL()
+	}
+	if m.maxAge != 0 && m.maxAge < want {
+		if err := m.raiseMaxAge(ctx, want); err != nil {
+			return nil, err
 		}
 	}
+	return m.kv, nil
+}
+
+// raiseMaxAge sets the bucket's MaxAge to d unless it is already longer (a
+// bucket made by an older version, or for shorter marks). Only MaxAge
+// changes: the bucket's stream keeps the rest of its configuration.
+func (m *kvMarks) raiseMaxAge(ctx context.Context, d time.Duration) error {
+	stream, err := m.js.Stream(ctx, "KV_"+m.bucket)
 	if err != nil {
-		return nil, fmt.Errorf("bucket %s: %w", m.bucket, err)
+		return fmt.Errorf("bucket %s: %w", m.bucket, err)
 	}
-	m.kv = kv
-	return kv, nil
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", m.bucket, err)
+	}
+	cfg := info.Config
+	if cfg.MaxAge != 0 && cfg.MaxAge < d {
+		cfg.MaxAge = d
+		if _, err := m.js.UpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bucket %s: raise max age to %s: %w", m.bucket, d, err)
+		}
+	}
+	m.maxAge = cfg.MaxAge
+	return nil
 }
 
 // kvMark is a mark's value: it counts until ExpiresAt (local clocks).
@@ -63,11 +107,12 @@ type kvMark struct {
 // mark creates key unless a live mark holds it; an expired one is replaced
 // with a compare-and-set. It reports whether this call created the mark.
 func (s *KVStore) mark(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	kv, err := s.marks.open(ctx)
+	ttl = markTTL(ttl)
+	kv, err := s.marks.open(ctx, ttl)
 	if err != nil {
 		return false, err
 	}
-	val, err := json.Marshal(kvMark{ExpiresAt: time.Now().Add(markTTL(ttl)).UTC()})
+	val, err := json.Marshal(kvMark{ExpiresAt: time.Now().Add(ttl).UTC()})
 	if err != nil {
 		return false, err
 	}
@@ -114,7 +159,7 @@ func (s *KVStore) PutConnectState(ctx context.Context, state string, ttl time.Du
 // TakeConnectState consumes a Connect state: ErrNotFound if it is unknown,
 // expired or already taken.
 func (s *KVStore) TakeConnectState(ctx context.Context, state string) error {
-	kv, err := s.marks.open(ctx)
+	kv, err := s.marks.open(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("take connect state: %w", err)
 	}
@@ -222,7 +267,7 @@ func kvKeyDecode(k string) string {
 // ForgetWebhookEvent removes id's mark, so a redelivery is processed again
 // (after processing the first delivery failed).
 func (s *KVStore) ForgetWebhookEvent(ctx context.Context, id string) error {
-	kv, err := s.marks.open(ctx)
+	kv, err := s.marks.open(ctx, 0)
 	if err == nil {
 		err = kv.Delete(ctx, "event."+kvKey(id))
 	}

@@ -13,11 +13,14 @@ import "time"
 //	TouchWebhook(ctx, vehicleID, t) error         record a webhook at t (an older t is ignored)
 //	LastWebhooks(ctx) (map[string]time.Time, error)
 //
-// The embedded store keeps states and event marks in the bucket KVMarksBucket
-// names, whose entries also expire after MaxMarkTTL whatever ttl says.
+// RedisStore gives each state and mark a key with that ttl. The embedded
+// store keeps them in the bucket KVMarksBucket names, whose MaxAge it raises
+// to the longest ttl asked for, so a mark lasts as long as asked there too.
 
-// MaxMarkTTL bounds the ttl of Connect states and webhook event marks.
-const MaxMarkTTL = 48 * time.Hour
+// MaxMarkTTL bounds the ttl of Connect states and webhook event marks: 30
+// days, well above the 7 days Smartcar asks webhook receivers to remember
+// event ids for.
+const MaxMarkTTL = 30 * 24 * time.Hour
 
 // markTTL clamps ttl to (0, MaxMarkTTL].
 func markTTL(ttl time.Duration) time.Duration {

@@ -9,24 +9,32 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
-// cmdConfig runs "config validate FILE": the file's problems, then what run
-// would refuse before connecting anywhere (checkRun, with run's messages),
-// then the projections.
-func cmdConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
+const configUsage = "config validate [--strict] FILE"
+
+// cmdConfig runs "config validate [--strict] FILE": the file's problems, then
+// what run would refuse before connecting anywhere (checkRun, with run's
+// messages), then what its schedules cost each vehicle; a schedule over
+// smartcar.monthly_quota is a WARNING on stderr, and an error with --strict.
+func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if helpRequested(args) {
 		return &helpError{name: "config"}
 	}
 	if len(args) == 0 || args[0] != "validate" {
-		return fmt.Errorf("%w: config validate FILE", errUsage)
+		return fmt.Errorf("%w: %s", errUsage, configUsage)
 	}
 	fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "fail when the schedules go over smartcar.monthly_quota")
+	// The flag may come before or after FILE.
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: config validate FILE", errUsage)
-	}
 	path := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[min(1, fs.NArg()):]); err != nil {
+		return err
+	}
+	if path == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: %s", errUsage, configUsage)
+	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
@@ -35,5 +43,16 @@ func cmdConfig(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n\n", path)
-	return config.FormatProjections(stdout, cfg.Projections(), cfg.Smartcar.MonthlyQuota)
+	ps := cfg.Projections()
+	if err := config.FormatProjections(stdout, ps, cfg.Smartcar.MonthlyQuota); err != nil {
+		return err
+	}
+	warnings := config.QuotaWarnings(ps, cfg.Smartcar.MonthlyQuota)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "WARNING: %s\n", w)
+	}
+	if *strict && len(warnings) > 0 {
+		return fmt.Errorf("%s: over smartcar.monthly_quota (--strict)", path)
+	}
+	return nil
 }

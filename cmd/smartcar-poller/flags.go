@@ -35,9 +35,9 @@ var commands = map[string]commandHelp{
 	"tail": {"tail --config FILE [--vehicle ID] [--signal NAME]",
 		"Prints the events as the daemon publishes them. With the embedded NATS server it connects to the\n" +
 			"running daemon's server. Needs no Smartcar credentials."},
-	"config": {"config validate FILE",
+	"config": {"config validate [--strict] FILE",
 		"Checks a configuration file."},
-	"config validate": {"config validate FILE",
+	"config validate": {"config validate [--strict] FILE",
 		"Checks FILE as run would (the problems as file:line: key: problem, and what run would refuse before\n" +
 			"connecting: missing credentials, keys and files) and prints the projected requests per vehicle."},
 	"tokens": {"tokens rotate-key --config FILE",

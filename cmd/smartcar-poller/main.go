@@ -9,7 +9,7 @@
 //	smartcar-poller connect --code CODE           # or --refresh-token TOKEN [--tags a,b]
 //	smartcar-poller vehicles list | remove ID
 //	smartcar-poller tail [--vehicle ID] [--signal NAME]
-//	smartcar-poller config validate FILE
+//	smartcar-poller config validate [--strict] FILE
 //	smartcar-poller tokens rotate-key --config FILE  # re-encrypt grants with the current key
 package main
 
@@ -42,7 +42,7 @@ Usage:
   smartcar-poller vehicles list --config FILE
   smartcar-poller vehicles remove --config FILE ID
   smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
-  smartcar-poller config validate FILE
+  smartcar-poller config validate [--strict] FILE
   smartcar-poller tokens rotate-key --config FILE
 
 Run "smartcar-poller COMMAND --help" for what a command does and its flags.

@@ -19,7 +19,7 @@ func TestRun_Usage(t *testing.T) {
 		{[]string{"run"}, 2, "run needs --config FILE"},
 		{[]string{"connect", "--config", "x.yaml"}, 1, "x.yaml"},
 		{[]string{"vehicles"}, 2, "vehicles needs list or remove"},
-		{[]string{"config", "check"}, 2, "config validate FILE"},
+		{[]string{"config", "check"}, 2, "config validate [--strict] FILE"},
 		{[]string{"demo", "--vehicles", "0"}, 2, "--vehicles must be >= 1"},
 		{[]string{"help"}, 0, "Usage:"},
 	}
