@@ -22,7 +22,7 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 		holdFor   time.Duration
 		holdCause error
 		gen       = generation(job.ID)
-		lastTry   = gen+1 >= w.cfg.MaxAttempts
+		lastTry   = tries(job, d) >= w.cfg.MaxAttempts
 	)
 	for _, item := range res.Items() {
 		if item.Err == nil {
@@ -170,6 +170,11 @@ func rootID(id string) string {
 	}
 	return id
 }
+
+// tries is the number of this try of the job's paths: one per follow-up
+// generation before it, one per failed delivery of this job before it, and
+// this one. Snoozes are no tries (queue.Delivery.Failures leaves them out).
+func tries(job queue.PollJob, d queue.Delivery) int { return generation(job.ID) + d.Failures + 1 }
 
 func generation(id string) int {
 	if i := strings.LastIndexByte(id, '|'); i >= 0 {

@@ -85,7 +85,9 @@ type Config struct {
 	// always metric. Default metric.
 	UnitSystem smartcar.UnitSystem
 	// MaxAttempts bounds how often a job (or a follow-up of it) is tried
-	// before its paths are reported as failed. Default 10.
+	// before its paths are reported as failed: each failed delivery and
+	// each follow-up is a try; a snooze (a Retry-After hold, a busy lease,
+	// the rate limiter) is none. Default 10.
 	MaxAttempts int
 	// MaxSnooze is the longest Retry-After hold a job waits for; a job for a
 	// vehicle held longer is dropped (its tick is skipped). Default 30m.
@@ -345,7 +347,7 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 		return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, e.Type+":"+e.Code, e))
 	case disables(e):
 		return queue.Drop(w.markStatus(ctx, job, events.StatusDisabled, e.Type+":"+e.Code, e))
-	case e.Retryable() && d.Attempt < w.cfg.MaxAttempts:
+	case e.Retryable() && tries(job, d) < w.cfg.MaxAttempts:
 		return fmt.Errorf("batch: %w", e)
 	}
 	// Permanent, or out of attempts: report every path as failed.
@@ -360,7 +362,7 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 	if err := w.deps.Publisher.Publish(ctx, evs...); err != nil {
 		return fmt.Errorf("publish error events: %w", err)
 	}
-	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", d.Attempt, e))
+	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", tries(job, d), e))
 }
 
 // disables reports whether an error means the vehicle should not be polled

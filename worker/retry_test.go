@@ -1,0 +1,202 @@
+package worker_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
+	"github.com/smartcar-poller/smartcar-poller/tokens"
+	"github.com/smartcar-poller/smartcar-poller/worker"
+)
+
+// withDeps builds a worker on the fixture's parts, with its dependencies
+// changed by edit.
+func (f *fixture) withDeps(t *testing.T, cfg worker.Config, edit func(*worker.Deps)) *worker.Worker {
+	t.Helper()
+	deps := worker.Deps{Tokens: f.mgr, API: f.client, Registry: f.store, Publisher: f.pub, Changes: f.pub,
+		Enqueuer: f.q, Limiter: unlimited()}
+	edit(&deps)
+	w, err := worker.New(cfg, nil, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// outcome is what one delivery of a job came to.
+type outcome struct {
+	d   queue.Delivery
+	err error
+}
+
+// consume runs w on the fixture's job queue, as the daemon does, with a quick
+// backoff, and reports each delivery's outcome. around, if not nil, runs
+// each delivery: it calls handle (the worker) and may act before and after.
+// Consume stops when the test ends.
+func (f *fixture) consume(t *testing.T, w *worker.Worker, around func(d queue.Delivery, handle func() error) error) <-chan outcome {
+	t.Helper()
+	q, err := queue.New(t.Context(), f.js, queue.Config{Prefix: f.prefix, Storage: jetstream.MemoryStorage,
+		FetchWait: 200 * time.Millisecond, Backoff: func(int) time.Duration { return 20 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if around == nil {
+		around = func(_ queue.Delivery, handle func() error) error { return handle() }
+	}
+	out := make(chan outcome, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Consume(ctx, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
+			err := around(d, func() error { return w.Handle(ctx, j, d) })
+			out <- outcome{d, err}
+			return err
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Consume: %v", err)
+		}
+	})
+	return out
+}
+
+func next(t *testing.T, out <-chan outcome) outcome {
+	t.Helper()
+	select {
+	case o := <-out:
+		return o
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery within 10s")
+		return outcome{}
+	}
+}
+
+// A vehicle held several times (Retry-After answers), then one transient
+// failure: the job is retried and succeeds, because holds use none of its
+// attempts.
+func TestHandle_HoldsAreNotAttempts(t *testing.T) {
+	const retryAfters = 2
+	f := setup(t, worker.Config{MaxAttempts: 2}) // the simulator's own clock ends its Retry-After windows
+	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: time.Second, Times: retryAfters})
+	snoozes, failing := 0, false
+	out := f.consume(t, f.w, func(d queue.Delivery, handle func() error) error {
+		if snoozes == retryAfters && !failing {
+			// Held twice: the next call after the hold gets a 500.
+			f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "SERVER", Code: "INTERNAL", Times: 1})
+			failing = true
+		}
+		err := handle()
+		if isSnooze(err) {
+			snoozes++
+		}
+		return err
+	})
+	if _, err := f.q.Enqueue(t.Context(), job(f.bev, tick0, "always", "/odometer")); err != nil {
+		t.Fatal(err)
+	}
+	// Until the job is acked or dropped. A redelivery a moment before its
+	// hold ends is snoozed once more, so snoozes may exceed 2.
+	failures := 0
+	for done := false; !done; {
+		o := next(t, out)
+		switch {
+		case isSnooze(o.err):
+		case queue.IsDrop(o.err):
+			t.Fatalf("delivery %d dropped the job: %v", o.d.Deliveries, o.err)
+		case o.err != nil:
+			failures++
+		default:
+			done = true
+			if o.d.Failures != 1 {
+				t.Errorf("the successful delivery saw %d failures before it, want 1", o.d.Failures)
+			}
+		}
+	}
+	if snoozes < retryAfters || failures != 1 {
+		t.Errorf("%d snoozes and %d failures, want at least %d and 1", snoozes, failures, retryAfters)
+	}
+	got := bySignal(f.stored(t))
+	if len(got[events.SignalError]) != 0 || len(got[events.SignalOdometer]) != 1 {
+		t.Errorf("events = %v, want one odometer event and no error event", got)
+	}
+	s := f.sim.Stats()
+	if n := s.Paths["/batch"]; n != retryAfters+2 {
+		t.Errorf("batch calls = %d, want %d (the Retry-Afters, the 500 and the retry)", n, retryAfters+2)
+	}
+	if s.RetryAfterViolations != 0 {
+		t.Errorf("Retry-After violations = %d, want 0", s.RetryAfterViolations)
+	}
+}
+
+// MaxAttempts real failures, with snoozes between them (another replica
+// polling the vehicle), report the paths as failed: after exactly
+// MaxAttempts calls, and the message counts them.
+func TestHandle_MaxAttemptsFailuresReportErrors(t *testing.T) {
+	f := setup(t, worker.Config{}, fixedClock)
+	w := f.withDeps(t, worker.Config{MaxAttempts: 3, LeaseBusy: 10 * time.Millisecond}, func(d *worker.Deps) { d.Leases = f.store })
+	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "SERVER", Code: "INTERNAL"})
+	out := f.consume(t, w, func(d queue.Delivery, handle func() error) error {
+		if d.Deliveries == 1 || d.Deliveries == 3 {
+			// Another replica polls the vehicle during this delivery.
+			unlock, err := f.store.Lock(t.Context(), tokens.PollLeaseKey(f.bev), 30*time.Second)
+			if err != nil {
+				t.Error(err)
+				return err
+			}
+			defer func() {
+				if err := unlock(context.WithoutCancel(t.Context())); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		return handle()
+	})
+	if _, err := f.q.Enqueue(t.Context(), job(f.bev, tick0, "always", "/odometer", "/location")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var last outcome
+	for !queue.IsDrop(last.err) && len(got) < 10 {
+		last = next(t, out)
+		switch {
+		case isSnooze(last.err):
+			got = append(got, "snooze")
+		case queue.IsDrop(last.err):
+			got = append(got, "drop")
+		default:
+			got = append(got, "fail")
+		}
+	}
+	if want := []string{"snooze", "fail", "snooze", "fail", "drop"}; !slices.Equal(got, want) {
+		t.Errorf("outcomes = %v, want %v", got, want)
+	}
+	if !strings.Contains(last.err.Error(), "after 3 attempts") {
+		t.Errorf("drop = %v, want it to say after 3 attempts", last.err)
+	}
+	if n := f.sim.Stats().Paths["/batch"]; n != 3 {
+		t.Errorf("batch calls = %d, want 3", n)
+	}
+	errs := bySignal(f.stored(t))[events.SignalError]
+	if len(errs) != 2 {
+		t.Fatalf("error events = %d, want one per path (2)", len(errs))
+	}
+	var e events.ErrorData
+	if err := errs[0].DecodeData(&e); err != nil || e.Type != smartcar.TypeServer {
+		t.Errorf("error event = %+v, %v; want SERVER", e, err)
+	}
+}
+
+func isSnooze(err error) bool {
+	_, ok := queue.SnoozeDelay(err)
+	return ok
+}
