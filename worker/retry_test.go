@@ -2,8 +2,10 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,6 +195,65 @@ func TestHandle_MaxAttemptsFailuresReportErrors(t *testing.T) {
 	var e events.ErrorData
 	if err := errs[0].DecodeData(&e); err != nil || e.Type != smartcar.TypeServer {
 		t.Errorf("error event = %+v, %v; want SERVER", e, err)
+	}
+}
+
+// panicky is Smartcar's API with a bug: its next calls panic (as many as
+// left says), the later ones go through.
+type panicky struct {
+	worker.API
+	left *atomic.Int32
+}
+
+func (p panicky) Batch(ctx context.Context, token, vehicleID string, paths []string) (*smartcar.BatchResponse, error) {
+	if p.left.Add(-1) >= 0 {
+		panic("bug in the batch path")
+	}
+	return p.API.Batch(ctx, token, vehicleID, paths)
+}
+
+// A job whose handling panics is retried until its panics reach the queue's
+// limit; the last one reports its paths as failed, and the job is gone.
+func TestHandle_PanicsEndInErrorEvents(t *testing.T) {
+	f := setup(t, worker.Config{}, fixedClock)
+	var left atomic.Int32
+	left.Store(queue.DefaultMaxPanics)
+	w := f.withDeps(t, worker.Config{}, func(d *worker.Deps) { d.API = panicky{d.API, &left} })
+	out := f.consume(t, w, nil)
+	if _, err := f.q.Enqueue(t.Context(), job(f.bev, tick0, "always", "/odometer", "/location")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range queue.DefaultMaxPanics - 1 {
+		o := next(t, out)
+		var p *queue.PanicError
+		if !errors.As(o.err, &p) || queue.IsDrop(o.err) || o.d.Panics != i {
+			t.Fatalf("delivery %d = %v (panics before: %d), want a PanicError to retry", i+1, o.err, o.d.Panics)
+		}
+		if p.Value != "bug in the batch path" || !strings.Contains(string(p.Stack), "panicky.Batch") {
+			t.Errorf("PanicError = %v, stack:\n%s\nwant the value and a stack through panicky.Batch", p.Value, p.Stack)
+		}
+	}
+	if o := next(t, out); !queue.IsDrop(o.err) {
+		t.Fatalf("delivery %d = %v, want a drop", queue.DefaultMaxPanics, o.err)
+	}
+	errs := bySignal(f.stored(t))[events.SignalError]
+	if len(errs) != 2 {
+		t.Fatalf("error events = %d, want one per path (2)", len(errs))
+	}
+	for _, ev := range errs {
+		var e events.ErrorData
+		if err := ev.DecodeData(&e); err != nil || e.Code != "PANIC" || strings.Contains(e.Description, "bug in") {
+			t.Errorf("error event = %+v, %v; want code PANIC and no panic value", e, err)
+		}
+	}
+	if jobs := f.queued(t); len(jobs) != 0 {
+		t.Errorf("jobs left in the queue: %v", jobs)
+	}
+	// The panics released the vehicle's lock on their way out.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := w.Handle(ctx, job(f.bev, tick0.Add(time.Minute), "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
+		t.Errorf("next job for the vehicle: %v", err)
 	}
 }
 

@@ -178,11 +178,34 @@ var (
 
 // Handle polls one job. Its result steers the queue: nil acks, a
 // queue.Snooze redelivers after the hold, queue.Drop discards, any other
-// error is retried with the queue's backoff.
-func (w *Worker) Handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
-	err := w.handle(ctx, job, d)
-	w.st.observe(err)
-	return err
+// error is retried with the queue's backoff. A panic is recovered and
+// returned as a queue.PanicError (the queue logs its stack and counts it);
+// the panic that reaches d.MaxPanics reports every path of the job as
+// failed (an error event each) and drops it, as a permanent error does.
+func (w *Worker) Handle(ctx context.Context, job queue.PollJob, d queue.Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = w.panicked(ctx, job, d, queue.Recovered(p))
+		}
+		w.st.observe(err)
+	}()
+	return w.handle(ctx, job, d)
+}
+
+// panicked handles a panic of handle: the queue retries the job until its
+// panics reach d.MaxPanics; the last one is reported like a permanent error.
+// The description names no panic value: it may hold anything, and events
+// leave the process. The queue logs the value and the stack.
+func (w *Worker) panicked(ctx context.Context, job queue.PollJob, d queue.Delivery, p *queue.PanicError) error {
+	if d.MaxPanics == 0 || d.Panics+1 < d.MaxPanics {
+		return p
+	}
+	e := &smartcar.Error{Type: smartcar.TypeSDK, Code: "PANIC",
+		Description: fmt.Sprintf("the poller panicked on this job %d times; see its logs", d.Panics+1)}
+	if err := w.publishErrors(ctx, job, e); err != nil {
+		return fmt.Errorf("report panic: %w (after %w)", err, p) // the queue terminates it all the same
+	}
+	return queue.Drop(fmt.Errorf("job panicked %d times: %w", d.Panics+1, p))
 }
 
 func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
@@ -351,6 +374,16 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 		return fmt.Errorf("batch: %w", e)
 	}
 	// Permanent, or out of attempts: report every path as failed.
+	if err := w.publishErrors(ctx, job, e); err != nil {
+		return err
+	}
+	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", tries(job, d), e))
+}
+
+// publishErrors reports every path of the job as failed with e: an error
+// event each. An event that cannot be built drops the job (it never could
+// be); a failed publish is returned to be retried.
+func (w *Worker) publishErrors(ctx context.Context, job queue.PollJob, e *smartcar.Error) error {
 	evs := make([]events.Event, 0, len(job.Paths))
 	for _, p := range job.Paths {
 		ev, err := w.errorEvent(job, p, e)
@@ -362,7 +395,8 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 	if err := w.deps.Publisher.Publish(ctx, evs...); err != nil {
 		return fmt.Errorf("publish error events: %w", err)
 	}
-	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", tries(job, d), e))
+	w.st.events.Add(int64(len(evs)))
+	return nil
 }
 
 // disables reports whether an error means the vehicle should not be polled
