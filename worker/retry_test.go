@@ -261,3 +261,72 @@ func isSnooze(err error) bool {
 	_, ok := queue.SnoozeDelay(err)
 	return ok
 }
+
+// noStatus is the events publisher when status events cannot be published.
+type noStatus struct{ worker.Publisher }
+
+var errPublish = errors.New("status subject refused")
+
+func (p noStatus) Publish(ctx context.Context, evs ...events.Event) error {
+	for _, ev := range evs {
+		if s, _ := ev.Signal(); s == events.SignalStatus {
+			return errPublish
+		}
+	}
+	return p.Publisher.Publish(ctx, evs...)
+}
+
+// noHolds is the registry when holds cannot be stored.
+type noHolds struct{ worker.Registry }
+
+func (noHolds) SetHold(context.Context, string, time.Time) error { return errors.New("store down") }
+
+// A Retry-After is honoured when its status event cannot be published (the
+// hold is stored, the job snoozed or followed up) and when the hold itself
+// cannot be stored (the job waits it out).
+func TestHandle_RetryAfterWhateverFails(t *testing.T) {
+	batch := smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 20 * time.Second, Times: 1}
+	item := smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 40 * time.Second, Times: 1}
+	tests := []struct {
+		name       string
+		path       string
+		fault      smartcartest.Fault
+		edit       func(*worker.Deps)
+		wantSnooze time.Duration // 0: nil wanted
+		wantHold   bool
+		wantFollow int
+	}{
+		{"batch, status not published", "/batch", batch, func(d *worker.Deps) { d.Publisher = noStatus{d.Publisher} }, 20 * time.Second, true, 0},
+		{"item, status not published", "/odometer", item, func(d *worker.Deps) { d.Publisher = noStatus{d.Publisher} }, 0, true, 1},
+		{"batch, hold not stored", "/batch", batch, func(d *worker.Deps) { d.Registry = noHolds{d.Registry} }, 20 * time.Second, false, 0},
+		{"item, hold not stored", "/odometer", item, func(d *worker.Deps) { d.Registry = noHolds{d.Registry} }, 40 * time.Second, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, worker.Config{}, fixedClock)
+			w := f.withDeps(t, worker.Config{}, tt.edit)
+			f.sim.SetFault(f.bev, tt.path, tt.fault)
+			err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer", "/location"), queue.Delivery{Deliveries: 1})
+			if d, ok := queue.SnoozeDelay(err); tt.wantSnooze == 0 && err != nil || tt.wantSnooze > 0 && (!ok || d != tt.wantSnooze) {
+				t.Errorf("Handle = %v, want snooze %v (0: success)", err, tt.wantSnooze)
+			}
+			until, err := f.store.Hold(t.Context(), f.bev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if held := time.Until(until) > 10*time.Second; held != tt.wantHold {
+				t.Errorf("hold until %v: held = %v, want %v", until, held, tt.wantHold)
+			}
+			if n := len(f.queued(t)); n != tt.wantFollow {
+				t.Errorf("follow-up jobs = %d, want %d", n, tt.wantFollow)
+			}
+			got := bySignal(f.stored(t))
+			if len(got[events.SignalStatus]) != 0 || len(got[events.SignalError]) != 0 {
+				t.Errorf("events = %v, want no status (refused or not held) and no error event", got)
+			}
+			if tt.path != "/batch" && len(got[events.SignalLocation]) != 1 {
+				t.Errorf("location events = %d, want 1 (the path that answered)", len(got[events.SignalLocation]))
+			}
+		})
+	}
+}

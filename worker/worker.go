@@ -361,7 +361,11 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule, "request_id", e.RequestID)
 	switch {
 	case e.RetryAfter > 0:
-		return w.hold(ctx, job, e.RetryAfter, e)
+		if err := w.hold(ctx, job, e.RetryAfter, e); err != nil {
+			// Other replicas will not see it, but this job still waits it out.
+			log.WarnContext(ctx, "Retry-After hold not stored", "retry_after", e.RetryAfter, "err", err)
+		}
+		return w.waitOut(e.RetryAfter, e)
 	case e.IsRateLimit() && e.Code != "VEHICLE":
 		pause := w.appLimited()
 		log.WarnContext(ctx, "application rate limit hit; pausing calls", "pause", pause)
@@ -411,18 +415,29 @@ func disables(e *smartcar.Error) bool {
 	return false
 }
 
-// hold records a Retry-After hold shared with every replica and snoozes the job.
+// hold records a Retry-After of d for the job's vehicle: the hold every
+// replica reads before it calls Smartcar for the vehicle (Registry.SetHold),
+// then a rate_limited status event. The error is SetHold's: without it the
+// hold is not shared. The status event only informs: one that cannot be
+// published is logged and skipped, so it costs neither the hold nor the job.
 func (w *Worker) hold(ctx context.Context, job queue.PollJob, d time.Duration, cause error) error {
-	until := w.cfg.Now().Add(d)
-	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
+	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, w.cfg.Now().Add(d)); err != nil {
 		return fmt.Errorf("set hold: %w", err)
 	}
 	w.st.holds.Add(1)
-	if ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s", d)); err == nil {
-		if err := w.deps.Publisher.Publish(ctx, ev); err != nil {
-			return fmt.Errorf("publish status: %w", err)
-		}
+	ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s: %v", d, cause))
+	if err == nil {
+		err = w.deps.Publisher.Publish(ctx, ev)
 	}
+	if err != nil {
+		w.log.WarnContext(ctx, "publish rate_limited status", "vehicle_id", job.VehicleID, "err", err)
+	}
+	return nil
+}
+
+// waitOut is the outcome of a job that must wait d for its vehicle: a
+// snooze, or a drop (its tick skipped) when d is longer than MaxSnooze.
+func (w *Worker) waitOut(d time.Duration, cause error) error {
 	if d > w.cfg.MaxSnooze {
 		return queue.Drop(fmt.Errorf("%w for %s: tick skipped: %w", errHeld, d, cause))
 	}
