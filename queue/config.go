@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -130,16 +130,20 @@ const (
 	maxBackoff = 10 * time.Minute
 )
 
-// DefaultBackoff doubles from 5 s per attempt up to 10 min, with ±25 %
-// jitter, and never leaves [5 s, 10 min].
-func DefaultBackoff(attempt int) time.Duration {
-	d := maxBackoff
-	if attempt < 1 {
-		attempt = 1
+// DefaultBackoff doubles from 5 s per failure up to 10 min, with ±25 %
+// jitter, and never leaves [5 s, 10 min]: the failures-th delay of a
+// cenkalti/backoff exponential backoff. It depends on the count alone, not
+// on state, because the count is shared by the replicas.
+func DefaultBackoff(failures int) time.Duration {
+	b := backoff.ExponentialBackOff{
+		InitialInterval:     minBackoff,
+		RandomizationFactor: 0.25,
+		Multiplier:          2,
+		MaxInterval:         maxBackoff,
 	}
-	if attempt <= 8 {
-		d = min(minBackoff<<(attempt-1), maxBackoff)
+	d := b.NextBackOff()
+	for range min(failures, 16) - 1 { // the interval reaches the cap by the 8th
+		d = b.NextBackOff()
 	}
-	jitter := time.Duration(rand.Int64N(int64(d/2))) - d/4
-	return min(max(d+jitter, minBackoff), maxBackoff)
+	return min(max(d, minBackoff), maxBackoff)
 }
