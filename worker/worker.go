@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
@@ -133,9 +134,9 @@ type Worker struct {
 
 	vehicles vehicleLocks
 
-	mu         sync.Mutex
-	appPause   time.Time // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
-	appStrikes int
+	mu        sync.Mutex
+	appPause  time.Time                  // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
+	appPauses backoff.ExponentialBackOff // their lengths, reset by a successful call
 }
 
 // New returns a Worker; it fails when a required dependency is missing.
@@ -165,7 +166,10 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
 	}
 	cfg = cfg.withDefaults()
 	st := newStats(cfg.Now)
-	return &Worker{cfg: cfg, deps: st.wrap(deps), log: logger.With("component", "worker"), st: st}, nil
+	return &Worker{
+		cfg: cfg, deps: st.wrap(deps), log: logger.With("component", "worker"), st: st,
+		appPauses: backoff.ExponentialBackOff{InitialInterval: cfg.AppBackoff, Multiplier: 2, MaxInterval: cfg.AppBackoffMax},
+	}, nil
 }
 
 // Stats returns the worker's counters.
@@ -324,7 +328,7 @@ func (w *Worker) waitLimiter(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
-	d := w.cfg.LeaseBusy + rand.N(w.cfg.LeaseBusy)
+	d := w.busySnooze()
 	var de interface{ Delay() time.Duration }
 	if errors.As(err, &de) {
 		d = max(d, de.Delay())
@@ -461,18 +465,20 @@ func (w *Worker) markStatus(ctx context.Context, job queue.PollJob, s events.Sta
 	return fmt.Errorf("vehicle %s: %w", s, cause)
 }
 
+// appLimited pauses every call after RATE_LIMIT:SMARTCAR_API and returns
+// for how long: AppBackoff, doubled by each one in a row, up to
+// AppBackoffMax.
 func (w *Worker) appLimited() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	d := w.cfg.AppBackoff << min(w.appStrikes, 10)
-	d = min(d, w.cfg.AppBackoffMax)
-	w.appStrikes++
+	d := min(w.appPauses.NextBackOff(), w.cfg.AppBackoffMax)
 	w.appPause = w.cfg.Now().Add(d)
 	return d
 }
 
+// appOK ends a row of RATE_LIMIT:SMARTCAR_API: the next pause is AppBackoff.
 func (w *Worker) appOK() {
 	w.mu.Lock()
-	w.appStrikes = 0
+	w.appPauses.Reset()
 	w.mu.Unlock()
 }
