@@ -127,7 +127,7 @@ type Workers struct {
 	Concurrency   int           `yaml:"concurrency"`    // jobs in flight per process
 	AckWait       time.Duration `yaml:"ack_wait"`       // JetStream ack wait of a job
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"` // time to finish in-flight jobs on SIGTERM
-	MaxAttempts   int           `yaml:"max_attempts"`   // deliveries of a job before it is dropped
+	MaxAttempts   int           `yaml:"max_attempts"`   // tries (failures, follow-ups; not snoozes) before a job's paths fail
 }
 
 // HTTP serves /healthz, /readyz and /metrics.

@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,6 +20,7 @@ const (
 	DefaultMaxPending    = 4096
 	DefaultShutdownGrace = 20 * time.Second
 	DefaultFetchWait     = 2 * time.Second
+	DefaultMaxPanics     = 3
 )
 
 // Config configures a Queue. Zero fields take the defaults above.
@@ -37,15 +38,19 @@ type Config struct {
 	AckWait time.Duration
 	// MaxDeliver caps deliveries per job; 0 means unlimited (-1), because
 	// snoozes count as deliveries too. Give up in the handler instead, using
-	// Delivery.Attempt.
+	// Delivery.Failures.
 	MaxDeliver int
+	// MaxPanics is how many times a job's handler may panic before the job
+	// is terminated (default 3). Each panic's stack is logged, and counts as
+	// a failure.
+	MaxPanics int
 	// MaxAckPending caps the jobs delivered but not yet acked across all
 	// replicas, snoozed jobs included; 0 means unlimited (-1). When set it
 	// must be at least the concurrency given to Consume.
 	MaxAckPending int
-	// Backoff gives the redelivery delay after a failed attempt (1-based).
-	// Default: DefaultBackoff.
-	Backoff func(attempt int) time.Duration
+	// Backoff gives the redelivery delay after a job's failures-th failure
+	// (1-based; snoozes do not count). Default: DefaultBackoff.
+	Backoff func(failures int) time.Duration
 	// Duplicates is the stream's deduplication window (default 10 min).
 	Duplicates time.Duration
 	// MaxPending is the async publish window of Enqueue: at most this many
@@ -74,6 +79,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.Replicas = cmp.Or(cfg.Replicas, 1)
 	cfg.AckWait = cmp.Or(cfg.AckWait, DefaultAckWait)
 	cfg.MaxDeliver = cmp.Or(cfg.MaxDeliver, -1)
+	cfg.MaxPanics = cmp.Or(cfg.MaxPanics, DefaultMaxPanics)
 	cfg.MaxAckPending = cmp.Or(cfg.MaxAckPending, -1)
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
@@ -90,6 +96,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("replicas %d: want at least 1", cfg.Replicas)
 	case cfg.AckWait < time.Second:
 		return cfg, fmt.Errorf("ack wait %s: want at least 1s", cfg.AckWait)
+	case cfg.MaxPanics < 1:
+		return cfg, fmt.Errorf("max panics %d: want at least 1", cfg.MaxPanics)
 	case cfg.MaxPending < 1:
 		return cfg, fmt.Errorf("max pending %d: want at least 1", cfg.MaxPending)
 	case cfg.ShutdownGrace < 0:
@@ -122,16 +130,20 @@ const (
 	maxBackoff = 10 * time.Minute
 )
 
-// DefaultBackoff doubles from 5 s per attempt up to 10 min, with ±25 %
-// jitter, and never leaves [5 s, 10 min].
-func DefaultBackoff(attempt int) time.Duration {
-	d := maxBackoff
-	if attempt < 1 {
-		attempt = 1
+// DefaultBackoff doubles from 5 s per failure up to 10 min, with ±25 %
+// jitter, and never leaves [5 s, 10 min]: the failures-th delay of a
+// cenkalti/backoff exponential backoff. It depends on the count alone, not
+// on state, because the count is shared by the replicas.
+func DefaultBackoff(failures int) time.Duration {
+	b := backoff.ExponentialBackOff{
+		InitialInterval:     minBackoff,
+		RandomizationFactor: 0.25,
+		Multiplier:          2,
+		MaxInterval:         maxBackoff,
 	}
-	if attempt <= 8 {
-		d = min(minBackoff<<(attempt-1), maxBackoff)
+	d := b.NextBackOff()
+	for range min(failures, 16) - 1 { // the interval reaches the cap by the 8th
+		d = b.NextBackOff()
 	}
-	jitter := time.Duration(rand.Int64N(int64(d/2))) - d/4
-	return min(max(d+jitter, minBackoff), maxBackoff)
+	return min(max(d, minBackoff), maxBackoff)
 }

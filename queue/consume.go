@@ -15,16 +15,30 @@ import (
 
 // Handler processes one job. Its result decides what happens to the job:
 // nil acks it; an error from Snooze redelivers it after the given delay; an
-// error from Drop terminates it; any other error redelivers it after
-// Config.Backoff(d.Attempt). ctx is cancelled when Consume gives up waiting
-// for the handler at shutdown.
+// error from Drop terminates it; any other error is a failure and redelivers
+// it after Config.Backoff(d.Failures+1). A panic is a failure too, and the
+// job is terminated once it has panicked Config.MaxPanics times. ctx is
+// cancelled when Consume gives up waiting for the handler at shutdown.
 type Handler func(ctx context.Context, job PollJob, d Delivery) error
 
 // Delivery describes one delivery of a job.
 type Delivery struct {
-	// Attempt is the delivery count, starting at 1. Snoozes and hand-backs
-	// at shutdown count too.
-	Attempt int
+	// Deliveries is JetStream's delivery count of the job, starting at 1.
+	// Snoozes, hand-backs at shutdown and ack timeouts count too, so it
+	// says nothing about failures: give-up logic uses Failures.
+	Deliveries int
+	// Failures is how many earlier deliveries of the job failed: returned an
+	// error other than a Snooze or a Drop, or panicked. Snoozes, hand-backs
+	// at shutdown and ack timeouts do not count. The count lives in the KV
+	// bucket FailuresBucket(prefix), so it holds when another replica gets
+	// the job.
+	Failures int
+	// Panics is how many of those failures were panics.
+	Panics int
+	// MaxPanics is Config.MaxPanics: the job is terminated when its panics
+	// reach it. A handler that recovers its own panics can treat the one
+	// that makes Panics+1 reach MaxPanics as a permanent failure.
+	MaxPanics int
 	// Enqueued is when the job was stored in the stream. JetStream keeps no
 	// first-delivery time, so this is the fixed point for give-up logic.
 	Enqueued time.Time

@@ -3,6 +3,9 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +13,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 )
 
@@ -41,8 +46,8 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 			got := map[string]queue.PollJob{}
 			for range 3 {
 				c := rec.next(t, 10*time.Second)
-				if c.d.Attempt != 1 {
-					t.Errorf("job %s: Attempt = %d, want 1", c.job.ID, c.d.Attempt)
+				if c.d.Deliveries != 1 || c.d.Failures != 0 || c.d.Panics != 0 || c.d.MaxPanics != queue.DefaultMaxPanics {
+					t.Errorf("job %s: Delivery = %+v, want the first delivery, no failures, MaxPanics %d", c.job.ID, c.d, queue.DefaultMaxPanics)
 				}
 				if c.d.Enqueued.IsZero() || c.d.Sequence == 0 {
 					t.Errorf("job %s: Delivery = %+v, want enqueue time and sequence", c.job.ID, c.d)
@@ -64,7 +69,7 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 			var nakked atomic.Int64 // when attempt 1 returned
 			startConsume(t, q, 2, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
 				rec.record(j, d)
-				if d.Attempt == 1 {
+				if d.Deliveries == 1 {
 					defer func() { nakked.Store(time.Now().UnixNano()) }()
 					return queue.Snooze(delay, errors.New("retry after"))
 				}
@@ -75,8 +80,11 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 			}
 			first := rec.next(t, 10*time.Second)
 			second := rec.next(t, 10*time.Second)
-			if first.d.Attempt != 1 || second.d.Attempt != 2 {
-				t.Errorf("attempts = %d, %d, want 1, 2 (a snooze still counts a delivery)", first.d.Attempt, second.d.Attempt)
+			if first.d.Deliveries != 1 || second.d.Deliveries != 2 {
+				t.Errorf("deliveries = %d, %d, want 1, 2 (a snooze still counts a delivery)", first.d.Deliveries, second.d.Deliveries)
+			}
+			if second.d.Failures != 0 {
+				t.Errorf("failures after a snooze = %d, want 0", second.d.Failures)
 			}
 			if !second.d.Enqueued.Equal(first.d.Enqueued) || second.d.Sequence != first.d.Sequence {
 				t.Errorf("redelivery metadata %+v differs from first %+v", second.d, first.d)
@@ -121,7 +129,7 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 			rec := newRecorder()
 			startConsume(t, q, 2, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
 				rec.record(j, d)
-				if d.Attempt < 3 {
+				if d.Failures < 2 {
 					return errBoom
 				}
 				return nil
@@ -134,35 +142,94 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 				calls = append(calls, rec.next(t, 10*time.Second))
 			}
 			for i, c := range calls {
-				if c.d.Attempt != i+1 {
-					t.Errorf("call %d: Attempt = %d, want %d", i, c.d.Attempt, i+1)
+				if c.d.Deliveries != i+1 || c.d.Failures != i {
+					t.Errorf("call %d: deliveries %d, failures %d; want %d and %d", i, c.d.Deliveries, c.d.Failures, i+1, i)
 				}
 				if i > 0 {
 					if gap, want := c.at.Sub(calls[i-1].at), fast.Backoff(i); gap < want-margin {
-						t.Errorf("attempt %d came %s after attempt %d, want at least Backoff(%d) = %s", i+1, gap, i, i, want)
+						t.Errorf("call %d came %s after call %d, want at least Backoff(%d) = %s", i, gap, i-1, i, want)
 					}
 				}
 			}
 			eventually(t, 5*time.Second, "stream empty", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
+			// The count of an acked job is deleted.
+			if _, err := failuresOf(t, js, cfg.Prefix, calls[0].d.Sequence); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Errorf("failure count after the ack: %v, want none", err)
+			}
 		})
 
 		t.Run("panic is a failure", func(t *testing.T) {
-			q, js, cfg := newQueue(t, url, fast)
+			cfg := fast
+			logs := &testserver.Buffer{}
+			cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			q, js, cfg := newQueue(t, url, cfg)
 			rec := newRecorder()
 			startConsume(t, q, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
 				rec.record(j, d)
-				if d.Attempt == 1 {
-					panic("handler bug")
+				if d.Deliveries == 1 {
+					panicInHandler()
 				}
 				return nil
 			})
 			if _, err := q.Enqueue(t.Context(), jobs("s", 1, tick)...); err != nil {
 				t.Fatal(err)
 			}
-			if a, b := rec.next(t, 10*time.Second), rec.next(t, 10*time.Second); a.d.Attempt != 1 || b.d.Attempt != 2 {
-				t.Errorf("attempts = %d, %d, want 1, 2", a.d.Attempt, b.d.Attempt)
+			a, b := rec.next(t, 10*time.Second), rec.next(t, 10*time.Second)
+			if b.d.Deliveries != 2 || b.d.Failures != 1 || b.d.Panics != 1 {
+				t.Errorf("after a panic: delivery %d, failures %d, panics %d; want 2, 1, 1", b.d.Deliveries, b.d.Failures, b.d.Panics)
+			}
+			if gap, want := b.at.Sub(a.at), fast.Backoff(1); gap < want-margin {
+				t.Errorf("redelivered %s after the panic, want at least Backoff(1) = %s", gap, want)
 			}
 			eventually(t, 5*time.Second, "stream empty", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
+			// The stack is logged once, with the frame that panicked.
+			recs := logRecords(t, logs, "job handler panicked")
+			if len(recs) != 1 {
+				t.Fatalf("logged %d panics, want 1:\n%s", len(recs), logs)
+			}
+			if st, _ := recs[0]["stack"].(string); !strings.Contains(st, "panicInHandler") || recs[0]["panic"] != "handler bug" {
+				t.Errorf("panic record %v: want the value and a stack through panicInHandler", recs[0])
+			}
+		})
+
+		t.Run("panics terminate a job", func(t *testing.T) {
+			cfg := fast
+			cfg.MaxPanics = 2
+			logs := &testserver.Buffer{}
+			cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			q, js, cfg := newQueue(t, url, cfg)
+			rec := newRecorder()
+			startConsume(t, q, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
+				rec.record(j, d)
+				panicInHandler()
+				return nil
+			})
+			if _, err := q.Enqueue(t.Context(), jobs("s", 1, tick)...); err != nil {
+				t.Fatal(err)
+			}
+			var seq uint64
+			for i := range 2 {
+				c := rec.next(t, 10*time.Second)
+				if c.d.Panics != i || c.d.MaxPanics != 2 {
+					t.Errorf("delivery %d: panics %d, MaxPanics %d; want %d, 2", i+1, c.d.Panics, c.d.MaxPanics, i)
+				}
+				seq = c.d.Sequence
+			}
+			eventually(t, 5*time.Second, "job terminated", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
+			if n := len(logRecords(t, logs, "job handler panicked")); n != 2 {
+				t.Errorf("logged %d stacks, want one per panic (2)", n)
+			}
+			if n := len(logRecords(t, logs, "job terminated: its handler panicked too often")); n != 1 {
+				t.Errorf("logged %d terminations, want 1", n)
+			}
+			if _, err := failuresOf(t, js, cfg.Prefix, seq); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Errorf("failure count after the term: %v, want none", err)
+			}
+			select {
+			case c := <-rec.ch:
+				t.Errorf("delivered again after %d panics: %+v", c.d.Panics, c.d)
+			default:
+			}
 		})
 
 		t.Run("malformed body is terminated", func(t *testing.T) {
@@ -190,6 +257,86 @@ func TestQueue_Consume_outcomes(t *testing.T) {
 			default:
 			}
 		})
+	})
+}
+
+// panicInHandler is the frame the panic tests look for in the logged stack.
+func panicInHandler() { panic("handler bug") }
+
+// A job that is snoozed several times and then fails still gets its whole
+// retry budget: snoozes are not failures. The handler gives up (Drop) on its
+// third failure, as a worker with max attempts 3 does.
+func TestQueue_Consume_snoozesAreNotFailures(t *testing.T) {
+	const snoozes, maxAttempts = 4, 3
+	forEachServer(t, func(t *testing.T, url string) {
+		q, js, cfg := newQueue(t, url, fast)
+		rec := newRecorder()
+		startConsume(t, q, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
+			rec.record(j, d)
+			switch {
+			case d.Deliveries <= snoozes:
+				return queue.Snooze(10*time.Millisecond, errors.New("held"))
+			case d.Failures+1 >= maxAttempts:
+				return queue.Drop(errors.New("out of attempts"))
+			}
+			return errors.New("transient")
+		})
+		if _, err := q.Enqueue(t.Context(), jobs("s", 1, tick)...); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "job dropped", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
+		var got []int
+		for len(rec.ch) > 0 {
+			got = append(got, (<-rec.ch).d.Failures)
+		}
+		if want := []int{0, 0, 0, 0, 0, 1, 2}; !slices.Equal(got, want) {
+			t.Errorf("failures seen by each delivery = %v, want %v", got, want)
+		}
+	})
+}
+
+// The failure count is shared: a job that failed on one replica comes to
+// another with its failures, and snoozes there do not add to them.
+func TestQueue_Consume_failuresAcrossReplicas(t *testing.T) {
+	forEachServer(t, func(t *testing.T, url string) {
+		q, js, cfg := newQueue(t, url, fast)
+		if _, err := q.Enqueue(t.Context(), jobs("s", 1, tick)...); err != nil {
+			t.Fatal(err)
+		}
+		recA := newRecorder()
+		a := startConsume(t, q, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
+			recA.record(j, d)
+			return errors.New("transient")
+		})
+		first := recA.next(t, 10*time.Second)
+		// Consume returns once the failure is counted and the job naked.
+		if err := a.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := failuresOf(t, js, cfg.Prefix, first.d.Sequence); err != nil || c["failures"] != 1.0 {
+			t.Errorf("failures bucket after one failure: %v, %v; want failures 1", c, err)
+		}
+
+		q2, _, _ := newQueue(t, url, cfg)
+		recB := newRecorder()
+		startConsume(t, q2, 1, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
+			recB.record(j, d)
+			if d.Deliveries < 4 {
+				return queue.Snooze(10*time.Millisecond, errors.New("held"))
+			}
+			return nil
+		})
+		for i := range 3 {
+			c := recB.next(t, 10*time.Second)
+			if c.d.Deliveries != i+2 || c.d.Failures != 1 || c.d.Panics != 0 {
+				t.Errorf("replica B, call %d: delivery %d, failures %d, panics %d; want %d, 1, 0",
+					i, c.d.Deliveries, c.d.Failures, c.d.Panics, i+2)
+			}
+		}
+		eventually(t, 5*time.Second, "stream empty", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
+		if _, err := failuresOf(t, js, cfg.Prefix, first.d.Sequence); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Errorf("failure count after the ack: %v, want none", err)
+		}
 	})
 }
 
@@ -270,8 +417,9 @@ func TestQueue_Consume_shutdown(t *testing.T) {
 			return nil
 		})
 		got := rec.next(t, 5*time.Second)
-		if got.job.ID != long.ID || got.d.Attempt != 2 {
-			t.Errorf("second consumer got %s attempt %d, want %s attempt 2", got.job.ID, got.d.Attempt, long.ID)
+		if got.job.ID != long.ID || got.d.Deliveries != 2 || got.d.Failures != 0 {
+			t.Errorf("second consumer got %s delivery %d, failures %d; want %s delivery 2, no failure (a hand-back is none)",
+				got.job.ID, got.d.Deliveries, got.d.Failures, long.ID)
 		}
 		eventually(t, 5*time.Second, "stream empty", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
 		select {
@@ -319,8 +467,8 @@ func TestQueue_Consume_killedConsumer(t *testing.T) {
 			return nil
 		})
 		got := rec.next(t, 10*time.Second)
-		if got.d.Attempt != 2 {
-			t.Errorf("redelivered with Attempt %d, want 2", got.d.Attempt)
+		if got.d.Deliveries != 2 || got.d.Failures != 0 {
+			t.Errorf("redelivered as delivery %d with %d failures, want delivery 2 and none", got.d.Deliveries, got.d.Failures)
 		}
 		if gap := got.at.Sub(tookAt); gap < cfg.AckWait-margin {
 			t.Errorf("redelivered %s after A took it, want at least the ack wait %s", gap, cfg.AckWait)
@@ -353,7 +501,7 @@ func TestQueue_Consume_inProgress(t *testing.T) {
 		// second one.
 		startConsume(t, q, 2, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
 			rec.record(j, d)
-			if d.Attempt == 1 {
+			if d.Deliveries == 1 {
 				work := time.NewTimer(3 * cfg.AckWait) // a job longer than the ack wait
 				defer work.Stop()
 				<-work.C
@@ -367,7 +515,7 @@ func TestQueue_Consume_inProgress(t *testing.T) {
 		eventually(t, 10*time.Second, "stream empty", func() bool { return streamMsgs(t, js, cfg.Prefix) == 0 })
 		select {
 		case c := <-rec.ch:
-			t.Errorf("job redelivered (attempt %d) while its handler was running", c.d.Attempt)
+			t.Errorf("job redelivered (delivery %d) while its handler was running", c.d.Deliveries)
 		default:
 		}
 	})
@@ -405,8 +553,8 @@ func TestQueue_Consume_lateArrivalHandedBack(t *testing.T) {
 			return nil
 		})
 		// Well within the 6 min ack wait: A handed the job back.
-		if got := rec.next(t, 5*time.Second); got.d.Attempt != 2 {
-			t.Errorf("second consumer got attempt %d, want 2 (delivered to A, handed back)", got.d.Attempt)
+		if got := rec.next(t, 5*time.Second); got.d.Deliveries != 2 || got.d.Failures != 0 {
+			t.Errorf("second consumer got delivery %d with %d failures, want delivery 2 (delivered to A, handed back) and none", got.d.Deliveries, got.d.Failures)
 		}
 	})
 }

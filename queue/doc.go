@@ -10,7 +10,14 @@
 // without counting as a failure, [Drop] terminates, and any other error is
 // retried after [Config.Backoff].
 //
-// The package owns the stream, the consumer and the job's wire form. It must
-// not know Smartcar, Redis or the scheduler; it imports no internal package.
-// Everything it uses works on nats-server 2.9 and later.
+// JetStream counts deliveries, snoozes and hand-backs included, so the queue
+// counts each job's failures itself, in the KV bucket <PREFIX>_JOB_FAILURES
+// that every replica shares, and passes them on as [Delivery.Failures] for the
+// handler's give-up logic. A handler panic is a failure whose stack is logged;
+// a job that panicked [Config.MaxPanics] times is terminated.
+//
+// The package owns the stream, the consumer, the failures bucket and the
+// job's wire form. It must not know Smartcar, Redis or the scheduler; it
+// imports no internal package. Everything it uses works on nats-server 2.9
+// and later.
 package queue

@@ -43,6 +43,19 @@ func TestNew_streamAndConsumer(t *testing.T) {
 		if diff := cmp.Diff(wantCons, gotCons); diff != "" {
 			t.Errorf("consumer config (-want +got):\n%s", diff)
 		}
+		kv, err := js.KeyValue(t.Context(), queue.FailuresBucket(cfg.Prefix))
+		if err != nil {
+			t.Fatalf("failures bucket: %v", err)
+		}
+		st, err := kv.Status(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotKV := []any{st.Bucket(), st.History(), st.TTL(), st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Storage}
+		wantKV := []any{queue.FailuresBucket(cfg.Prefix), int64(1), queue.FailuresTTL, jetstream.MemoryStorage}
+		if diff := cmp.Diff(wantKV, gotKV); diff != "" {
+			t.Errorf("failures bucket (-want +got):\n%s", diff)
+		}
 	})
 }
 

@@ -126,6 +126,7 @@ func TestNew_invalidConfig(t *testing.T) {
 		{"negative max pending", queue.Config{MaxPending: -1}, "max pending"},
 		{"short fetch wait", queue.Config{FetchWait: time.Millisecond}, "fetch wait"},
 		{"negative grace", queue.Config{ShutdownGrace: -time.Second}, "shutdown grace"},
+		{"negative max panics", queue.Config{MaxPanics: -1}, "max panics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -28,8 +29,8 @@ func (e *snoozeError) Unwrap() error { return e.cause }
 
 // Snooze returns an error that makes Consume redeliver the job after d
 // (NakWithDelay) instead of retrying it with backoff; use it for a
-// Retry-After. JetStream still counts the delivery, so Delivery.Attempt grows
-// across snoozes; give-up logic belongs in the handler. cause may be nil.
+// Retry-After. A snooze is not a failure: Delivery.Failures does not grow
+// (JetStream's delivery count, Delivery.Deliveries, does). cause may be nil.
 func Snooze(d time.Duration, cause error) error {
 	return &snoozeError{delay: max(d, 0), cause: cause}
 }
@@ -63,4 +64,27 @@ func SnoozeDelay(err error) (time.Duration, bool) {
 func IsDrop(err error) bool {
 	var d *dropError
 	return errors.As(err, &d)
+}
+
+// PanicError is a handler's panic: the value it panicked with and the stack
+// of the goroutine at the time. Consume turns a panic into one; a handler
+// that recovers its own panics returns one from Recovered (or a Drop of
+// one), so Consume still logs the stack and counts the panic.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Recovered returns a PanicError for v, a value recover returned, with the
+// current goroutine's stack. Call it in the deferred function that
+// recovered: the stack then still shows where the panic happened.
+func Recovered(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
+
+// panicOf returns the PanicError in err's chain.
+func panicOf(err error) (*PanicError, bool) {
+	var p *PanicError
+	ok := errors.As(err, &p)
+	return p, ok
 }

@@ -13,12 +13,14 @@ type Queue struct {
 	cfg      Config
 	stream   string
 	consumer jetstream.Consumer
+	fails    failures
 	st       stats
 }
 
 // New creates or updates the stream <PREFIX>_JOBS (work-queue retention,
-// subjects <prefix>.jobs.>) and the durable pull consumer <PREFIX>_WORKERS
-// (explicit ack) and returns a Queue using them.
+// subjects <prefix>.jobs.>), the durable pull consumer <PREFIX>_WORKERS
+// (explicit ack) and the KV bucket <PREFIX>_JOB_FAILURES (failed deliveries
+// per job) and returns a Queue using them.
 func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -48,6 +50,9 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create consumer %s: %w", name, err)
+	}
+	if q.fails, err = newFailures(ctx, js, cfg); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

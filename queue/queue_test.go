@@ -2,9 +2,12 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +79,10 @@ func newQueue(t *testing.T, url string, cfg queue.Config) (*queue.Queue, jetstre
 		err := js.DeleteStream(ctx, queue.StreamName(cfg.Prefix))
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			t.Errorf("delete stream: %v", err)
+		}
+		err = js.DeleteKeyValue(ctx, queue.FailuresBucket(cfg.Prefix))
+		if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			t.Errorf("delete failures bucket: %v", err)
 		}
 	})
 	return q, js, cfg
@@ -194,6 +201,40 @@ func (r *recorder) next(t *testing.T, timeout time.Duration) call {
 		t.Fatalf("no handler call within %s", timeout)
 		return call{}
 	}
+}
+
+// failuresOf reads a job's entry in the failures bucket.
+func failuresOf(t *testing.T, js jetstream.JetStream, prefix string, seq uint64) (map[string]any, error) {
+	t.Helper()
+	kv, err := js.KeyValue(t.Context(), queue.FailuresBucket(prefix))
+	if err != nil {
+		t.Fatalf("failures bucket: %v", err)
+	}
+	e, err := kv.Get(t.Context(), strconv.FormatUint(seq, 10))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(e.Value(), &m); err != nil {
+		t.Fatalf("failures of job %d: %v", seq, err)
+	}
+	return m, nil
+}
+
+// logRecords returns the JSON log records in logs whose message is msg.
+func logRecords(t *testing.T, logs *testserver.Buffer, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.Lines(logs.String()) {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if r["msg"] == msg {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // connectB is connect for benchmarks.

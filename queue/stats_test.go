@@ -22,7 +22,7 @@ func TestQueue_Stats(t *testing.T) {
 		rec := newRecorder()
 		c := startConsume(t, q, 2, func(ctx context.Context, j queue.PollJob, d queue.Delivery) error {
 			rec.record(j, d)
-			if d.Attempt == 1 {
+			if d.Deliveries == 1 {
 				return queue.Snooze(50*time.Millisecond, errors.New("held"))
 			}
 			return nil

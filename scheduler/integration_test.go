@@ -39,6 +39,9 @@ func replicaQueue(t *testing.T, url, prefix string) (*queue.Queue, jetstream.Jet
 		if err := js.DeleteStream(ctx, queue.StreamName(prefix)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			t.Errorf("delete stream: %v", err)
 		}
+		if err := js.DeleteKeyValue(ctx, queue.FailuresBucket(prefix)); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			t.Errorf("delete failures bucket: %v", err)
+		}
 	})
 	return q, js
 }

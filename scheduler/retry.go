@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/smartcar-poller/smartcar-poller/queue"
 )
@@ -17,14 +18,16 @@ const (
 	retryMax = 10 * time.Second
 )
 
-// backoff returns the delay before the retry that follows n failed attempts
-// in a row.
-func backoff(n int) time.Duration {
-	d := retryMax
-	if n < 8 { // 250 ms << 6 is already past the cap
-		d = min(retryMin<<n, retryMax)
+// newBackoff returns the delays of a firing's retries: a cenkalti/backoff
+// exponential backoff whose interval is 3/4 of the delay above, randomized
+// by ±1/3, so each delay d lands in [d/2, d].
+func newBackoff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     retryMin * 3 / 4,
+		RandomizationFactor: 1.0 / 3,
+		Multiplier:          2,
+		MaxInterval:         retryMax * 3 / 4,
 	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // errGiveUp ends a firing's retries: the schedule's next tick (or the retry
@@ -43,20 +46,20 @@ type run struct {
 	log     *slog.Logger
 
 	res     queue.EnqueueResult
-	handed  int       // jobs handed to Enqueue at least once
-	retry   []pending // jobs that failed, to enqueue again
-	lost    int       // jobs that failed for good or past their retry limit
-	err     error     // the latest failure
-	retries int       // attempts made again after a backoff
-	backoff int       // failed attempts in a row
-	retryAt time.Time // when the next retry is due
+	handed  int                         // jobs handed to Enqueue at least once
+	retry   []pending                   // jobs that failed, to enqueue again
+	lost    int                         // jobs that failed for good or past their retry limit
+	err     error                       // the latest failure
+	retries int                         // attempts made again after a backoff
+	delays  *backoff.ExponentialBackOff // of the failed attempts in a row
+	retryAt time.Time                   // when the next retry is due
 	warned  bool
 }
 
 func (s *Scheduler) newRun(e *entry, tick time.Time, hurry <-chan struct{}) *run {
 	return &run{
 		s: s, e: e, tick: tick, next: e.spec.Next(tick.In(s.loc)), hurry: hurry,
-		log: s.log.With("schedule", e.Name, "tick", tick),
+		log: s.log.With("schedule", e.Name, "tick", tick), delays: newBackoff(),
 	}
 }
 
@@ -89,7 +92,7 @@ func (r *run) listVehicles(ctx context.Context) ([]Vehicle, error) {
 		vs, err = r.s.vehicles.ListVehicles(actx)
 		cancel()
 	}
-	r.backoff = 0
+	r.delays.Reset()
 	return vs, nil
 }
 
@@ -128,7 +131,7 @@ func (r *run) send(ctx context.Context, ps []pending, retry bool) {
 	}
 	switch {
 	case len(r.retry) == 0:
-		r.backoff = 0
+		r.delays.Reset()
 	case ctx.Err() != nil:
 		// Stopping: nothing will be retried.
 	case retry || !failing:
@@ -194,8 +197,7 @@ func (r *run) retryLeft(ctx context.Context) error {
 // failure of a firing is a warning, later ones are debug logs.
 func (r *run) failed(ctx context.Context, err error, until time.Time) {
 	r.err = err
-	r.retryAt = r.s.now().Add(backoff(r.backoff))
-	r.backoff++
+	r.retryAt = r.s.now().Add(r.delays.NextBackOff())
 	if !r.warned {
 		r.warned = true
 		r.log.WarnContext(ctx, "firing failed; retrying", "retry_until", until, "err", err)

@@ -6,17 +6,28 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
 
 // Backoff while another process holds a grant's lock, and between retries of
-// a failed write of a new pair.
+// a failed write of a new pair: doubling, without jitter.
 const (
 	waitMin    = 10 * time.Millisecond
 	waitMax    = 500 * time.Millisecond
 	persistMin = 20 * time.Millisecond
 	persistMax = 250 * time.Millisecond
 )
+
+// doubling returns the options of a backoff.Retry that waits first, doubling
+// up to most, without jitter, for as long as its context lasts, plus opts.
+func doubling(first, most time.Duration, opts ...backoff.RetryOption) []backoff.RetryOption {
+	return append([]backoff.RetryOption{
+		backoff.WithBackOff(&backoff.ExponentialBackOff{InitialInterval: first, Multiplier: 2, MaxInterval: most}),
+		backoff.WithMaxElapsedTime(0), // the context bounds the retries
+	}, opts...)
+}
 
 // exchangeAttempts bounds the calls to Smartcar in one refresh; a retry only
 // follows a retryable failure (transport error, 5xx), where the response may
@@ -102,14 +113,15 @@ func (m *Manager) refresh(base context.Context, grantID, rejected string) (strin
 	// Long enough for a crashed holder's lock to expire and be taken over.
 	ctx, cancel := context.WithTimeout(base, 2*m.cfg.LockTTL+time.Second)
 	defer cancel()
-	wait := waitMin
-	for {
+	waiting := false // the last try found the lock held
+	tok, err := backoff.Retry(ctx, func() (string, error) {
+		waiting = false
 		g, err := m.store.GetGrant(ctx, grantID)
 		if err != nil {
-			return "", fmt.Errorf("refresh: %w", err)
+			return "", backoff.Permanent(fmt.Errorf("refresh: %w", err))
 		}
 		if g.NeedsReauth {
-			return "", fmt.Errorf("refresh grant %s: %w", grantID, ErrReauthRequired)
+			return "", backoff.Permanent(fmt.Errorf("refresh grant %s: %w", grantID, ErrReauthRequired))
 		}
 		if !m.needsRefresh(g, rejected) {
 			return g.Access.AccessToken, nil // another process refreshed
@@ -118,17 +130,20 @@ func (m *Manager) refresh(base context.Context, grantID, rejected string) (strin
 		if err == nil {
 			tok, err := m.refreshLocked(base, grantID, rejected)
 			m.unlock(base, grantID, unlock)
-			return tok, err
+			return tok, backoff.Permanent(err)
 		}
 		if !errors.Is(err, ErrLocked) {
-			return "", fmt.Errorf("refresh: %w", err)
+			return "", backoff.Permanent(fmt.Errorf("refresh: %w", err))
 		}
+		waiting = true
+		return "", err
+	}, doubling(waitMin, waitMax, backoff.WithNotify(func(_ error, wait time.Duration) {
 		m.log.DebugContext(ctx, "waiting for another refresh", "grant_id", grantID, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
-			return "", fmt.Errorf("refresh grant %s: wait for lock: %w", grantID, err)
-		}
-		wait = min(2*wait, waitMax)
+	}))...)
+	if err != nil && waiting {
+		return "", fmt.Errorf("refresh grant %s: wait for lock: %w", grantID, err)
 	}
+	return tok, err
 }
 
 func lockKey(grantID string) string { return "grant:" + grantID }
@@ -183,33 +198,42 @@ func (m *Manager) refreshLocked(base context.Context, grantID, rejected string) 
 	return stored.Access.AccessToken, nil
 }
 
-// exchange calls Smartcar, retrying a retryable failure at once (see
-// exchangeAttempts), and returns the pair and the calls it took. Errors come
-// back sanitized: no token in their text.
+// exchange calls Smartcar, retrying a retryable failure after 200 ms, then
+// 400 ms (see exchangeAttempts), and returns the pair and the calls it took.
+// Errors come back sanitized: no token in their text.
 func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, int, error) {
-	var err error
-	attempt := 1
-	for ; attempt <= exchangeAttempts; attempt++ {
-		var acc *smartcar.Access
-		acc, err = m.ref.ExchangeRefreshToken(ctx, g.Access.RefreshToken)
+	attempt := 0
+	var last error // the latest sanitized failure
+	acc, err := backoff.Retry(ctx, func() (*smartcar.Access, error) {
+		attempt++
+		acc, err := m.ref.ExchangeRefreshToken(ctx, g.Access.RefreshToken)
 		if err == nil {
 			if acc == nil {
-				return nil, attempt, errors.New("exchange refresh token: empty response")
+				return nil, backoff.Permanent(errEmptyExchange)
 			}
-			return acc, attempt, nil
+			return acc, nil
 		}
-		err = sanitize(err, g.Access.RefreshToken, g.Access.AccessToken)
-		se, ok := smartcar.AsError(err)
-		if !ok || !se.Retryable() || ctx.Err() != nil || attempt == exchangeAttempts {
-			break
+		last = sanitize(err, g.Access.RefreshToken, g.Access.AccessToken)
+		if se, ok := smartcar.AsError(last); !ok || !se.Retryable() {
+			return nil, backoff.Permanent(last)
 		}
-		m.log.WarnContext(ctx, "refresh failed, retrying", "grant_id", g.ID, "attempt", attempt, "err", err)
-		if serr := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); serr != nil {
-			break
-		}
+		return nil, last
+	}, doubling(200*time.Millisecond, time.Second, backoff.WithMaxTries(exchangeAttempts),
+		backoff.WithNotify(func(error, time.Duration) {
+			m.log.WarnContext(ctx, "refresh failed, retrying", "grant_id", g.ID, "attempt", attempt, "err", last)
+		}))...)
+	switch {
+	case err == nil:
+		return acc, attempt, nil
+	case errors.Is(err, errEmptyExchange):
+		return nil, attempt, err
+	case last != nil:
+		err = last // not the context's error: the caller tells a rejected grant by it
 	}
-	return nil, min(attempt, exchangeAttempts), fmt.Errorf("exchange refresh token: %w", err)
+	return nil, attempt, fmt.Errorf("exchange refresh token: %w", err)
 }
+
+var errEmptyExchange = errors.New("exchange refresh token: empty response")
 
 // persist stores the new pair with a compare-and-set on old's version,
 // retrying store failures until PersistTimeout: Smartcar has already rotated,
@@ -217,26 +241,32 @@ func (m *Manager) exchange(ctx context.Context, g Grant) (*smartcar.Access, int,
 func (m *Manager) persist(base context.Context, old, next Grant) (Grant, error) {
 	ctx, cancel := context.WithTimeout(base, m.cfg.PersistTimeout)
 	defer cancel()
-	wait := persistMin
-	for attempt := 1; ; attempt++ {
+	attempt := 0
+	var last error // the latest store failure
+	stored, err := backoff.Retry(ctx, func() (Grant, error) {
+		attempt++
 		stored, err := m.store.UpdateGrant(ctx, next, old.Version)
 		if err == nil {
 			m.cacheAccess(old.ID, stored.Access) // the stored pair: what every replica now reads
 			return stored, nil
 		}
 		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-			return m.afterLostWrite(ctx, old, next, err)
+			last = nil
+			g, err := m.afterLostWrite(ctx, old, next, err)
+			return g, backoff.Permanent(err)
 		}
+		last = err
 		if attempt%40 == 1 { // about every 10 s
 			m.log.WarnContext(ctx, "store refreshed pair, retrying", "grant_id", old.ID, "attempt", attempt, "err", err)
 		}
-		if serr := sleep(ctx, wait); serr != nil {
-			m.log.ErrorContext(ctx, "refreshed pair lost: could not store it; the grant needs a reconnect",
-				"grant_id", old.ID, "attempts", attempt, "err", err)
-			return Grant{}, fmt.Errorf("refresh grant %s: store new pair: %w", old.ID, err)
-		}
-		wait = min(2*wait, persistMax)
+		return Grant{}, err
+	}, doubling(persistMin, persistMax)...)
+	if err != nil && last != nil {
+		m.log.ErrorContext(ctx, "refreshed pair lost: could not store it; the grant needs a reconnect",
+			"grant_id", old.ID, "attempts", attempt, "err", last)
+		return Grant{}, fmt.Errorf("refresh grant %s: store new pair: %w", old.ID, last)
 	}
+	return stored, err
 }
 
 // afterLostWrite handles a compare-and-set that failed after Smartcar issued
@@ -289,17 +319,5 @@ func (m *Manager) markReauth(base context.Context, g Grant) {
 	m.log.WarnContext(ctx, "grant needs reauthentication", "grant_id", g.ID, "vehicles", n)
 	if len(errs) > 0 {
 		m.log.ErrorContext(ctx, "mark grant needs_reauth", "grant_id", g.ID, "err", errors.Join(errs...))
-	}
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

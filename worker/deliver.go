@@ -22,7 +22,7 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 		holdFor   time.Duration
 		holdCause error
 		gen       = generation(job.ID)
-		lastTry   = gen+1 >= w.cfg.MaxAttempts
+		lastTry   = tries(job, d) >= w.cfg.MaxAttempts
 	)
 	for _, item := range res.Items() {
 		if item.Err == nil {
@@ -65,15 +65,13 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 		w.st.events.Add(int64(len(evs)))
 	}
 	if holdFor > 0 {
-		until := w.cfg.Now().Add(holdFor)
-		if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
-			return fmt.Errorf("set hold: %w", err)
-		}
-		w.st.holds.Add(1)
-		if ev, err := w.statusEvent(job, events.StatusRateLimited, "Retry-After "+holdFor.String()+": "+holdCause.Error()); err == nil {
-			if err := w.deps.Publisher.Publish(ctx, ev); err != nil {
-				return fmt.Errorf("publish status: %w", err)
-			}
+		if err := w.hold(ctx, job, holdFor, holdCause); err != nil {
+			// A follow-up would find no hold and call before the Retry-After
+			// ends: the whole job waits it out instead. The events published
+			// above have ids derived from the job: JetStream drops them as
+			// duplicates when the next try publishes them within its window,
+			// and consumers can tell them apart after it.
+			return w.waitOut(holdFor, fmt.Errorf("%w (%w)", holdCause, err))
 		}
 	}
 	if len(retry) > 0 {
@@ -170,6 +168,11 @@ func rootID(id string) string {
 	}
 	return id
 }
+
+// tries is the number of this try of the job's paths: one per follow-up
+// generation before it, one per failed delivery of this job before it, and
+// this one. Snoozes are no tries (queue.Delivery.Failures leaves them out).
+func tries(job queue.PollJob, d queue.Delivery) int { return generation(job.ID) + d.Failures + 1 }
 
 func generation(id string) int {
 	if i := strings.LastIndexByte(id, '|'); i >= 0 {

@@ -313,6 +313,7 @@ func hostileSetup(t *testing.T, handler http.Handler) (*Worker, jetstream.JetStr
 		_ = js.DeleteStream(c, events.StreamName(prefix))
 		_ = js.DeleteKeyValue(c, events.LatestBucket(prefix))
 		_ = js.DeleteStream(c, q.Stream())
+		_ = js.DeleteKeyValue(c, queue.FailuresBucket(prefix))
 		if keys, _ := rdb.Keys(c, prefix+":*").Result(); len(keys) > 0 {
 			rdb.Del(c, keys...)
 		}
@@ -416,7 +417,7 @@ func TestHandle_hostileItems(t *testing.T) {
 	paths := []string{"/odometer", "/location", "/vin", "/battery", "/charge", "/security", "/diagnostics/dtcs"}
 	j := fuzzJob
 	j.VehicleID, j.Paths = vehicle, paths
-	if err := w.Handle(t.Context(), j, queue.Delivery{Attempt: 1}); err != nil {
+	if err := w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
 	got := map[string]string{}
@@ -477,7 +478,7 @@ func TestHandle_hostileResponses(t *testing.T) {
 			w, js, prefix, vehicle := hostileSetup(t, tt.handler)
 			j := fuzzJob
 			j.VehicleID, j.Paths = vehicle, []string{"/odometer", "/location"}
-			err := w.Handle(t.Context(), j, queue.Delivery{Attempt: 1})
+			err := w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1})
 			if err != nil && !queue.IsDrop(err) {
 				t.Fatalf("Handle = %v, want the job done (nil or dropped) after its last attempt", err)
 			}

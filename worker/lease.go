@@ -67,7 +67,7 @@ func (w *Worker) lease(ctx context.Context, vehicleID string) (context.Context, 
 	switch {
 	case errors.Is(err, tokens.ErrLocked):
 		w.st.leaseBusy.Add(1)
-		return nil, nil, nil, queue.Snooze(w.cfg.LeaseBusy+rand.N(w.cfg.LeaseBusy), errLeased)
+		return nil, nil, nil, queue.Snooze(w.busySnooze(), errLeased)
 	case errors.Is(err, tokens.ErrNotFound):
 		// Removed since the job was enqueued (only StartPoll reads the vehicle).
 		return nil, nil, nil, queue.Drop(fmt.Errorf("start poll: %w", err))
@@ -87,6 +87,11 @@ func (w *Worker) lease(ctx context.Context, vehicleID string) (context.Context, 
 		}
 	}, start, nil
 }
+
+// busySnooze is how long a job waits when the vehicle's lease is taken or
+// the rate limiter has no slot soon: LeaseBusy plus jitter of up to as much
+// again, so the jobs that met the same obstacle come back spread out.
+func (w *Worker) busySnooze() time.Duration { return w.cfg.LeaseBusy + rand.N(w.cfg.LeaseBusy) }
 
 // accessToken returns the vehicle's access token: for the vehicle StartPoll
 // read (start non-nil) when Tokens can take it, else by the vehicle's id.

@@ -76,7 +76,7 @@ func TestHandle_LeaseHeldByAnotherReplicaSnoozes(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := f.sim.Stats().Requests
-			err = w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			err = w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 			d, ok := queue.SnoozeDelay(err)
 			if !ok || d < time.Second || d >= 2*time.Second {
 				t.Fatalf("Handle while the lease is held = %v; want a snooze in [1s, 2s)", err)
@@ -90,7 +90,7 @@ func TestHandle_LeaseHeldByAnotherReplicaSnoozes(t *testing.T) {
 			if err := unlock(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 2}); err != nil {
+			if err := w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Deliveries: 2}); err != nil {
 				t.Fatalf("Handle after the lease was released: %v", err)
 			}
 			// The poll released its lease.
@@ -110,7 +110,7 @@ func TestHandle_LeaseReleasedAfterFailure(t *testing.T) {
 			w := f.replica(t, worker.Config{}, shape.store, true, unlimited())
 			vehicle := []string{f.bev, f.ice}[i] // the other shape's hold stays on its vehicle
 			f.sim.SetFault(vehicle, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 5 * time.Second, Times: 1})
-			err := w.Handle(t.Context(), job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			err := w.Handle(t.Context(), job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 			if _, ok := queue.SnoozeDelay(err); !ok {
 				t.Fatalf("Handle with Retry-After = %v, want a snooze", err)
 			}
@@ -139,7 +139,7 @@ func TestHandle_TwoReplicasNeverCallTogether(t *testing.T) {
 	ctx := t.Context()
 	done := make(chan error, 1)
 	go func() {
-		done <- first.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+		done <- first.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	}()
 	// Wait until the first holds the lease (its key exists in Redis).
 	rdb := testserver.Redis(t)
@@ -152,7 +152,7 @@ func TestHandle_TwoReplicasNeverCallTogether(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	err := second.Handle(ctx, job(f.bev, tick0.Add(time.Second), "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err := second.Handle(ctx, job(f.bev, tick0.Add(time.Second), "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	if _, ok := queue.SnoozeDelay(err); !ok {
 		t.Errorf("second replica's Handle during the first's call = %v, want a snooze", err)
 	}
@@ -175,11 +175,11 @@ func TestHandle_RateLimitSlotTooFarSnoozes(t *testing.T) {
 	}
 	w := f.replica(t, worker.Config{LeaseTTL: 10 * time.Second}, f.store, true, shared)
 	ctx := t.Context()
-	if err := w.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+	if err := w.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatal(err)
 	}
 	before := f.sim.Stats().Requests
-	err = w.Handle(ctx, job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err = w.Handle(ctx, job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	d, ok := queue.SnoozeDelay(err)
 	var we *limiter.WaitError
 	if !ok || !errors.As(err, &we) || d < 50*time.Second || d > time.Minute {

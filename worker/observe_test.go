@@ -78,7 +78,7 @@ func TestObserver_PathOutcomesAndDataAge(t *testing.T) {
 	o := newRecordingObserver()
 	w := f.observed(t, worker.Config{}, o, unlimited())
 	j := job(f.bev, tick0, "always", "/odometer", "/location", "/battery")
-	if err := w.Handle(t.Context(), j, queue.Delivery{Attempt: 1}); err != nil {
+	if err := w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
 	slices.Sort(o.calls)
@@ -128,7 +128,7 @@ func TestObserver_FailedCallAndActiveHolds(t *testing.T) {
 	c.ns.Store(time.Now().UnixNano())
 	o := newRecordingObserver()
 	w := f.observed(t, worker.Config{Now: c.Now}, o, unlimited())
-	err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer", "/location"), queue.Delivery{Attempt: 1})
+	err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer", "/location"), queue.Delivery{Deliveries: 1})
 	if _, ok := queue.SnoozeDelay(err); !ok {
 		t.Fatalf("Handle = %v, want a snooze", err)
 	}
@@ -164,7 +164,7 @@ func TestObserver_LimiterDenied(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	o := newRecordingObserver()
 	w := f.observed(t, worker.Config{}, o, farLimiter{})
-	err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err := w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	if d, ok := queue.SnoozeDelay(err); !ok || d < time.Hour {
 		t.Fatalf("Handle = %v, want a snooze of the limiter's hour", err)
 	}

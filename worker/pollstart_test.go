@@ -90,11 +90,11 @@ func TestHandle_StoreRoundTripsPerPoll(t *testing.T) {
 			}
 			tick := tick0.Add(time.Duration(i) * time.Hour)
 			// The first poll warms the token cache and loads the Lua scripts.
-			if err := w.Handle(t.Context(), job(f.bev, tick, "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+			if err := w.Handle(t.Context(), job(f.bev, tick, "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 				t.Fatal(err)
 			}
 			hook.n.Store(0)
-			if err := w.Handle(t.Context(), job(f.bev, tick.Add(time.Minute), "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+			if err := w.Handle(t.Context(), job(f.bev, tick.Add(time.Minute), "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 				t.Fatal(err)
 			}
 			got := hook.n.Load()
@@ -139,14 +139,14 @@ func TestHandle_HeldVehicleWithEitherLease(t *testing.T) {
 			if err := f.store.SetHold(ctx, vehicle, time.Now().Add(20*time.Second)); err != nil {
 				t.Fatal(err)
 			}
-			err = w.Handle(ctx, job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			err = w.Handle(ctx, job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 			if d, ok := queue.SnoozeDelay(err); !ok || d < 15*time.Second || d > 20*time.Second+time.Millisecond {
 				t.Errorf("Handle of a vehicle held 20s = %v, want a snooze of about 20s", err)
 			}
 			if err := f.store.SetHold(ctx, vehicle, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			err = w.Handle(ctx, job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+			err = w.Handle(ctx, job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 			if !queue.IsDrop(err) {
 				t.Errorf("Handle of a vehicle held 1h (MaxSnooze 1m) = %v, want a drop", err)
 			}
@@ -193,7 +193,7 @@ func TestHandle_UnpollableVehicleWithEitherLease(t *testing.T) {
 				}
 				before := f.sim.Stats().Requests
 				tick := tick0.Add(time.Duration(10*i+j) * time.Minute)
-				err := w.Handle(ctx, job(vehicle, tick, "always", "/odometer"), queue.Delivery{Attempt: 1})
+				err := w.Handle(ctx, job(vehicle, tick, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 				if !queue.IsDrop(err) || !errors.Is(err, tt.want) {
 					t.Errorf("%s vehicle: Handle = %v, want a drop wrapping %v", cmpStatus(tt.status), err, tt.want)
 				}

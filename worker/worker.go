@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
@@ -85,7 +86,9 @@ type Config struct {
 	// always metric. Default metric.
 	UnitSystem smartcar.UnitSystem
 	// MaxAttempts bounds how often a job (or a follow-up of it) is tried
-	// before its paths are reported as failed. Default 10.
+	// before its paths are reported as failed: each failed delivery and
+	// each follow-up is a try; a snooze (a Retry-After hold, a busy lease,
+	// the rate limiter) is none. Default 10.
 	MaxAttempts int
 	// MaxSnooze is the longest Retry-After hold a job waits for; a job for a
 	// vehicle held longer is dropped (its tick is skipped). Default 30m.
@@ -131,9 +134,9 @@ type Worker struct {
 
 	vehicles vehicleLocks
 
-	mu         sync.Mutex
-	appPause   time.Time // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
-	appStrikes int
+	mu        sync.Mutex
+	appPause  time.Time                  // no Smartcar call before this (RATE_LIMIT:SMARTCAR_API)
+	appPauses backoff.ExponentialBackOff // their lengths, reset by a successful call
 }
 
 // New returns a Worker; it fails when a required dependency is missing.
@@ -163,7 +166,10 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
 	}
 	cfg = cfg.withDefaults()
 	st := newStats(cfg.Now)
-	return &Worker{cfg: cfg, deps: st.wrap(deps), log: logger.With("component", "worker"), st: st}, nil
+	return &Worker{
+		cfg: cfg, deps: st.wrap(deps), log: logger.With("component", "worker"), st: st,
+		appPauses: backoff.ExponentialBackOff{InitialInterval: cfg.AppBackoff, Multiplier: 2, MaxInterval: cfg.AppBackoffMax},
+	}, nil
 }
 
 // Stats returns the worker's counters.
@@ -176,11 +182,34 @@ var (
 
 // Handle polls one job. Its result steers the queue: nil acks, a
 // queue.Snooze redelivers after the hold, queue.Drop discards, any other
-// error is retried with the queue's backoff.
-func (w *Worker) Handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
-	err := w.handle(ctx, job, d)
-	w.st.observe(err)
-	return err
+// error is retried with the queue's backoff. A panic is recovered and
+// returned as a queue.PanicError (the queue logs its stack and counts it);
+// the panic that reaches d.MaxPanics reports every path of the job as
+// failed (an error event each) and drops it, as a permanent error does.
+func (w *Worker) Handle(ctx context.Context, job queue.PollJob, d queue.Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = w.panicked(ctx, job, d, queue.Recovered(p))
+		}
+		w.st.observe(err)
+	}()
+	return w.handle(ctx, job, d)
+}
+
+// panicked handles a panic of handle: the queue retries the job until its
+// panics reach d.MaxPanics; the last one is reported like a permanent error.
+// The description names no panic value: it may hold anything, and events
+// leave the process. The queue logs the value and the stack.
+func (w *Worker) panicked(ctx context.Context, job queue.PollJob, d queue.Delivery, p *queue.PanicError) error {
+	if d.MaxPanics == 0 || d.Panics+1 < d.MaxPanics {
+		return p
+	}
+	e := &smartcar.Error{Type: smartcar.TypeSDK, Code: "PANIC",
+		Description: fmt.Sprintf("the poller panicked on this job %d times; see its logs", d.Panics+1)}
+	if err := w.publishErrors(ctx, job, e); err != nil {
+		return fmt.Errorf("report panic: %w (after %w)", err, p) // the queue terminates it all the same
+	}
+	return queue.Drop(fmt.Errorf("job panicked %d times: %w", d.Panics+1, p))
 }
 
 func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
@@ -299,7 +328,7 @@ func (w *Worker) waitLimiter(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("rate limiter: %w", err)
 	}
-	d := w.cfg.LeaseBusy + rand.N(w.cfg.LeaseBusy)
+	d := w.busySnooze()
 	var de interface{ Delay() time.Duration }
 	if errors.As(err, &de) {
 		d = max(d, de.Delay())
@@ -339,7 +368,11 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule, "request_id", e.RequestID)
 	switch {
 	case e.RetryAfter > 0:
-		return w.hold(ctx, job, e.RetryAfter, e)
+		if err := w.hold(ctx, job, e.RetryAfter, e); err != nil {
+			// Other replicas will not see it, but this job still waits it out.
+			log.WarnContext(ctx, "Retry-After hold not stored", "retry_after", e.RetryAfter, "err", err)
+		}
+		return w.waitOut(e.RetryAfter, e)
 	case e.IsRateLimit() && e.Code != "VEHICLE":
 		pause := w.appLimited()
 		log.WarnContext(ctx, "application rate limit hit; pausing calls", "pause", pause)
@@ -348,10 +381,20 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 		return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, e.Type+":"+e.Code, e))
 	case disables(e):
 		return queue.Drop(w.markStatus(ctx, job, events.StatusDisabled, e.Type+":"+e.Code, e))
-	case e.Retryable() && d.Attempt < w.cfg.MaxAttempts:
+	case e.Retryable() && tries(job, d) < w.cfg.MaxAttempts:
 		return fmt.Errorf("batch: %w", e)
 	}
 	// Permanent, or out of attempts: report every path as failed.
+	if err := w.publishErrors(ctx, job, e); err != nil {
+		return err
+	}
+	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", tries(job, d), e))
+}
+
+// publishErrors reports every path of the job as failed with e: an error
+// event each. An event that cannot be built drops the job (it never could
+// be); a failed publish is returned to be retried.
+func (w *Worker) publishErrors(ctx context.Context, job queue.PollJob, e *smartcar.Error) error {
 	evs := make([]events.Event, 0, len(job.Paths))
 	for _, p := range job.Paths {
 		ev, err := w.errorEvent(job, p, e)
@@ -363,7 +406,8 @@ func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Del
 	if err := w.deps.Publisher.Publish(ctx, evs...); err != nil {
 		return fmt.Errorf("publish error events: %w", err)
 	}
-	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", d.Attempt, e))
+	w.st.events.Add(int64(len(evs)))
+	return nil
 }
 
 // disables reports whether an error means the vehicle should not be polled
@@ -378,18 +422,29 @@ func disables(e *smartcar.Error) bool {
 	return false
 }
 
-// hold records a Retry-After hold shared with every replica and snoozes the job.
+// hold records a Retry-After of d for the job's vehicle: the hold every
+// replica reads before it calls Smartcar for the vehicle (Registry.SetHold),
+// then a rate_limited status event. The error is SetHold's: without it the
+// hold is not shared. The status event only informs: one that cannot be
+// published is logged and skipped, so it costs neither the hold nor the job.
 func (w *Worker) hold(ctx context.Context, job queue.PollJob, d time.Duration, cause error) error {
-	until := w.cfg.Now().Add(d)
-	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
+	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, w.cfg.Now().Add(d)); err != nil {
 		return fmt.Errorf("set hold: %w", err)
 	}
 	w.st.holds.Add(1)
-	if ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s", d)); err == nil {
-		if err := w.deps.Publisher.Publish(ctx, ev); err != nil {
-			return fmt.Errorf("publish status: %w", err)
-		}
+	ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s: %v", d, cause))
+	if err == nil {
+		err = w.deps.Publisher.Publish(ctx, ev)
 	}
+	if err != nil {
+		w.log.WarnContext(ctx, "publish rate_limited status", "vehicle_id", job.VehicleID, "err", err)
+	}
+	return nil
+}
+
+// waitOut is the outcome of a job that must wait d for its vehicle: a
+// snooze, or a drop (its tick skipped) when d is longer than MaxSnooze.
+func (w *Worker) waitOut(d time.Duration, cause error) error {
 	if d > w.cfg.MaxSnooze {
 		return queue.Drop(fmt.Errorf("%w for %s: tick skipped: %w", errHeld, d, cause))
 	}
@@ -413,18 +468,20 @@ func (w *Worker) markStatus(ctx context.Context, job queue.PollJob, s events.Sta
 	return fmt.Errorf("vehicle %s: %w", s, cause)
 }
 
+// appLimited pauses every call after RATE_LIMIT:SMARTCAR_API and returns
+// for how long: AppBackoff, doubled by each one in a row, up to
+// AppBackoffMax.
 func (w *Worker) appLimited() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	d := w.cfg.AppBackoff << min(w.appStrikes, 10)
-	d = min(d, w.cfg.AppBackoffMax)
-	w.appStrikes++
+	d := min(w.appPauses.NextBackOff(), w.cfg.AppBackoffMax)
 	w.appPause = w.cfg.Now().Add(d)
 	return d
 }
 
+// appOK ends a row of RATE_LIMIT:SMARTCAR_API: the next pause is AppBackoff.
 func (w *Worker) appOK() {
 	w.mu.Lock()
-	w.appStrikes = 0
+	w.appPauses.Reset()
 	w.mu.Unlock()
 }

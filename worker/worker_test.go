@@ -65,6 +65,7 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 		_ = js.DeleteStream(c, events.StreamName(f.prefix))
 		_ = js.DeleteKeyValue(c, events.LatestBucket(f.prefix))
 		_ = js.DeleteStream(c, f.q.Stream())
+		_ = js.DeleteKeyValue(c, queue.FailuresBucket(f.prefix))
 	})
 	if f.pub, err = events.NewPublisher(js, events.PublisherConfig{Prefix: f.prefix}); err != nil {
 		t.Fatal(err)
@@ -194,11 +195,11 @@ func bySignal(evs []events.Event) map[events.Signal][]events.Event {
 func TestHandle_PublishesOneEventPerPath(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	j := job(f.bev, tick0, "always", "/odometer", "/location", "/battery")
-	if err := f.w.Handle(t.Context(), j, queue.Delivery{Attempt: 1}); err != nil {
+	if err := f.w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
 	// A redelivered job (e.g. after a crash before the ack) must not duplicate events.
-	if err := f.w.Handle(t.Context(), j, queue.Delivery{Attempt: 2}); err != nil {
+	if err := f.w.Handle(t.Context(), j, queue.Delivery{Deliveries: 2}); err != nil {
 		t.Fatalf("Handle again: %v", err)
 	}
 	evs := f.stored(t)
@@ -249,7 +250,7 @@ func TestHandle_OnChangeSkipsUnchangedValues(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	paths := []string{"/odometer", "/location"}
 	for i := range 3 {
-		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "on_change", paths...), queue.Delivery{Attempt: 1}); err != nil {
+		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "on_change", paths...), queue.Delivery{Deliveries: 1}); err != nil {
 			t.Fatalf("Handle %d: %v", i, err)
 		}
 	}
@@ -267,7 +268,7 @@ func TestHandle_OnChangeEmitsMovingValues(t *testing.T) {
 	f.sim.SetPlugged(f.bev, false)
 	var distances []float64
 	for i := range 3 {
-		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "on_change", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "on_change", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 			t.Fatalf("Handle %d: %v", i, err)
 		}
 		for _, ev := range f.stored(t)[len(distances):] {
@@ -289,7 +290,7 @@ func TestHandle_OnChangeEmitsMovingValues(t *testing.T) {
 
 func TestHandle_ImperialIsNormalizedToMetric(t *testing.T) {
 	f := setup(t, worker.Config{UnitSystem: smartcar.Imperial}, fixedClock)
-	if err := f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer", "/fuel"), queue.Delivery{Attempt: 1}); err != nil {
+	if err := f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer", "/fuel"), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := f.sim.VehicleState(f.ice)
@@ -320,7 +321,7 @@ func TestHandle_ItemRetryAfterHoldsVehicleAndRetriesOnlyThatPath(t *testing.T) {
 	f.sim.SetFault(f.bev, "/odometer", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 40 * time.Second, Times: 1})
 	j := job(f.bev, tick0, "always", "/odometer", "/location")
 	before := time.Now()
-	if err := f.w.Handle(t.Context(), j, queue.Delivery{Attempt: 1}); err != nil {
+	if err := f.w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
 	got := bySignal(f.stored(t))
@@ -345,7 +346,7 @@ func TestHandle_ItemRetryAfterHoldsVehicleAndRetriesOnlyThatPath(t *testing.T) {
 	calls := f.sim.Stats().Requests
 	follow := j
 	follow.ID, follow.Paths = j.ID+"|1", []string{"/odometer"}
-	err = f.w.Handle(t.Context(), follow, queue.Delivery{Attempt: 1})
+	err = f.w.Handle(t.Context(), follow, queue.Delivery{Deliveries: 1})
 	d, ok := queue.SnoozeDelay(err)
 	if !ok || d < 38*time.Second || d > 41*time.Second {
 		t.Errorf("follow-up during the hold: %v (snooze %v), want a snooze of about 40s", err, d)
@@ -358,7 +359,7 @@ func TestHandle_ItemRetryAfterHoldsVehicleAndRetriesOnlyThatPath(t *testing.T) {
 func TestHandle_BatchRetryAfterSnoozesJob(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 20 * time.Second, Times: 1})
-	err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	if d, ok := queue.SnoozeDelay(err); !ok || d != 20*time.Second {
 		t.Fatalf("Handle = %v, want a 20s snooze", err)
 	}
@@ -366,7 +367,7 @@ func TestHandle_BatchRetryAfterSnoozesJob(t *testing.T) {
 		t.Errorf("hold until %v, want about 20s from now", until)
 	}
 	// Another vehicle is not held.
-	if err := f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+	if err := f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Errorf("other vehicle: %v", err)
 	}
 }
@@ -376,7 +377,7 @@ func TestHandle_RevokedGrantMarksNeedsReauth(t *testing.T) {
 	if n := f.sim.RevokeGrant(f.user); n == 0 {
 		t.Fatal("RevokeGrant revoked nothing")
 	}
-	err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	if !queue.IsDrop(err) {
 		t.Fatalf("Handle = %v, want a drop", err)
 	}
@@ -396,7 +397,7 @@ func TestHandle_RevokedGrantMarksNeedsReauth(t *testing.T) {
 func TestHandle_PermanentItemErrorBecomesErrorEvent(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	// A BEV has no fuel tank: COMPATIBILITY, permanent.
-	if err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/fuel", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+	if err := f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/fuel", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatal(err)
 	}
 	got := bySignal(f.stored(t))
@@ -427,7 +428,7 @@ func TestHandle_RetryableItemErrorGivesUpAfterMaxAttempts(t *testing.T) {
 		if gen > 0 {
 			jj.ID = j.ID + "|" + string(rune('0'+gen))
 		}
-		if err := f.w.Handle(t.Context(), jj, queue.Delivery{Attempt: 1}); err != nil {
+		if err := f.w.Handle(t.Context(), jj, queue.Delivery{Deliveries: 1}); err != nil {
 			t.Fatalf("generation %d: %v", gen, err)
 		}
 	}
@@ -445,12 +446,12 @@ func TestHandle_HTMLBadGatewayRetriesThenReports(t *testing.T) {
 	f := setup(t, worker.Config{MaxAttempts: 2}, fixedClock)
 	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{HTML502: true})
 	j := job(f.bev, tick0, "always", "/odometer", "/location")
-	err := f.w.Handle(t.Context(), j, queue.Delivery{Attempt: 1})
+	err := f.w.Handle(t.Context(), j, queue.Delivery{Deliveries: 1})
 	var se *smartcar.Error
 	if err == nil || queue.IsDrop(err) || !errors.As(err, &se) || se.StatusCode != 502 {
 		t.Fatalf("attempt 1 = %v, want a plain retryable error carrying the 502", err)
 	}
-	if err := f.w.Handle(t.Context(), j, queue.Delivery{Attempt: 2}); !queue.IsDrop(err) {
+	if err := f.w.Handle(t.Context(), j, queue.Delivery{Deliveries: 2, Failures: 1}); !queue.IsDrop(err) {
 		t.Fatalf("last attempt = %v, want a drop", err)
 	}
 	if errs := bySignal(f.stored(t))[events.SignalError]; len(errs) != 2 {
@@ -463,7 +464,7 @@ func TestHandle_AppRateLimitPausesAllCalls(t *testing.T) {
 	// setup spent requests on the token exchange; drain the app bucket.
 	var err error
 	for range 5 {
-		if err = f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+		if err = f.w.Handle(t.Context(), job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 			break
 		}
 	}
@@ -471,7 +472,7 @@ func TestHandle_AppRateLimitPausesAllCalls(t *testing.T) {
 		t.Fatalf("Handle after the bucket ran dry = %v, want a 1m snooze", err)
 	}
 	calls := f.sim.Stats().Requests
-	err = f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Attempt: 1})
+	err = f.w.Handle(t.Context(), job(f.ice, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 	if _, ok := queue.SnoozeDelay(err); !ok {
 		t.Errorf("another vehicle during the pause = %v, want a snooze", err)
 	}
@@ -483,7 +484,7 @@ func TestHandle_AppRateLimitPausesAllCalls(t *testing.T) {
 func TestHandle_RefreshesExpiringTokensWithoutReuse(t *testing.T) {
 	f := setup(t, worker.Config{}, smartcartest.WithAccessTokenLifetime(time.Second), smartcartest.WithRefreshGrace(100*time.Millisecond))
 	for i := range 6 {
-		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "always", "/odometer"), queue.Delivery{Attempt: 1}); err != nil {
+		if err := f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 			t.Fatalf("poll %d: %v", i, err)
 		}
 		time.Sleep(400 * time.Millisecond) // lets the 1s access token age
@@ -516,7 +517,7 @@ func TestHandle_SameVehicleJobsDoNotOverlap(t *testing.T) {
 	errs := make(chan error, 2)
 	for i := range 2 {
 		go func() {
-			errs <- f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "always", "/odometer"), queue.Delivery{Attempt: 1})
+			errs <- f.w.Handle(t.Context(), job(f.bev, tick0.Add(time.Duration(i)*time.Minute), "always", "/odometer"), queue.Delivery{Deliveries: 1})
 		}()
 	}
 	for range 2 {

@@ -81,8 +81,8 @@ schedules:
 
 	// Every stream and bucket: 3 replicas, placed on the 3 nodes.
 	grants, registry, locks := tokens.KVBuckets(prefix)
-	names := []string{events.StreamName(prefix), queue.StreamName(prefix), "KV_" + events.LatestBucket(prefix),
-		"KV_" + grants, "KV_" + registry, "KV_" + locks}
+	names := []string{events.StreamName(prefix), queue.StreamName(prefix), "KV_" + queue.FailuresBucket(prefix),
+		"KV_" + events.LatestBucket(prefix), "KV_" + grants, "KV_" + registry, "KV_" + locks}
 	for _, name := range names {
 		info := streamInfo(t, app.js, name)
 		if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
