@@ -1,9 +1,11 @@
 package smartcartest_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -344,5 +346,44 @@ func TestServer_V3ErrorForms(t *testing.T) {
 	}
 	if r := v3(t, s, "GET", app, user, "/nothing", nil); r.status != 404 || r.errorKind(t) != "RESOURCE_NOT_FOUND:PATH" {
 		t.Errorf("unknown v3 path: HTTP %d %s", r.status, r.body)
+	}
+}
+
+// TestServer_WebhookSignalsMatchAPI: the signals of a webhook and those of
+// the API come from one builder: at the same instant, the same bodies.
+func TestServer_WebhookSignalsMatchAPI(t *testing.T) {
+	clock := newClock()
+	s := newServer(t, smartcartest.WithClock(clock.Now), smartcartest.WithTimeScale(60), smartcartest.WithoutLimits())
+	s.Connect(nil, nil)
+	clock.Advance(17 * time.Second)
+	rc := &receiver{status: 200}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	for _, v := range s.Vehicles() {
+		if err := s.SendWebhook(context.Background(), hook.URL, smartcartest.EventVehicleState, v.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, p := rc.last(t)
+		api, _ := allSignals(t, s, s.AppToken(), v.UserID, v.ID)
+		sent := dig(p, "data", "signals").([]any)
+		if len(sent) != 5 {
+			t.Errorf("%s: %d signals, want 5", v.Kind, len(sent))
+		}
+		for _, sg := range sent {
+			code := dig(sg, "code").(string)
+			var want any
+			if err := json.Unmarshal(api[code].Attributes.Body, &want); err != nil && api[code].errorKind() == "" {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, dig(sg, "body")); diff != "" {
+				t.Errorf("%s %s: webhook body vs API (-api +webhook):\n%s", v.Kind, code, diff)
+			}
+			if k := api[code].errorKind(); k != "" && dig(sg, "status", "error", "code") != "VEHICLE_NOT_CAPABLE" {
+				t.Errorf("%s %s: API error %s, webhook %v", v.Kind, code, k, sg)
+			}
+			if dig(sg, "meta", "retrievedAt") != float64(api[code].Meta.RetrievedAt) {
+				t.Errorf("%s %s: retrievedAt differs", v.Kind, code)
+			}
+		}
 	}
 }
