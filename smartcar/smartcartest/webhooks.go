@@ -113,7 +113,13 @@ func (s *Server) SendWebhook(ctx context.Context, url, eventType, vehicleID stri
 	var payload map[string]any
 	switch eventType {
 	case EventVehicleState:
-		signals := s.webhookSignals(v, now, sendWebhookSignals)
+		var codes []string // what the powertrain has
+		for _, d := range defsOf(sendWebhookSignals) {
+			if v.capable(d.kinds) {
+				codes = append(codes, d.code)
+			}
+		}
+		signals := s.webhookSignals(v, now, codes)
 		meta.SignalCount = len(signals)
 		trigger := map[string]any{"type": "SIGNAL_UPDATED", "signal": map[string]string{"code": sendWebhookSignals[0]}}
 		v.lim.mu.Lock()
@@ -164,7 +170,8 @@ func (s *Server) webhookError(v *vehicle) map[string]any {
 	return webhookErrorEntry(e, state, []string{"odometer-traveleddistance"})
 }
 
-// sendWebhookSignals are the signals SendWebhook delivers, in this order.
+// sendWebhookSignals are the signals SendWebhook delivers, in this order,
+// those the vehicle's powertrain has.
 var sendWebhookSignals = []string{"odometer-traveleddistance", "location-preciselocation",
 	"tractionbattery-stateofcharge", "charge-ischarging", "internalcombustionengine-fuellevel"}
 
