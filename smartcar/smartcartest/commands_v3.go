@@ -2,9 +2,11 @@ package smartcartest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -144,6 +146,7 @@ func (s *Server) handleCommandV3(c *call, v *vehicle, scopes map[string]bool, cm
 		ex.completeAt = c.now.Add(time.Duration(float64(s.cfg.asyncCommand) / s.cfg.timeScale))
 		v.mu.Lock()
 		v.pending = append(v.pending, &pendingCommand{at: t + ex.seconds, apply: apply, exec: ex})
+		slices.SortStableFunc(v.pending, func(a, b *pendingCommand) int { return cmp.Compare(a.at, b.at) })
 		v.mu.Unlock()
 	} else {
 		if err := v.change(t, apply); err != nil {

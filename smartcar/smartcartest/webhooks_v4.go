@@ -64,8 +64,9 @@ type hookEngine struct {
 	mu       sync.Mutex
 	stopped  bool
 	retries  []*outgoing
-	records  []WebhookDelivery
-	recorded chan struct{} // closed and replaced at every record
+	records  []WebhookDelivery // the latest, at most the record limit
+	dropped  int               // older records forgotten
+	recorded chan struct{}     // closed and replaced at every record
 }
 
 // outgoing is an event on its way to a webhook.
@@ -368,6 +369,11 @@ func (s *Server) attempt(o *outgoing) {
 			rec.GaveUp = true
 		}
 	}
+	if len(h.records) >= s.cfg.recordLimit {
+		n := (len(h.records) + 1) / 2
+		h.records = slices.Clone(h.records[n:])
+		h.dropped += n
+	}
 	h.records = append(h.records, rec)
 	if h.recorded != nil {
 		close(h.recorded)
@@ -408,7 +414,8 @@ func (s *Server) post(ctx context.Context, client *http.Client, o *outgoing) (in
 	return resp.StatusCode, nil
 }
 
-// WebhookDeliveries returns every delivery attempt so far, oldest first.
+// WebhookDeliveries returns the delivery attempts so far, oldest first (at
+// most the record limit, see WithRecordLimit).
 func (s *Server) WebhookDeliveries() []WebhookDelivery {
 	h := &s.hooks
 	h.mu.Lock()
@@ -421,21 +428,22 @@ func (s *Server) WebhookDeliveries() []WebhookDelivery {
 // returns it, or returns ctx's error.
 func (s *Server) WaitWebhookDelivery(ctx context.Context, match func(WebhookDelivery) bool) (WebhookDelivery, error) {
 	h := &s.hooks
-	seen := 0
+	seen := 0 // records looked at, counting forgotten ones
 	for {
 		h.mu.Lock()
-		for ; seen < len(h.records); seen++ {
-			if match(h.records[seen]) {
-				d := h.records[seen]
-				h.mu.Unlock()
-				return d, nil
-			}
-		}
+		seen = max(seen, h.dropped)
+		recs := h.records[seen-h.dropped:] // records are only appended to
+		seen += len(recs)
 		if h.recorded == nil {
 			h.recorded = make(chan struct{})
 		}
 		wait := h.recorded
 		h.mu.Unlock()
+		for _, d := range recs {
+			if match(d) {
+				return d, nil
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return WebhookDelivery{}, fmt.Errorf("wait for webhook delivery: %w", ctx.Err())

@@ -235,3 +235,35 @@ func TestServer_WebhookCloseStops(t *testing.T) {
 		t.Fatal("Close did not return while a delivery hung")
 	}
 }
+
+// TestServer_WebhookRecordLimit: delivery records are bounded like request
+// records, and waiting still finds new ones after old ones are forgotten.
+func TestServer_WebhookRecordLimit(t *testing.T) {
+	clock := newClock()
+	s := newServer(t, smartcartest.WithClock(clock.Now), smartcartest.WithRecordLimit(3))
+	s.Connect(nil, nil)
+	hook := httptest.NewServer(&receiver{status: 503})
+	defer hook.Close()
+	// The VIN never changes: the only event is the first delivery.
+	w := s.AddWebhook(smartcartest.Webhook{URL: hook.URL, Signals: []string{"odometer-traveleddistance"},
+		Triggers: []string{"vehicleidentification-vin"}})
+	if r := v3(t, s, "POST", s.AppToken(), "", "/webhooks/"+w.ID+"/subscriptions",
+		map[string]any{"vehicleIds": []string{s.VehicleIDs()[0]}}); r.status != 202 {
+		t.Fatalf("subscribe: HTTP %d", r.status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for attempt := 1; attempt <= 4; attempt++ {
+		if attempt > 1 {
+			clock.Advance(100 * time.Second) // past every backoff
+			s.CheckWebhooks()
+		}
+		d, err := s.WaitWebhookDelivery(ctx, func(d smartcartest.WebhookDelivery) bool { return d.Attempt == attempt })
+		if err != nil || d.Status != 503 || d.GaveUp != (attempt == 4) {
+			t.Fatalf("attempt %d: %+v, %v", attempt, d, err)
+		}
+	}
+	if got := s.WebhookDeliveries(); len(got) > 3 || got[len(got)-1].Attempt != 4 {
+		t.Errorf("%d records kept (limit 3), last %+v", len(got), got[len(got)-1])
+	}
+}
