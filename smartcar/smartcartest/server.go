@@ -62,8 +62,8 @@ type Server struct {
 	hooks hookEngine // webhook v4 deliveries
 }
 
-// Origins are the four Smartcar origins a client needs; the simulator serves
-// them all from one address.
+// Origins are the Smartcar origins a client needs, v2 and v3; the simulator
+// serves them all from one address.
 type Origins struct {
 	API        string `json:"api"`
 	Auth       string `json:"auth"`
