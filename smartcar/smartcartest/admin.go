@@ -44,6 +44,7 @@ type faultWire struct {
 	DropAfterRotate bool     `json:"dropAfterRotate,omitempty"`
 	Probability     float64  `json:"probability,omitempty"`
 	Times           int      `json:"times,omitempty"`
+	JSONAPI         bool     `json:"jsonapi,omitempty"`
 }
 
 // MarshalJSON writes durations as strings like "1m30s".
@@ -54,7 +55,8 @@ func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 func (f Fault) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultWire{Type: f.Type, Code: f.Code, Status: f.Status, Description: f.Description,
 		RetryAfter: duration(f.RetryAfter), Latency: duration(f.Latency), HTML502: f.HTML502, Drop: f.Drop,
-		Hang: f.Hang, DropAfterRotate: f.DropAfterRotate, Probability: f.Probability, Times: f.Times})
+		Hang: f.Hang, DropAfterRotate: f.DropAfterRotate, Probability: f.Probability, Times: f.Times,
+		JSONAPI: f.JSONAPI})
 }
 
 // UnmarshalJSON reads a fault; durations may be strings ("30s") or seconds.
@@ -65,7 +67,8 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	}
 	*f = Fault{Type: w.Type, Code: w.Code, Status: w.Status, Description: w.Description,
 		RetryAfter: time.Duration(w.RetryAfter), Latency: time.Duration(w.Latency), HTML502: w.HTML502,
-		Drop: w.Drop, Hang: w.Hang, DropAfterRotate: w.DropAfterRotate, Probability: w.Probability, Times: w.Times}
+		Drop: w.Drop, Hang: w.Hang, DropAfterRotate: w.DropAfterRotate, Probability: w.Probability, Times: w.Times,
+		JSONAPI: w.JSONAPI}
 	return nil
 }
 

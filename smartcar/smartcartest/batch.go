@@ -126,7 +126,7 @@ func (s *Server) batchItem(c *call, g *grant, v *vehicle, rd *reading, path stri
 		return errorItem(c, newError("PERMISSION", ""), "")
 	case !v.capable(ep.kinds):
 		return errorItem(c, newError("COMPATIBILITY", "VEHICLE_NOT_CAPABLE"), "")
-	case !v.lim.bill(c.now, s.cfg.quota):
+	case !s.bill(c, v):
 		s.stats.quotaExceeded.Add(1)
 		return errorItem(c, newError("BILLING", "VEHICLE_REQUEST_LIMIT"), "")
 	}

@@ -4,13 +4,17 @@
 // and inspect it through a Go API (Connect, SetFault, Requests, Stats, ...)
 // or, for black-box tests and the smartcar-sim command, through /admin/...
 //
-// It owns Smartcar's rules as https://smartcar.com/docs states them: Connect and the
+// It owns Smartcar's rules (https://smartcar.com/docs): Connect and the
 // token endpoint (single-use rotating refresh tokens with a grace period,
 // expiring access tokens), every v2.0 endpoint with scopes, batch, units and
-// metadata headers, the application token bucket, the per-vehicle throttle
-// with Retry-After, the monthly billing quota, webhooks signed with the
-// management token, and injected faults. Simulated vehicles drive, charge and
-// refuel over simulated time, deterministically for a seed.
+// metadata headers, API v3 (application tokens from the IAM endpoint,
+// sc-user-id, signals, commands, connections, the Management API v3 and v4
+// webhook deliveries with retries), the application token bucket, the
+// per-vehicle throttle with Retry-After, billed calls per vehicle and month
+// with the monthly quota, webhooks signed with the management token, and
+// injected faults. Simulated vehicles drive, charge and refuel over
+// simulated time, deterministically for a seed; v2.0 endpoints, v3 signals
+// and webhooks all read that one state.
 //
 // It must not know the daemon or any other package of this module: it
 // imports only the standard library.

@@ -16,6 +16,7 @@ type apiError struct {
 	UserMessage string
 	RetryAfter  int // seconds; 0 = no Retry-After
 	Detail      []errorDetail
+	JSONAPI     bool // render as a JSON:API {"errors": [...]} body
 }
 
 type errorDetail struct {
@@ -120,8 +121,11 @@ type errorBody struct {
 	Detail               []errorDetail   `json:"detail,omitempty"`
 }
 
-// body renders the v2.0 JSON body of e.
+// body renders the v2.0 JSON body of e (or its JSON:API form).
 func (e *apiError) body(requestID string) []byte {
+	if e.JSONAPI {
+		return e.jsonAPIBody()
+	}
 	b := errorBody{
 		Type:                 e.Type,
 		Description:          e.Description,

@@ -39,6 +39,9 @@ type Fault struct {
 	Probability float64
 	// Times limits how many requests the fault applies to; 0 = forever.
 	Times int
+	// JSONAPI renders the error as a JSON:API body, {"errors": [{...}]},
+	// the form some v3 answers take, instead of the flat v2.0 body.
+	JSONAPI bool
 }
 
 // ErrorFault returns a fault answering with the Smartcar error typ:code.
@@ -82,6 +85,12 @@ type faultSet struct {
 func normalizePath(p string) string {
 	if p == "" || p == "/oauth/token" {
 		return p
+	}
+	if rest, ok := strings.CutPrefix(p, "/v3/vehicles/"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 && i < len(rest)-1 {
+			return "/v3" + strings.TrimSuffix(rest[i:], "/")
+		}
+		return "/v3/"
 	}
 	p = strings.TrimPrefix(p, "/v2.0")
 	if rest, ok := strings.CutPrefix(p, "/vehicles/"); ok {
@@ -273,6 +282,7 @@ func faultError(f Fault) *apiError {
 	if f.RetryAfter > 0 {
 		e.RetryAfter = retryAfterSeconds(f.RetryAfter)
 	}
+	e.JSONAPI = f.JSONAPI
 	return e
 }
 

@@ -43,6 +43,7 @@ type grant struct {
 	scopes   map[string]bool
 	vehicles map[string]time.Time // vehicle id → connected at; guarded by Server.mu
 	revoked  bool                 // guarded by Server.mu
+	mode     string               // Connect mode: live (also ""), test or simulated
 }
 
 type accessToken struct {

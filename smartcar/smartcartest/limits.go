@@ -48,8 +48,7 @@ type vehicleLimiter struct {
 	mu        sync.Mutex
 	b         bucket
 	holdUntil time.Time // end of the last Retry-After we sent for this vehicle
-	month     int       // year*12+month of used
-	used      int
+	billed    ledger    // billed calls per month
 	delivered bool      // a VEHICLE_STATE webhook was sent
 	lastError *apiError // last error a VEHICLE_ERROR webhook reported
 }
@@ -84,26 +83,6 @@ func (l *vehicleLimiter) take(now time.Time) (bool, time.Duration) {
 	return l.b.take(now)
 }
 
-// bill counts one request against the monthly quota, reporting false when
-// the quota is used up. quota <= 0 means no quota.
-func (l *vehicleLimiter) bill(now time.Time, quota int) bool {
-	if quota <= 0 {
-		return true
-	}
-	utc := now.UTC()
-	month := utc.Year()*12 + int(utc.Month())
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if month != l.month {
-		l.month, l.used = month, 0
-	}
-	if l.used >= quota {
-		return false
-	}
-	l.used++
-	return true
-}
-
 // retryAfterSeconds rounds a wait up to whole seconds, at least one.
 func retryAfterSeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
@@ -131,7 +110,7 @@ func (s *Server) admitVehicle(c *call, v *vehicle, billed bool) bool {
 		c.fail(e)
 		return false
 	}
-	if billed && !v.lim.bill(c.now, s.cfg.quota) {
+	if billed && !s.bill(c, v) {
 		s.stats.quotaExceeded.Add(1)
 		c.fail(newError("BILLING", "VEHICLE_REQUEST_LIMIT"))
 		return false

@@ -1,6 +1,7 @@
 package smartcartest
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
@@ -16,6 +17,7 @@ type connection struct {
 	UserID      string `json:"userId"`
 	ConnectedAt string `json:"connectedAt,omitempty"`
 	at          time.Time
+	mode        string
 }
 
 // handleConnections is GET/DELETE /v2.0/management/connections, with Basic
@@ -55,7 +57,11 @@ func (s *Server) handleConnections(c *call) {
 
 // connections lists live connections, newest first; the caller holds s.mu.
 func (s *Server) connections(userID, vehicleID string) []connection {
-	latest := map[[2]string]time.Time{}
+	type conn struct {
+		at   time.Time
+		mode string
+	}
+	latest := map[[2]string]conn{}
 	for _, g := range s.grants {
 		if g.revoked || (userID != "" && g.userID != userID) {
 			continue
@@ -65,14 +71,15 @@ func (s *Server) connections(userID, vehicleID string) []connection {
 				continue
 			}
 			k := [2]string{g.userID, id}
-			if old, ok := latest[k]; !ok || at.After(old) {
-				latest[k] = at
+			if old, ok := latest[k]; !ok || at.After(old.at) {
+				latest[k] = conn{at, cmp.Or(g.mode, "live")}
 			}
 		}
 	}
 	out := make([]connection, 0, len(latest))
-	for k, at := range latest {
-		out = append(out, connection{VehicleID: k[1], UserID: k[0], ConnectedAt: at.UTC().Format(timeLayout), at: at})
+	for k, cn := range latest {
+		out = append(out, connection{VehicleID: k[1], UserID: k[0], ConnectedAt: cn.at.UTC().Format(timeLayout),
+			at: cn.at, mode: cn.mode})
 	}
 	slices.SortFunc(out, func(a, b connection) int {
 		if c := b.at.Compare(a.at); c != 0 {

@@ -34,6 +34,7 @@ type authCode struct {
 	vehicleIDs  []string
 	scopes      []string
 	redirectURI string
+	mode        string // live, test or simulated
 	expires     time.Time
 }
 
@@ -124,9 +125,10 @@ func (s *Server) handleAuthorize(c *call) {
 		}
 	}
 	s.codes[code] = &authCode{userID: user, vehicleIDs: approved, scopes: scopes, redirectURI: q.Get("redirect_uri"),
-		expires: now.Add(codeLifetime)}
+		mode: cmp.Or(q.Get("mode"), "live"), expires: now.Add(codeLifetime)}
 	s.mu.Unlock()
-	s.redirect(c, redirect, url.Values{"code": {code}}, state)
+	// The user id rides beside the code: API v3 calls name the user with it.
+	s.redirect(c, redirect, url.Values{"code": {code}, "user_id": {user}}, state)
 }
 
 func (s *Server) redirect(c *call, to string, params url.Values, state string) {
@@ -248,6 +250,7 @@ func (s *Server) exchangeCode(c *call) (*pair, string) {
 		return nil, ""
 	}
 	g := s.newGrant(ac.userID, ac.vehicleIDs, ac.scopes, c.now)
+	g.mode = ac.mode
 	s.stats.codeExchanges.Add(1)
 	return s.issue(g, c.now), ac.userID
 }

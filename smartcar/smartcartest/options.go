@@ -47,6 +47,11 @@ type config struct {
 	recordLimit  int
 	redirectURI  string
 	noLimits     bool
+
+	appTokenTTL    time.Duration // simulated
+	asyncCommand   time.Duration // simulated
+	webhookCheck   time.Duration // real time between webhook checks
+	webhookBackoff []time.Duration
 }
 
 func defaultConfig() config {
@@ -67,6 +72,11 @@ func defaultConfig() config {
 		addr:         "127.0.0.1:0",
 		recordLimit:  DefaultRecordLimit,
 		redirectURI:  DefaultRedirectURI,
+
+		appTokenTTL:    DefaultAppTokenLifetime,
+		asyncCommand:   DefaultAsyncCommandDuration,
+		webhookCheck:   DefaultWebhookCheckInterval,
+		webhookBackoff: []time.Duration{25 * time.Second, 50 * time.Second, 100 * time.Second},
 	}
 }
 

@@ -26,6 +26,12 @@ type Request struct {
 	// window the simulator had given for its vehicle.
 	RetryAfterViolation bool          `json:"retryAfterViolation,omitempty"`
 	Duration            time.Duration `json:"duration"` // real time spent answering
+	// UserID is the user a v3 call acted for: its sc-user-id header, or the
+	// user of the access token in user-token mode.
+	UserID string `json:"userId,omitempty"`
+	// Billed is how many billed calls the request counted against its
+	// vehicle's month (a v2 batch: one per item billed).
+	Billed int `json:"billed,omitempty"`
 }
 
 // ItemRecord is the outcome of one batch item.
@@ -60,6 +66,17 @@ type Stats struct {
 	SpentRefreshReuse int64 `json:"spentRefreshReuse"`
 	// ExpiredTokenUses counts requests with an expired access token.
 	ExpiredTokenUses int64 `json:"expiredTokenUses"`
+
+	V3Requests       int64 `json:"v3Requests"`       // requests under /v3/ (vehicle, connections, management)
+	AppTokens        int64 `json:"appTokens"`        // application tokens issued by /oauth2/token
+	AppTokenRefusals int64 `json:"appTokenRefusals"` // /oauth2/token answers other than 200
+	V3TokenErrors    int64 `json:"v3TokenErrors"`    // v3 calls refused 401 (unknown, expired or revoked token)
+	MissingUserID    int64 `json:"missingUserId"`    // v3 calls with an application token and no sc-user-id
+	// BilledCalls counts billed calls of every vehicle (Billing has them
+	// per vehicle and month).
+	BilledCalls       int64 `json:"billedCalls"`
+	WebhookDeliveries int64 `json:"webhookDeliveries"` // delivery attempts of VEHICLE_STATE / VEHICLE_ERROR events
+	WebhookFailures   int64 `json:"webhookFailures"`   // attempts the receiver did not answer 2xx
 }
 
 type counters struct {
@@ -68,6 +85,10 @@ type counters struct {
 	faults, invalidTokenUses                    atomic.Int64
 	retryAfterViolations, spentRefreshReuse     atomic.Int64
 	expiredTokenUses                            atomic.Int64
+
+	v3Requests, appTokens, appTokenRefusals   atomic.Int64
+	v3TokenErrors, missingUserID, billedCalls atomic.Int64
+	webhookDeliveries, webhookFailures        atomic.Int64
 }
 
 // recorder keeps the last requests in a ring and counts them.
@@ -138,6 +159,14 @@ func (s *Server) Stats() Stats {
 		RetryAfterViolations: c.retryAfterViolations.Load(),
 		SpentRefreshReuse:    c.spentRefreshReuse.Load(),
 		ExpiredTokenUses:     c.expiredTokenUses.Load(),
+		V3Requests:           c.v3Requests.Load(),
+		AppTokens:            c.appTokens.Load(),
+		AppTokenRefusals:     c.appTokenRefusals.Load(),
+		V3TokenErrors:        c.v3TokenErrors.Load(),
+		MissingUserID:        c.missingUserID.Load(),
+		BilledCalls:          c.billedCalls.Load(),
+		WebhookDeliveries:    c.webhookDeliveries.Load(),
+		WebhookFailures:      c.webhookFailures.Load(),
 	}
 	st.RateLimited = st.AppRateLimited + st.VehicleRateLimited
 	r := s.rec
@@ -173,7 +202,8 @@ func (s *Server) ResetRecords() {
 	for _, n := range []*atomic.Int64{
 		&c.codeExchanges, &c.refreshes, &c.graceRefreshReuse, &c.appLimited, &c.vehicleLimited,
 		&c.quotaExceeded, &c.faults, &c.invalidTokenUses, &c.retryAfterViolations,
-		&c.spentRefreshReuse, &c.expiredTokenUses,
+		&c.spentRefreshReuse, &c.expiredTokenUses, &c.v3Requests, &c.appTokens, &c.appTokenRefusals,
+		&c.v3TokenErrors, &c.missingUserID, &c.billedCalls, &c.webhookDeliveries, &c.webhookFailures,
 	} {
 		n.Store(0)
 	}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,7 +49,7 @@ type Server struct {
 	access     map[string]*accessToken
 	refresh    map[string]*refreshToken
 	codes      map[string]*authCode
-	webhooks   map[string]map[string]bool // vehicle id → webhook ids
+	webhooks   map[string]map[string]*subscription // vehicle id → webhook id → subscription
 	connect    ConnectConfig
 	issueCount int
 
@@ -56,15 +57,23 @@ type Server struct {
 	faults faultSet
 	rec    *recorder
 	stats  counters
+
+	v3    v3State    // application tokens, command executions, webhooks; guarded by mu
+	hooks hookEngine // webhook v4 deliveries
 }
 
-// Origins are the four Smartcar origins a client needs; the simulator serves
-// them all from one address.
+// Origins are the Smartcar origins a client needs, v2 and v3; the simulator
+// serves them all from one address.
 type Origins struct {
 	API        string `json:"api"`
 	Auth       string `json:"auth"`
 	Connect    string `json:"connect"`
 	Management string `json:"management"`
+	// IAM (application tokens), APIV3 (vehicle API v3) and ManagementV3
+	// (Management API v3) are the v3 origins.
+	IAM          string `json:"iam"`
+	APIV3        string `json:"apiV3"`
+	ManagementV3 string `json:"managementV3"`
 }
 
 // NewServer starts a simulator on a free loopback port, like
@@ -130,10 +139,11 @@ func newServer(opts ...Option) *Server {
 		access:   map[string]*accessToken{},
 		refresh:  map[string]*refreshToken{},
 		codes:    map[string]*authCode{},
-		webhooks: map[string]map[string]bool{},
+		webhooks: map[string]map[string]*subscription{},
 		rec:      newRecorder(cfg.recordLimit),
 	}
 	s.start = s.clock()
+	s.v3.init()
 	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("request-ids"), uint64(cfg.seed)))
 	s.reqIDs.prefix = binary.BigEndian.Uint64(sum[:8])
 	s.faults.rng = rand.New(rand.NewPCG(uint64(cfg.seed), 2))
@@ -152,9 +162,11 @@ func newServer(opts ...Option) *Server {
 	return s
 }
 
-// Origins returns the API, auth, Connect and management origins (all URL).
+// Origins returns the API, auth, Connect and management origins, v2 and v3
+// (all URL).
 func (s *Server) Origins() Origins {
-	return Origins{API: s.URL, Auth: s.URL, Connect: s.URL, Management: s.URL}
+	return Origins{API: s.URL, Auth: s.URL, Connect: s.URL, Management: s.URL,
+		IAM: s.URL, APIV3: s.URL, ManagementV3: s.URL}
 }
 
 // Close stops the server: hanging and delayed requests end, open
@@ -162,6 +174,7 @@ func (s *Server) Origins() Origins {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.done)
+		s.hooks.stop()
 		if s.srv == nil {
 			return
 		}
@@ -181,7 +194,9 @@ func (s *Server) Close() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if len(path) > 7 && path[:7] == "/admin/" {
-		s.handleAdmin(w, r)
+		if !s.handleAdminV3(w, r) {
+			s.handleAdmin(w, r)
+		}
 		return
 	}
 	c := &call{s: s, w: w, r: r, now: s.clock(), start: time.Now()}
@@ -194,7 +209,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/oauth/token", "/oauth/token/":
 		c.rec.Route = "/oauth/token"
 		s.handleToken(c)
+	case "/oauth2/token", "/oauth2/token/":
+		c.rec.Route = "/oauth2/token"
+		s.handleAppToken(c)
 	default:
+		if rest, ok := strings.CutPrefix(path, "/v3"); ok && strings.HasPrefix(rest, "/") {
+			s.handleV3(c, rest)
+			return
+		}
 		s.handleAPI(c, path)
 	}
 }

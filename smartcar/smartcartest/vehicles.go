@@ -86,8 +86,9 @@ type vehicle struct {
 	lastService float64       // odometer of the last oil service before start
 	alert       bool          // has a diagnostic alert
 
-	mu sync.Mutex
-	st simState
+	mu      sync.Mutex
+	st      simState
+	pending []*pendingCommand // v3 commands that complete later, by time
 
 	lim vehicleLimiter
 }
@@ -97,6 +98,7 @@ func (v *vehicle) capable(k kinds) bool { return k == 0 || k&kindBit(v.Kind) != 
 // read returns the state at simulated second t.
 func (v *vehicle) read(t float64) simState {
 	v.mu.Lock()
+	v.settle(t)
 	v.st = v.j.commit(v.st, v.Kind, t)
 	st := v.j.evolve(v.st, v.Kind, t)
 	v.mu.Unlock()
@@ -107,6 +109,7 @@ func (v *vehicle) read(t float64) simState {
 func (v *vehicle) change(t float64, f func(*simState) *apiError) *apiError {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.settle(t)
 	v.st = v.j.at(v.st, v.Kind, t)
 	return f(&v.st)
 }

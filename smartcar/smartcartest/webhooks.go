@@ -37,11 +37,9 @@ func (s *Server) handleWebhookSubscription(c *call, vehicleID, webhookID string)
 			return
 		}
 		s.mu.Lock()
-		if s.webhooks[vehicleID] == nil {
-			s.webhooks[vehicleID] = map[string]bool{}
-		}
-		s.webhooks[vehicleID][webhookID] = true
+		s.subscribe(webhookID, vehicleID, g.userID, c.now)
 		s.mu.Unlock()
+		s.hooks.kick()
 		c.value(map[string]string{"webhookId": webhookID, "vehicleId": vehicleID})
 	case http.MethodDelete:
 		if subtle.ConstantTimeCompare([]byte(bearer(c.r)), []byte(s.ManagementToken)) != 1 {
@@ -52,7 +50,7 @@ func (s *Server) handleWebhookSubscription(c *call, vehicleID, webhookID string)
 			return
 		}
 		s.mu.Lock()
-		delete(s.webhooks[vehicleID], webhookID)
+		s.unsubscribe(webhookID, vehicleID)
 		s.mu.Unlock()
 		c.json(http.StatusOK, []byte(`{"status":"success"}`))
 	default:
@@ -85,14 +83,6 @@ type webhookMeta struct {
 	Mode        string `json:"mode,omitempty"`
 }
 
-type webhookSignal struct {
-	Code  string         `json:"code"`
-	Name  string         `json:"name"`
-	Group string         `json:"group"`
-	Body  map[string]any `json:"body"`
-	Meta  map[string]any `json:"meta"`
-}
-
 // Webhook event types SendWebhook delivers.
 const (
 	EventVehicleState = "VEHICLE_STATE"
@@ -123,9 +113,15 @@ func (s *Server) SendWebhook(ctx context.Context, url, eventType, vehicleID stri
 	var payload map[string]any
 	switch eventType {
 	case EventVehicleState:
-		signals := s.signals(v, now)
+		var codes []string // what the powertrain has
+		for _, d := range defsOf(sendWebhookSignals) {
+			if v.capable(d.kinds) {
+				codes = append(codes, d.code)
+			}
+		}
+		signals := s.webhookSignals(v, now, codes)
 		meta.SignalCount = len(signals)
-		trigger := map[string]any{"type": "SIGNAL_UPDATED", "signal": map[string]string{"code": signals[0].Code}}
+		trigger := map[string]any{"type": "SIGNAL_UPDATED", "signal": map[string]string{"code": sendWebhookSignals[0]}}
 		v.lim.mu.Lock()
 		if !v.lim.delivered {
 			v.lim.delivered = true
@@ -171,43 +167,13 @@ func (s *Server) webhookError(v *vehicle) map[string]any {
 		e = newError("VEHICLE_STATE", "UNREACHABLE")
 		v.lim.lastError = e
 	}
-	var code any
-	if e.Code != "" {
-		code = e.Code
-	}
-	var resolution any
-	if e.Resolution != "" {
-		resolution = e.Resolution
-	}
-	return map[string]any{"type": e.Type, "code": code, "state": state, "description": e.Description,
-		"docURL": docURL(e.Type, e.Code), "resolution": map[string]any{"type": resolution},
-		"signals": []map[string]string{{"code": "odometer-traveleddistance"}}}
+	return webhookErrorEntry(e, state, []string{"odometer-traveleddistance"})
 }
 
-// signals are the vehicle's current values as v4 signals.
-func (s *Server) signals(v *vehicle, now time.Time) []webhookSignal {
-	st := v.read(s.simElapsed(now))
-	meta := map[string]any{"retrievedAt": now.UnixMilli(), "oemUpdatedAt": now.Add(-v.lag).UnixMilli()}
-	lat, lon := v.location(&st)
-	out := []webhookSignal{
-		{"odometer-traveleddistance", "TraveledDistance", "Odometer",
-			map[string]any{"unit": "kilometers", "value": round(v.odometer(&st), 2)}, meta},
-		{"location-preciselocation", "PreciseLocation", "Location",
-			map[string]any{"latitude": round(lat, 6), "longitude": round(lon, 6), "locationType": "CURRENT"}, meta},
-	}
-	if v.Kind != ICE {
-		out = append(out,
-			webhookSignal{"tractionbattery-stateofcharge", "StateOfCharge", "TractionBattery",
-				map[string]any{"unit": "percent", "value": round(st.soc*100, 1)}, meta},
-			webhookSignal{"charge-ischarging", "IsCharging", "Charge",
-				map[string]any{"value": chargeState(v.Kind, &st) == "CHARGING"}, meta})
-	}
-	if v.Kind != BEV {
-		out = append(out, webhookSignal{"internalcombustionengine-fuellevel", "FuelLevel", "InternalCombustionEngine",
-			map[string]any{"unit": "percent", "value": round(st.fuel*100, 1)}, meta})
-	}
-	return out
-}
+// sendWebhookSignals are the signals SendWebhook delivers, in this order,
+// those the vehicle's powertrain has.
+var sendWebhookSignals = []string{"odometer-traveleddistance", "location-preciselocation",
+	"tractionbattery-stateofcharge", "charge-ischarging", "internalcombustionengine-fuellevel"}
 
 // VerifyWebhook sends a VERIFY challenge to url and checks that the answer
 // is HTTP 200 with {"challenge": hex HMAC-SHA256(AMT, challenge)}.
