@@ -105,7 +105,7 @@ func (e *Error) Retryable() bool {
 		TypeConnectedServicesAccount, TypeBilling, TypeCompatibility, TypeOAuth:
 		return false
 	}
-	// Unknown type: 429 and 5xx retry, everything else is permanent (§6.4).
+	// Unknown type: 429 and 5xx retry, everything else is permanent.
 	return e.StatusCode == 429 || e.StatusCode >= 500 || e.StatusCode == 0
 }
 
