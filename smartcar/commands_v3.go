@@ -87,7 +87,7 @@ func (d *execDoc) execution(status int, meta Meta, sec secrets) *CommandExecutio
 		StatusCode:    status,
 		Meta:          meta,
 	}
-	if s := w.Meta.DurationInSeconds; s > 0 && s < maxRetryAfter.Seconds() {
+	if s := w.Meta.DurationInSeconds; s > 0 && s < 365*24*3600 { // a bound that cannot overflow
 		c.Duration = time.Duration(s * float64(time.Second))
 	}
 	if c.Status == "" {

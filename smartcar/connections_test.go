@@ -209,6 +209,9 @@ func TestAppClient_subscriptions(t *testing.T) {
 	if _, err := a.SubscribeVehicles(ctx, "wh"); err == nil {
 		t.Error("SubscribeVehicles without vehicles succeeded")
 	}
+	for _, err := range a.WebhookSubscriptions(ctx, "") {
+		checkErr(t, err, smartcar.TypeValidation, "PARAMETER")
+	}
 	// A subscription call answered 401 renews the token like a vehicle call.
 	mgmt.accept = func(tok string) bool { return tok != "app-tok-1" }
 	if _, err := a.SubscribeVehicles(ctx, "wh", "v3"); err != nil || api.tokenRequests() != 2 {

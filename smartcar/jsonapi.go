@@ -61,8 +61,8 @@ func (l *link) UnmarshalJSON(b []byte) error {
 
 // flexTime is a timestamp sent as epoch milliseconds, epoch seconds (a
 // number below 1e11, which as milliseconds would be before 1973) or an
-// RFC 3339 string. Anything else, and a time outside the years 1-9999, is the
-// zero time: a malformed timestamp does not fail the response.
+// RFC 3339 string. Anything else, 0, and a time outside the years 1-9999 are
+// the zero time: a malformed timestamp does not fail the response.
 type flexTime time.Time
 
 // UnmarshalJSON never fails; see flexTime.
@@ -91,7 +91,7 @@ func parseFlexTime(b []byte) time.Time {
 // epochTime reads epoch milliseconds, or seconds when the number is below 1e11.
 func epochTime(s string) time.Time {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > 253402300799999 { // 9999-12-31T23:59:59.999Z
+	if err != nil || math.IsNaN(f) || f <= 0 || f > 253402300799999 { // 9999-12-31T23:59:59.999Z
 		return time.Time{}
 	}
 	if f < 1e11 {

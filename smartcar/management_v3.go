@@ -58,6 +58,11 @@ func (a *AppClient) Subscriptions(ctx context.Context, filter *SubscriptionsFilt
 // WebhookSubscriptions lists the vehicles subscribed to one webhook (GET
 // /v3/webhooks/{webhookID}/subscriptions), following every page.
 func (a *AppClient) WebhookSubscriptions(ctx context.Context, webhookID string) iter.Seq2[Subscription, error] {
+	if webhookID == "" {
+		return func(yield func(Subscription, error) bool) {
+			yield(Subscription{}, validationError("PARAMETER", "webhook subscriptions: webhook id is empty"))
+		}
+	}
 	u := a.mgmtOrigin + "/v3/webhooks/" + url.PathEscape(webhookID) + "/subscriptions?" + listQuery()
 	seq := list(ctx, a, a.mgmtOrigin, u, (*subscriptionWire).subscription)
 	return func(yield func(Subscription, error) bool) {

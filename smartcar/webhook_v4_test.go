@@ -94,6 +94,15 @@ func TestParseWebhook(t *testing.T) {
 			},
 		},
 		{
+			name: "times that are zero, negative or out of range are absent",
+			body: `{"eventType":"VEHICLE_STATE","data":{"signals":[{"code":"a","body":{},"meta":{"retrievedAt":0,"oemUpdatedAt":-5}},` +
+				`{"code":"b","body":{},"meta":{"retrievedAt":"soon","oemUpdatedAt":1e30}}]},"meta":{"deliveredAt":"1777629600"}}`,
+			want: &smartcar.WebhookEvent{Type: smartcar.WebhookVehicleState, Signals: []smartcar.Signal{
+				{Code: "a", Status: smartcar.SignalSuccess, Body: json.RawMessage(`{}`)},
+				{Code: "b", Status: smartcar.SignalSuccess, Body: json.RawMessage(`{}`)}},
+				Meta: smartcar.WebhookMeta{DeliveredAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}},
+		},
+		{
 			name: "an event type this version does not know",
 			body: `{"eventId":"ev-9","eventType":"VEHICLE_SOMETHING","data":{"vehicle":{"id":"vid"}},"meta":{"version":4.1}}`,
 			want: &smartcar.WebhookEvent{EventID: "ev-9", Type: "VEHICLE_SOMETHING", Vehicle: smartcar.WebhookVehicle{ID: "vid"},
