@@ -51,24 +51,36 @@ type ScalarBody struct {
 	Value float64 `json:"value"`
 }
 
+// scalarWire is every form of a scalar body.
+type scalarWire struct {
+	Unit       string   `json:"unit"`
+	Value      *float64 `json:"value"`
+	Percentage *float64 `json:"percentage"`
+}
+
+var errNoScalar = errors.New("smartcar: scalar signal body has no numeric value")
+
+func (w *scalarWire) scalar() (ScalarBody, error) {
+	switch {
+	case w.Value != nil:
+		return ScalarBody{Unit: w.Unit, Value: *w.Value}, nil
+	case w.Percentage != nil:
+		return ScalarBody{Unit: "percent", Value: *w.Percentage}, nil
+	}
+	return ScalarBody{}, errNoScalar
+}
+
 // UnmarshalJSON reads {unit, value} or {percentage}.
 func (s *ScalarBody) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Unit       string   `json:"unit"`
-		Value      *float64 `json:"value"`
-		Percentage *float64 `json:"percentage"`
-	}
+	var w scalarWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	switch {
-	case w.Value != nil:
-		*s = ScalarBody{Unit: w.Unit, Value: *w.Value}
-	case w.Percentage != nil:
-		*s = ScalarBody{Unit: "percent", Value: *w.Percentage}
-	default:
-		return errors.New("smartcar: scalar signal body has no numeric value")
+	v, err := w.scalar()
+	if err != nil {
+		return err
 	}
+	*s = v
 	return nil
 }
 
@@ -256,9 +268,16 @@ func (c ChargeLimitsBody) Fraction() (float64, error) {
 
 // Scalar decodes the signal's {unit, value} body (or returns its error).
 func (s *Signal) Scalar() (ScalarBody, error) {
-	var b ScalarBody
-	err := s.Decode(&b)
-	return b, err
+	var w scalarWire
+	if err := s.Decode(&w); err != nil {
+		return ScalarBody{}, err
+	}
+	b, err := w.scalar()
+	if err != nil {
+		return ScalarBody{}, &Error{Type: TypeSDK, Code: "INVALID_RESPONSE",
+			Description: "signal " + snippet([]byte(s.Code)) + " has no numeric value", Err: err}
+	}
+	return b, nil
 }
 
 // Bool decodes the signal's {"value": bool} body (or returns its error).
