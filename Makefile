@@ -40,6 +40,8 @@ fuzz:
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzErrorResponse$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzBatchResponse$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzVerifyPayload$$'  -fuzztime $(FUZZTIME)
+	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzErrorResponseV3$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzParseWebhook$$'   -fuzztime $(FUZZTIME)
 	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzNormalize$$'      -fuzztime $(FUZZTIME)
 	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzObjectMembers$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./events   -run '^$$' -fuzz '^FuzzParseValidate$$'  -fuzztime $(FUZZTIME)

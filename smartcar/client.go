@@ -18,6 +18,11 @@ const (
 	DefaultConnectOrigin    = "https://connect.smartcar.com"
 	DefaultManagementOrigin = "https://management.smartcar.com"
 	DefaultVersion          = "2.0"
+	// API v3 origins: the vehicle API, the Management API v3 and the IAM
+	// service that issues application tokens.
+	DefaultAPIV3Origin        = "https://vehicle.api.smartcar.com"
+	DefaultManagementV3Origin = "https://management.api.smartcar.com"
+	DefaultIAMOrigin          = "https://iam.smartcar.com"
 	// DefaultTimeout is the HTTP timeout of the default HTTP client: Smartcar
 	// may take up to 300 s to answer a vehicle request.
 	DefaultTimeout = 310 * time.Second
@@ -36,6 +41,16 @@ const (
 	EnvRedirectURI      = "SMARTCAR_REDIRECT_URI"
 )
 
+// Environment variables of API v3, read by NewClient (the vehicle API origin)
+// and NewAppClient (all of them). EnvVehicleAPIV3Origin is the name the
+// Python SDK reads; EnvAPIV3Origin (node, Java) wins when both are set.
+const (
+	EnvAPIV3Origin        = "SMARTCAR_API_V3_ORIGIN"
+	EnvVehicleAPIV3Origin = "SMARTCAR_VEHICLE_API_V3_ORIGIN"
+	EnvManagementV3Origin = "SMARTCAR_MANAGEMENT_API_V3_ORIGIN"
+	EnvIAMOrigin          = "SMARTCAR_IAM_ORIGIN"
+)
+
 const tokenPath = "/oauth/token"
 
 // Client holds what every request needs: origins, API version, unit system,
@@ -44,6 +59,7 @@ const tokenPath = "/oauth/token"
 // per Vehicle.
 type Client struct {
 	apiOrigin        string
+	apiV3Origin      string
 	tokenURL         string
 	connectOrigin    string
 	managementOrigin string
@@ -64,6 +80,14 @@ type ClientOption func(*Client)
 // (default SMARTCAR_API_ORIGIN, else DefaultAPIOrigin).
 func WithAPIOrigin(origin string) ClientOption {
 	return func(c *Client) { c.apiOrigin = trimOrigin(origin) }
+}
+
+// WithAPIV3Origin sets the origin of the vehicle API v3, used by
+// Vehicle.Signals, Vehicle.Signal and Client.VehicleV3 (default
+// SMARTCAR_API_V3_ORIGIN, else SMARTCAR_VEHICLE_API_V3_ORIGIN, else
+// DefaultAPIV3Origin).
+func WithAPIV3Origin(origin string) ClientOption {
+	return func(c *Client) { c.apiV3Origin = trimOrigin(origin) }
 }
 
 // WithAuthOrigin sets the origin of the token endpoint. A value that already
@@ -128,11 +152,13 @@ func WithMaxResponseBytes(n int64) ClientOption {
 
 // NewClient returns a Client configured by opts, with defaults taken from the
 // environment (SMARTCAR_API_ORIGIN, SMARTCAR_AUTH_ORIGIN,
-// SMARTCAR_CONNECT_ORIGIN, SMARTCAR_MANAGEMENT_API_ORIGIN) and then from the
-// Default* constants. Options win over the environment.
+// SMARTCAR_CONNECT_ORIGIN, SMARTCAR_MANAGEMENT_API_ORIGIN and, for the v3
+// vehicle API, SMARTCAR_API_V3_ORIGIN or SMARTCAR_VEHICLE_API_V3_ORIGIN) and
+// then from the Default* constants. Options win over the environment.
 func NewClient(opts ...ClientOption) *Client {
 	c := &Client{
 		apiOrigin:        trimOrigin(envOr(EnvAPIOrigin, DefaultAPIOrigin)),
+		apiV3Origin:      trimOrigin(envAPIV3Origin()),
 		tokenURL:         tokenURL(envOr(EnvAuthOrigin, DefaultAuthOrigin)),
 		connectOrigin:    trimOrigin(envOr(EnvConnectOrigin, DefaultConnectOrigin)),
 		managementOrigin: trimOrigin(envOr(EnvManagementOrigin, DefaultManagementOrigin)),
@@ -173,6 +199,12 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envAPIV3Origin is the v3 vehicle API origin from the environment: node's
+// and Java's variable, then Python's, then the default.
+func envAPIV3Origin() string {
+	return envOr(EnvAPIV3Origin, envOr(EnvVehicleAPIV3Origin, DefaultAPIV3Origin))
 }
 
 func trimOrigin(origin string) string { return strings.TrimRight(strings.TrimSpace(origin), "/") }

@@ -83,7 +83,8 @@ func (e *Error) IsRateLimit() bool { return e.Type == TypeRateLimit || e.StatusC
 // Retryable reports whether the same request may succeed later without anyone
 // acting: rate limits, upstream and server faults, a sleeping or unreachable
 // vehicle, state preconditions, and client-side transport failures (but not
-// an unparsable 4xx body).
+// an unparsable 4xx body). A spent monthly quota is not retryable: see
+// QuotaExhausted and NotBefore.
 func (e *Error) Retryable() bool {
 	switch e.Type {
 	case TypeRateLimit, TypeUpstream:
@@ -128,8 +129,38 @@ func (e *Error) NeedsReauth() bool {
 
 // Permanent reports whether repeating the request cannot help until a human
 // acts (programming errors, permissions, compatibility, billing, invalid
-// credentials). Permanent and Retryable are never both true.
+// credentials) or, for an exhausted quota (QuotaExhausted), until the time
+// NotBefore returns. Exactly one of Permanent and Retryable is true.
 func (e *Error) Permanent() bool { return !e.Retryable() }
+
+// QuotaExhausted reports whether the vehicle's monthly request quota is spent
+// (BILLING:VEHICLE_REQUEST_LIMIT, HTTP 430): no request for that vehicle can
+// succeed before the billing period resets, which NotBefore tells. It is not
+// Retryable: retrying sooner only repeats the 430.
+func (e *Error) QuotaExhausted() bool {
+	return e.Type == TypeBilling && e.Code == "VEHICLE_REQUEST_LIMIT"
+}
+
+// NotBefore returns the earliest time, seen from now, at which the same
+// request may succeed: for an exhausted quota the start of the next calendar
+// month in UTC (when the billing period resets), else now plus RetryAfter
+// when Smartcar sent one. It returns the zero time when the error names no
+// such time.
+func (e *Error) NotBefore(now time.Time) time.Time {
+	switch {
+	case e.QuotaExhausted():
+		return nextMonthUTC(now)
+	case e.RetryAfter > 0:
+		return now.Add(e.RetryAfter)
+	}
+	return time.Time{}
+}
+
+// nextMonthUTC is 00:00 UTC on the first day of the month after now's.
+func nextMonthUTC(now time.Time) time.Time {
+	u := now.UTC()
+	return time.Date(u.Year(), u.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+}
 
 // AsError returns err as a *Error if it is one (or wraps one).
 func AsError(err error) (*Error, bool) {
@@ -138,6 +169,17 @@ func AsError(err error) (*Error, bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// NotBefore returns Error.NotBefore(now) if err is a *Error (or wraps one)
+// that names the earliest time the request may succeed again.
+func NotBefore(err error, now time.Time) (time.Time, bool) {
+	if e, ok := AsError(err); ok {
+		if t := e.NotBefore(now); !t.IsZero() {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // RetryAfter returns how long Smartcar asked the caller to wait, if err is a

@@ -16,10 +16,14 @@ type ConnectionsOptions struct {
 }
 
 // ConnectionsFilter selects the connections DeleteConnections removes:
-// exactly one of UserID and VehicleID must be set.
+// exactly one of UserID and VehicleID must be set. AppClient.Connections
+// uses it as a filter, where any of the fields may be set and Mode (live,
+// test or simulated) selects the vehicles' mode; DeleteConnections ignores
+// Mode.
 type ConnectionsFilter struct {
 	UserID    string
 	VehicleID string
+	Mode      string
 }
 
 func (c *Client) connectionsRequest(method, amt, query string) request {

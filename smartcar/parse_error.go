@@ -31,15 +31,20 @@ type errorWire struct {
 	Errors []v3ErrorWire `json:"errors"`
 }
 
+// v3ErrorWire is one error of a JSON:API {"errors": [...]} body. Fields of
+// the flat body (description, docURL, requestId) are read too.
 type v3ErrorWire struct {
 	Type                 string          `json:"type"`
 	Code                 json.RawMessage `json:"code"`
 	Title                string          `json:"title"`
-	Detail               string          `json:"detail"`
+	Detail               json.RawMessage `json:"detail"`
+	Description          string          `json:"description"`
+	DocURL               string          `json:"docURL"`
+	RequestID            string          `json:"requestId"`
 	Resolution           json.RawMessage `json:"resolution"`
 	SuggestedUserMessage string          `json:"suggestedUserMessage"`
 	Links                struct {
-		About string `json:"about"`
+		About json.RawMessage `json:"about"`
 	} `json:"links"`
 }
 
@@ -106,12 +111,19 @@ func decodeError(status int, h http.Header, body []byte, requestID string) *Erro
 		e.Resolution = resolution(w.Resolution)
 		e.SuggestedUserMessage = w.SuggestedUserMessage
 		e.Detail = parseDetail(w.Detail)
-	case len(w.Errors) > 0: // v3: report the first error
+	case len(w.Errors) > 0: // v3 JSON:API: report the first error
 		x := w.Errors[0]
 		e.Type = cmp.Or(x.Type, TypeSDK)
 		e.Code = flexString(x.Code)
-		e.Description = cmp.Or(x.Detail, x.Title)
-		e.DocURL = x.Links.About
+		var detail string
+		if json.Unmarshal(x.Detail, &detail) != nil {
+			e.Detail = parseDetail(x.Detail) // a validation error's list
+		}
+		e.Description = cmp.Or(detail, x.Description, x.Title)
+		var about link // a string or {"href": ...}
+		_ = about.UnmarshalJSON(x.Links.About)
+		e.DocURL = cmp.Or(string(about), x.DocURL)
+		e.RequestID = cmp.Or(e.RequestID, x.RequestID)
 		e.Resolution = resolution(x.Resolution)
 		e.SuggestedUserMessage = x.SuggestedUserMessage
 	case w.Error != "" && (w.Message != "" || len(w.Code) > 0): // v1.0

@@ -23,6 +23,7 @@ type request struct {
 	url     string
 	auth    []string // Authorization header value
 	unit    []string // SC-Unit-System header value, or nil
+	userID  []string // sc-user-id header value (API v3), or nil
 	body    []byte
 	ctype   []string // Content-Type of body
 	secrets secrets  // values to redact from any error text
@@ -52,6 +53,9 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 	}
 	if r.unit != nil {
 		h["Sc-Unit-System"] = r.unit
+	}
+	if r.userID != nil {
+		h["Sc-User-Id"] = r.userID
 	}
 	if r.ctype != nil {
 		h["Content-Type"] = r.ctype

@@ -271,10 +271,13 @@ type Compatibility struct {
 	Meta         Meta         `json:"-"`
 }
 
-// Connection is one user-vehicle connection of the management API.
+// Connection is one user-vehicle connection of the management API (v2) or
+// of the v3 connections API, which also reports the vehicle's Mode (live,
+// test or simulated).
 type Connection struct {
 	VehicleID   string    `json:"vehicleId"`
 	UserID      string    `json:"userId"`
+	Mode        string    `json:"mode,omitempty"`
 	ConnectedAt time.Time `json:"connectedAt"`
 }
 
