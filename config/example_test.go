@@ -53,7 +53,9 @@ schedules:
   - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
   - {name: every_6h, cron: "0 */6 * * *", paths: [/odometer, /location, /battery]}
 `
-	cfg, err := config.Parse("poller.yaml", []byte(file), nil)
+	env := map[string]string{"SMARTCAR_CLIENT_ID": "id", "SMARTCAR_CLIENT_SECRET": "secret"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := config.Parse("poller.yaml", []byte(file), lookup)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -106,9 +106,10 @@ func TestConfigValidate_shippedExamples(t *testing.T) {
 	root := filepath.Join("..", "..")
 	t.Setenv("SMARTCAR_CLIENT_ID", "id")
 	t.Setenv("SMARTCAR_CLIENT_SECRET", "secret")
-	// What the deploy/ files read from the pod's environment.
-	t.Setenv("NATS_URL", "nats://nats:4222")
-	t.Setenv("REDIS_ADDR", "redis:6379")
+	// The examples run on the embedded defaults; the deploy/ files get what
+	// they read from the pod's environment in their subtests.
+	t.Setenv("NATS_URL", "")
+	t.Setenv("REDIS_ADDR", "")
 
 	files := map[string]string{"config/example.yaml": filepath.Join(root, "config", "example.yaml")}
 	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
@@ -137,8 +138,9 @@ func TestConfigValidate_shippedExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := t.TempDir() // the files the Secret would mount
-	for _, name := range []string{"nats.creds", "token-key"} {
-		if err := os.WriteFile(filepath.Join(secrets, name), nil, 0o600); err != nil {
+	mounted := map[string]string{"nats.creds": "", "token-key": strings.Repeat("ab", 32)}
+	for name, content := range mounted {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,6 +160,10 @@ func TestConfigValidate_shippedExamples(t *testing.T) {
 
 	for name, path := range files {
 		t.Run(name, func(t *testing.T) {
+			if strings.HasPrefix(name, "deploy/") {
+				t.Setenv("NATS_URL", "nats://nats:4222")
+				t.Setenv("REDIS_ADDR", "redis:6379")
+			}
 			code, stdout, stderr, warnings := validate(t, "--strict", path)
 			if code != 0 || len(warnings) > 0 {
 				t.Errorf("config validate --strict = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
