@@ -7,7 +7,10 @@
 // <prefix>.vehicles.<v>.<s> into the stream <PREFIX>_EVENTS with
 // Nats-Msg-Id set to the event id, so a redelivered job cannot store an event
 // twice. Its JSON is also kept under key <v>.<s> in the KV bucket
-// <PREFIX>_LATEST, so late subscribers can read the current state.
+// <PREFIX>_LATEST, so late subscribers can read the current state. A generic
+// signal event (SignalGeneric: an API v3 signal without a normalized type)
+// goes to <prefix>.vehicles.<v>.signals.<code> and key <v>.signals.<code>,
+// the code taken from its data.
 //
 // Data is normalized: metric, with the unit in the field name (distance_km,
 // range_km, pressure_kpa, ...). Fractions stay in 0..1 and keep Smartcar's

@@ -25,6 +25,16 @@ const (
 	SignalEngineOil       Signal = "engine_oil"
 	SignalLockStatus      Signal = "lock_status"
 	SignalDiagnostics     Signal = "diagnostics"
+	// SignalConnectivity is whether the vehicle is online and asleep (API v3).
+	SignalConnectivity Signal = "connectivity"
+	// SignalDoors and SignalWindows are the open and lock state of each door
+	// and window (API v3).
+	SignalDoors   Signal = "doors"
+	SignalWindows Signal = "windows"
+	// SignalGeneric carries any API v3 signal without a normalized type
+	// (smartcar.vehicle.signal.v1), as Smartcar sent it. Its events go to
+	// <prefix>.vehicles.<vehicle_id>.signals.<code>: see GenericSubject.
+	SignalGeneric Signal = "signal"
 	// SignalError reports a path that failed.
 	SignalError Signal = "error"
 	// SignalStatus reports a change of the vehicle's polling status.
@@ -35,6 +45,7 @@ var allSignals = []Signal{
 	SignalInfo, SignalVIN, SignalOdometer, SignalLocation, SignalBattery,
 	SignalBatteryCapacity, SignalCharge, SignalChargeLimit, SignalFuel,
 	SignalTirePressure, SignalEngineOil, SignalLockStatus, SignalDiagnostics,
+	SignalConnectivity, SignalDoors, SignalWindows, SignalGeneric,
 	SignalError, SignalStatus,
 }
 

@@ -55,7 +55,8 @@ func TestSignalForPath(t *testing.T) {
 
 func TestSignals(t *testing.T) {
 	want := []events.Signal{"info", "vin", "odometer", "location", "battery", "battery_capacity", "charge",
-		"charge_limit", "fuel", "tire_pressure", "engine_oil", "lock_status", "diagnostics", "error", "status"}
+		"charge_limit", "fuel", "tire_pressure", "engine_oil", "lock_status", "diagnostics", "connectivity", "doors",
+		"windows", "signal", "error", "status"}
 	if diff := cmp.Diff(want, events.Signals()); diff != "" {
 		t.Errorf("Signals() mismatch (-want +got):\n%s", diff)
 	}
