@@ -334,10 +334,10 @@ func TestFromWebhook_units(t *testing.T) {
 	}
 	n := 75.0
 	want := map[string]events.Data{
-		"/odometer":         events.OdometerData{DistanceKm: 1609.344},
-		"/fuel":             fuel.Data,
-		"/tires/pressure":   tires.Data,
-		"/battery/capacity": events.BatteryCapacityData{NominalKWh: &n},
+		"/odometer":                 events.OdometerData{DistanceKm: 1609.344},
+		"/fuel":                     fuel.Data,
+		"/tires/pressure":           tires.Data,
+		"/battery/nominal_capacity": events.BatteryCapacityData{NominalKWh: &n},
 	}
 	got := map[string]events.Data{}
 	for k, it := range byKey(r.Items) {

@@ -27,7 +27,9 @@ var table = []Source{
 	{events.SignalOdometer, []string{smartcar.PathOdometer}, []string{smartcar.SignalOdometer}},
 	{events.SignalLocation, []string{smartcar.PathLocation}, []string{smartcar.SignalLocation}},
 	{events.SignalBattery, []string{smartcar.PathBattery}, []string{smartcar.SignalStateOfCharge, smartcar.SignalBatteryRange}},
-	{events.SignalBatteryCapacity, []string{smartcar.PathBatteryCapacity, smartcar.PathNominalCapacity},
+	// v3's nominal capacity is v2's /battery/nominal_capacity (its key and
+	// its errors' path), without the source.
+	{events.SignalBatteryCapacity, []string{smartcar.PathNominalCapacity, smartcar.PathBatteryCapacity},
 		[]string{smartcar.SignalNominalCapacity}},
 	{events.SignalCharge, []string{smartcar.PathCharge},
 		[]string{smartcar.SignalDetailedChargingStatus, smartcar.SignalIsCharging, smartcar.SignalIsChargingCable}},

@@ -153,9 +153,11 @@ type slot[T any] struct {
 }
 
 // compose fills the slots the delivery has. When a required one is missing
-// it starts from the previous event of the signal instead of empty data;
-// without one there is no item and the parts found stay unused (they go out
-// as generic signal events unless another composite uses them).
+// it starts from the previous event of the signal instead of empty data (the
+// delivery's parts replace its values, the others keep them); without one
+// there is no item and the parts found stay unused (they go out as generic
+// signal events unless another composite uses them). Optional parts a
+// complete delivery lacks are left out.
 func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool, error) {
 	type fill struct {
 		slot *slot[T]
