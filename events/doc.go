@@ -17,7 +17,8 @@
 // names (percent_remaining, life_remaining, limit).
 //
 // The package must not know Smartcar wire types (it does not import package
-// smartcar) nor Redis: the worker turns Smartcar responses into these types.
+// smartcar) nor Redis: package normalize turns Smartcar responses and
+// webhooks into these types.
 // Secrets (tokens, client secrets, Smartcar's battery-capacity URL that
 // embeds a token) never belong in an event.
 package events

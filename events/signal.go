@@ -1,10 +1,6 @@
 package events
 
-import (
-	"maps"
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Signal names one kind of vehicle telemetry, e.g. odometer. It is the last
 // token of an event subject and part of the event type.
@@ -62,38 +58,6 @@ func (s Signal) Valid() bool {
 		}
 	}
 	return false
-}
-
-var pathSignals = map[string]Signal{
-	"/":                          SignalInfo,
-	"/vin":                       SignalVIN,
-	"/odometer":                  SignalOdometer,
-	"/location":                  SignalLocation,
-	"/battery":                   SignalBattery,
-	"/battery/capacity":          SignalBatteryCapacity,
-	"/battery/nominal_capacity":  SignalBatteryCapacity,
-	"/charge":                    SignalCharge,
-	"/charge/limit":              SignalChargeLimit,
-	"/fuel":                      SignalFuel,
-	"/tires/pressure":            SignalTirePressure,
-	"/engine/oil":                SignalEngineOil,
-	"/security":                  SignalLockStatus,
-	"/diagnostics/system_status": SignalDiagnostics,
-	"/diagnostics/dtcs":          SignalDiagnostics,
-}
-
-// SignalForPath returns the signal of a Smartcar GET path such as
-// "/odometer" or "/" (vehicle attributes → info). Both battery capacity
-// paths map to battery_capacity and both diagnostics paths to diagnostics.
-// It reports false for a path it does not know.
-func SignalForPath(path string) (Signal, bool) {
-	s, ok := pathSignals[path]
-	return s, ok
-}
-
-// Paths returns the Smartcar paths that SignalForPath maps, sorted.
-func Paths() []string {
-	return slices.Sorted(maps.Keys(pathSignals))
 }
 
 const (
