@@ -42,8 +42,8 @@ fuzz:
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzVerifyPayload$$'  -fuzztime $(FUZZTIME)
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzErrorResponseV3$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./smartcar -run '^$$' -fuzz '^FuzzParseWebhook$$'   -fuzztime $(FUZZTIME)
-	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzNormalize$$'      -fuzztime $(FUZZTIME)
-	$(GO) test ./worker   -run '^$$' -fuzz '^FuzzObjectMembers$$'  -fuzztime $(FUZZTIME)
+	$(GO) test ./normalize -run '^$$' -fuzz '^FuzzNormalize$$'     -fuzztime $(FUZZTIME)
+	$(GO) test ./normalize -run '^$$' -fuzz '^FuzzFromSignals$$'   -fuzztime $(FUZZTIME)
 	$(GO) test ./events   -run '^$$' -fuzz '^FuzzParseValidate$$'  -fuzztime $(FUZZTIME)
 
 faults:

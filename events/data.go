@@ -1,6 +1,9 @@
 package events
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Data is implemented by every normalized data type; New uses it to check
 // that the data matches the event's signal.
@@ -143,6 +146,52 @@ type TroubleCode struct {
 	Timestamp *time.Time `json:"timestamp,omitempty"`
 }
 
+// ConnectivityData is whether the vehicle is online (it can be reached) and,
+// when it says, whether it is asleep (Smartcar API v3 connectivity status).
+type ConnectivityData struct {
+	IsOnline bool  `json:"is_online"`
+	IsAsleep *bool `json:"is_asleep,omitempty"`
+}
+
+// DoorsData is the state of each door (Smartcar API v3 closure-doors): a
+// grid of RowCount rows (row 0 is the front) and ColumnCount columns
+// (column 0 is the driver's left).
+type DoorsData struct {
+	Doors       []Closure `json:"doors"`
+	RowCount    int       `json:"row_count"`
+	ColumnCount int       `json:"column_count"`
+}
+
+// WindowsData is the state of each window (Smartcar API v3
+// closure-windows), laid out like DoorsData.
+type WindowsData struct {
+	Windows     []Closure `json:"windows"`
+	RowCount    int       `json:"row_count"`
+	ColumnCount int       `json:"column_count"`
+}
+
+// Closure is one door or window: its place in the grid, whether it is open
+// and, for doors that report it, whether it is locked.
+type Closure struct {
+	Row      int   `json:"row"`
+	Column   int   `json:"column"`
+	IsOpen   bool  `json:"is_open"`
+	IsLocked *bool `json:"is_locked,omitempty"`
+}
+
+// SignalData is an API v3 signal that has no normalized type, as Smartcar
+// sent it: its code ("transmission-gearstate", also the last token of the
+// event's subject), group and name, its body (any JSON, units as sent) and
+// when Smartcar retrieved it and the manufacturer last updated it.
+type SignalData struct {
+	Code         string          `json:"code"`
+	Group        string          `json:"group,omitempty"`
+	Name         string          `json:"name,omitempty"`
+	Body         json.RawMessage `json:"body"`
+	RetrievedAt  time.Time       `json:"retrieved_at,omitzero"`
+	OEMUpdatedAt time.Time       `json:"oem_updated_at,omitzero"`
+}
+
 // ErrorData reports a path that failed. StatusCode is the HTTP status of the
 // item, 0 when there was no response (e.g. a timeout); Type and Code are
 // Smartcar's error type and code (Type is required: use e.g. SDK_ERROR when
@@ -220,6 +269,18 @@ func (LockStatusData) Signal() Signal { return SignalLockStatus }
 
 // Signal returns SignalDiagnostics.
 func (DiagnosticsData) Signal() Signal { return SignalDiagnostics }
+
+// Signal returns SignalConnectivity.
+func (ConnectivityData) Signal() Signal { return SignalConnectivity }
+
+// Signal returns SignalDoors.
+func (DoorsData) Signal() Signal { return SignalDoors }
+
+// Signal returns SignalWindows.
+func (WindowsData) Signal() Signal { return SignalWindows }
+
+// Signal returns SignalGeneric.
+func (SignalData) Signal() Signal { return SignalGeneric }
 
 // Signal returns SignalError.
 func (ErrorData) Signal() Signal { return SignalError }

@@ -7,14 +7,18 @@
 // <prefix>.vehicles.<v>.<s> into the stream <PREFIX>_EVENTS with
 // Nats-Msg-Id set to the event id, so a redelivered job cannot store an event
 // twice. Its JSON is also kept under key <v>.<s> in the KV bucket
-// <PREFIX>_LATEST, so late subscribers can read the current state.
+// <PREFIX>_LATEST, so late subscribers can read the current state. A generic
+// signal event (SignalGeneric: an API v3 signal without a normalized type)
+// goes to <prefix>.vehicles.<v>.signals.<code> and key <v>.signals.<code>,
+// the code taken from its data.
 //
 // Data is normalized: metric, with the unit in the field name (distance_km,
 // range_km, pressure_kpa, ...). Fractions stay in 0..1 and keep Smartcar's
 // names (percent_remaining, life_remaining, limit).
 //
 // The package must not know Smartcar wire types (it does not import package
-// smartcar) nor Redis: the worker turns Smartcar responses into these types.
+// smartcar) nor Redis: package normalize turns Smartcar responses and
+// webhooks into these types.
 // Secrets (tokens, client secrets, Smartcar's battery-capacity URL that
 // embeds a token) never belong in an event.
 package events

@@ -148,6 +148,25 @@ func Parse(b []byte) (Event, error) {
 // Signal returns the signal named by the event's type.
 func (e Event) Signal() (Signal, bool) { return SignalFromType(e.Type) }
 
+// Code returns the API v3 signal code of a generic signal event
+// (SignalGeneric), read from its data. Any other event, or a code that
+// cannot be a subject token, is an error wrapping ErrInvalidEvent.
+func (e Event) Code() (string, error) {
+	if s, _ := e.Signal(); s != SignalGeneric {
+		return "", fmt.Errorf("event %s: type %s has no signal code: %w", e.ID, e.Type, ErrInvalidEvent)
+	}
+	var d struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return "", fmt.Errorf("event %s: read signal code: %w: %w", e.ID, ErrInvalidEvent, err)
+	}
+	if err := ValidateCode(d.Code); err != nil {
+		return "", fmt.Errorf("event %s: %w: %w", e.ID, ErrInvalidEvent, err)
+	}
+	return d.Code, nil
+}
+
 // VehicleID returns the vehicle id, i.e. the CloudEvents subject.
 func (e Event) VehicleID() string { return e.Subject }
 

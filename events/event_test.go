@@ -180,3 +180,23 @@ func TestEvent_DecodeData(t *testing.T) {
 		t.Error("DecodeData([1]) error = nil, want an error")
 	}
 }
+
+func TestEvent_Code(t *testing.T) {
+	gear := sampleEvent(t, events.SignalGeneric, "v1")
+	if code, err := gear.Code(); err != nil || code != "transmission-gearstate" {
+		t.Errorf("Code() = %q, %v; want transmission-gearstate", code, err)
+	}
+	bad := map[string]events.Event{"odometer event": sampleEvent(t, events.SignalOdometer, "v1")}
+	for name, data := range map[string]string{"no code": `{"body":1}`, "dotted code": `{"code":"a.b"}`, "not an object": `[1]`} {
+		ev := gear
+		ev.Data = json.RawMessage(data)
+		bad[name] = ev
+	}
+	for name, ev := range bad {
+		t.Run(name, func(t *testing.T) {
+			if code, err := ev.Code(); !errors.Is(err, events.ErrInvalidEvent) {
+				t.Errorf("Code() = %q, %v; want an error wrapping ErrInvalidEvent", code, err)
+			}
+		})
+	}
+}

@@ -8,15 +8,15 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/events"
 )
 
-// A worker turns one path of a polled batch into an event, and publishes it
-// on the event's subject.
+// A worker turns one path of a polled batch into event data (package
+// normalize) and the data into an event, published on the event's subject.
 func Example() {
 	const (
 		jobID     = "default/36ab27d0-fd9d-4455-823a-ce30af709ffc/1772368200"
 		vehicleID = "36ab27d0-fd9d-4455-823a-ce30af709ffc"
 		path      = "/odometer"
 	)
-	signal, _ := events.SignalForPath(path)
+	signal := events.SignalOdometer
 	ev, err := events.New(signal, vehicleID, events.OdometerData{DistanceKm: 37829}, events.Meta{
 		ID:        events.EventID(jobID, path),
 		Time:      time.Date(2026, 3, 1, 12, 29, 46, 0, time.UTC), // SC-Data-Age
@@ -63,14 +63,44 @@ func ExampleSubjectFilter() {
 	all, _ := events.SubjectFilter("smartcar", "", "")
 	one, _ := events.SubjectFilter("smartcar", "36ab27d0-fd9d-4455-823a-ce30af709ffc", "")
 	locations, _ := events.SubjectFilter("smartcar", "", events.SignalLocation)
+	generic, _ := events.SubjectFilter("smartcar", "", events.SignalGeneric)
+	gears, _ := events.GenericSubjectFilter("smartcar", "", "transmission-gearstate")
 	_, err := events.SubjectFilter("smartcar", "not.a.token", "")
 	fmt.Println(all)
 	fmt.Println(one)
 	fmt.Println(locations)
+	fmt.Println(generic)
+	fmt.Println(gears)
 	fmt.Println(err)
 	// Output:
-	// smartcar.vehicles.*.*
-	// smartcar.vehicles.36ab27d0-fd9d-4455-823a-ce30af709ffc.*
+	// smartcar.vehicles.*.>
+	// smartcar.vehicles.36ab27d0-fd9d-4455-823a-ce30af709ffc.>
 	// smartcar.vehicles.*.location
+	// smartcar.vehicles.*.signals.*
+	// smartcar.vehicles.*.signals.transmission-gearstate
 	// vehicle id "not.a.token": must be 1-128 characters of [A-Za-z0-9_-]: invalid name
+}
+
+// An API v3 signal without a normalized type goes out as a generic signal
+// event, on a subject of its own code.
+func ExampleGenericSubject() {
+	const vehicleID = "36ab27d0-fd9d-4455-823a-ce30af709ffc"
+	ev, err := events.New(events.SignalGeneric, vehicleID, events.SignalData{
+		Code: "transmission-gearstate", Group: "Transmission", Name: "GearState",
+		Body:        json.RawMessage(`{"value":"D"}`),
+		RetrievedAt: time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC),
+	}, events.Meta{ID: events.EventID("default/"+vehicleID+"/1772368200", "signals/transmission-gearstate")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	code, _ := ev.Code()
+	subject, _ := events.GenericSubject(events.DefaultPrefix, vehicleID, code)
+	fmt.Println(ev.Type)
+	fmt.Println(subject)
+	fmt.Println(string(ev.Data))
+	// Output:
+	// smartcar.vehicle.signal.v1
+	// smartcar.vehicles.36ab27d0-fd9d-4455-823a-ce30af709ffc.signals.transmission-gearstate
+	// {"code":"transmission-gearstate","group":"Transmission","name":"GearState","body":{"value":"D"},"retrieved_at":"2026-03-01T12:30:00Z"}
 }

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -44,6 +45,18 @@ var samples = map[events.Signal]any{
 	events.SignalDiagnostics: events.DiagnosticsData{
 		Systems:     []events.DiagnosticSystem{{SystemID: "SYSTEM_TPMS", Status: "ALERT", Description: "Left rear tire sensor battery low"}},
 		ActiveCodes: []events.TroubleCode{{Code: "P302D", Timestamp: ptr(dataAge)}, {Code: "P303D"}},
+	},
+	events.SignalConnectivity: events.ConnectivityData{IsOnline: true, IsAsleep: ptr(false)},
+	events.SignalDoors: events.DoorsData{RowCount: 2, ColumnCount: 2, Doors: []events.Closure{
+		{Row: 0, Column: 0, IsOpen: false, IsLocked: ptr(true)}, {Row: 0, Column: 1, IsOpen: true, IsLocked: ptr(false)},
+		{Row: 1, Column: 0}, {Row: 1, Column: 1},
+	}},
+	events.SignalWindows: events.WindowsData{RowCount: 2, ColumnCount: 2, Windows: []events.Closure{
+		{Row: 0, Column: 0, IsOpen: true}, {Row: 0, Column: 1}, {Row: 1, Column: 0}, {Row: 1, Column: 1},
+	}},
+	events.SignalGeneric: events.SignalData{
+		Code: "transmission-gearstate", Group: "Transmission", Name: "GearState", Body: json.RawMessage(`{"value":"D"}`),
+		RetrievedAt: dataAge.Add(time.Minute), OEMUpdatedAt: dataAge,
 	},
 	events.SignalError: events.ErrorData{
 		Path: "/engine/oil", StatusCode: 429, Type: "RATE_LIMIT", Code: "VEHICLE",

@@ -52,17 +52,44 @@ func (l *Latest) store(ctx context.Context) (jetstream.KeyValue, error) {
 }
 
 // Get returns the latest event of vehicleID's signal s, or an error wrapping
-// ErrNotFound when there is none.
+// ErrNotFound when there is none. Use GetGeneric for generic signal events.
 func (l *Latest) Get(ctx context.Context, vehicleID string, s Signal) (Event, error) {
-	ev, _, err := l.get(ctx, vehicleID, s)
+	key, err := LatestKey(vehicleID, s)
+	if err != nil {
+		return Event{}, fmt.Errorf("get latest: %w", err)
+	}
+	ev, _, err := l.get(ctx, key)
 	return ev, err
 }
 
-func (l *Latest) get(ctx context.Context, vehicleID string, s Signal) (Event, uint64, error) {
-	key, err := LatestKey(vehicleID, s)
+// GetGeneric returns vehicleID's latest generic signal event of the API v3
+// signal code, or an error wrapping ErrNotFound when there is none.
+func (l *Latest) GetGeneric(ctx context.Context, vehicleID, code string) (Event, error) {
+	key, err := GenericLatestKey(vehicleID, code)
 	if err != nil {
-		return Event{}, 0, fmt.Errorf("get latest: %w", err)
+		return Event{}, fmt.Errorf("get latest: %w", err)
 	}
+	ev, _, err := l.get(ctx, key)
+	return ev, err
+}
+
+// latestKey returns the key of ev's latest-state entry.
+func latestKey(ev Event) (string, error) {
+	s, ok := ev.Signal()
+	if !ok {
+		return "", fmt.Errorf("event %s: type %q: %w", ev.ID, ev.Type, ErrInvalidEvent)
+	}
+	if err := ValidateVehicleID(ev.Subject); err != nil {
+		return "", err
+	}
+	t, err := topic(ev, s)
+	if err != nil {
+		return "", err
+	}
+	return ev.Subject + "." + t, nil
+}
+
+func (l *Latest) get(ctx context.Context, key string) (Event, uint64, error) {
 	kv, err := l.store(ctx)
 	if err != nil {
 		return Event{}, 0, fmt.Errorf("get latest %s: %w", key, err)
@@ -85,11 +112,11 @@ func (l *Latest) get(ctx context.Context, vehicleID string, s Signal) (Event, ui
 // differs from the stored one (compared as canonical JSON, so key order and
 // number spelling don't matter), or when its time (the data age) is later.
 func (l *Latest) Changed(ctx context.Context, ev Event) (bool, error) {
-	s, ok := ev.Signal()
-	if !ok {
-		return false, fmt.Errorf("changed: type %q: %w", ev.Type, ErrInvalidEvent)
+	key, err := latestKey(ev)
+	if err != nil {
+		return false, fmt.Errorf("changed: %w", err)
 	}
-	prev, _, err := l.get(ctx, ev.Subject, s)
+	prev, _, err := l.get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return true, nil
 	} else if err != nil {
@@ -109,14 +136,13 @@ func (l *Latest) Changed(ctx context.Context, ev Event) (bool, error) {
 // or newer, using compare-and-set so a concurrent writer is not overwritten
 // blindly. It repairs the bucket when a duplicate publish finds the event
 // already stored but the bucket was never updated.
-func (l *Latest) putIfNewer(ctx context.Context, ev Event, s Signal, raw []byte) error {
+func (l *Latest) putIfNewer(ctx context.Context, ev Event, key string, raw []byte) error {
 	kv, err := l.store(ctx)
 	if err != nil {
 		return err
 	}
-	key := ev.Subject + "." + string(s)
 	for range 5 {
-		prev, rev, err := l.get(ctx, ev.Subject, s)
+		prev, rev, err := l.get(ctx, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			_, err = kv.Create(ctx, key, raw)

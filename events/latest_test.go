@@ -79,6 +79,26 @@ func TestLatest_Changed(t *testing.T) {
 		if _, err := latest.Changed(ctx, bad); !errors.Is(err, events.ErrInvalidEvent) {
 			t.Errorf("Changed(unknown type) error = %v, want ErrInvalidEvent", err)
 		}
+		// Generic signal events are compared per code.
+		gear := sampleEvent(t, events.SignalGeneric, "v1")
+		if err := p.Publish(ctx, gear); err != nil {
+			t.Fatal(err)
+		}
+		otherCode := gear
+		otherCode.ID = "other-code"
+		otherCode.Data = json.RawMessage(`{"code":"wheel-tires","body":{"value":"D"}}`)
+		for ev, want := range map[*events.Event]bool{&gear: false, &otherCode: true} {
+			if got, err := latest.Changed(ctx, *ev); err != nil || got != want {
+				t.Errorf("Changed(generic %s) = %v, %v; want %v, nil", ev.Data, got, err, want)
+			}
+		}
+		if got, err := latest.GetGeneric(ctx, "v1", "transmission-gearstate"); err != nil || got.ID != gear.ID {
+			t.Errorf("GetGeneric() = %s, %v; want event %s", got.ID, err, gear.ID)
+		}
+		if _, err := latest.GetGeneric(ctx, "v1", "wheel-tires"); !errors.Is(err, events.ErrNotFound) {
+			t.Errorf("GetGeneric(unpublished code) error = %v, want ErrNotFound", err)
+		}
+
 		broken := next(`{"distance_km":`, 0)
 		if _, err := latest.Changed(ctx, broken); err == nil {
 			t.Error("Changed(invalid data) error = nil, want an error")

@@ -107,7 +107,6 @@ type inflight struct {
 // prepared is an event checked and encoded for publishing.
 type prepared struct {
 	ev      Event
-	signal  Signal
 	subject string
 	key     string
 	raw     []byte
@@ -148,7 +147,7 @@ func (p *Publisher) prepare(ev Event) (prepared, error) {
 	if ev.ID == "" {
 		return prepared{}, fmt.Errorf("%s event: missing id: %w", s, ErrInvalidEvent)
 	}
-	subject, err := Subject(p.prefix, ev.Subject, s)
+	key, err := latestKey(ev)
 	if err != nil {
 		return prepared{}, fmt.Errorf("event %s: %w", ev.ID, err)
 	}
@@ -156,7 +155,8 @@ func (p *Publisher) prepare(ev Event) (prepared, error) {
 	if err != nil {
 		return prepared{}, fmt.Errorf("encode event %s: %w", ev.ID, err)
 	}
-	return prepared{ev: ev, signal: s, subject: subject, key: ev.Subject + "." + string(s), raw: raw}, nil
+	// The key is <vehicle_id>.<topic>, the subject <prefix>.vehicles.<key>.
+	return prepared{ev: ev, subject: p.prefix + ".vehicles." + key, key: key, raw: raw}, nil
 }
 
 // send runs the publish pipeline: one loop takes a window slot and sends the
@@ -278,7 +278,7 @@ func (p *Publisher) acked(ctx context.Context, items []prepared, o outgoing, ack
 	}
 	p.duplicates.Add(1)
 	it := items[o.ev]
-	if err := p.putIfNewer(ctx, it.ev, it.signal, it.raw); err != nil {
+	if err := p.putIfNewer(ctx, it.ev, it.key, it.raw); err != nil {
 		return fmt.Errorf("latest of duplicate event %s: %w", it.ev.ID, err)
 	}
 	return nil

@@ -27,6 +27,10 @@ var requiredData = map[events.Signal][]string{
 	events.SignalEngineOil:       {"life_remaining"},
 	events.SignalLockStatus:      {"is_locked"},
 	events.SignalDiagnostics:     {},
+	events.SignalConnectivity:    {"is_online"},
+	events.SignalDoors:           {"doors", "row_count", "column_count"},
+	events.SignalWindows:         {"windows", "row_count", "column_count"},
+	events.SignalGeneric:         {"code", "body"},
 	events.SignalError:           {"path", "status_code", "type"},
 	events.SignalStatus:          {"status", "reason"},
 }
@@ -78,6 +82,10 @@ func TestValidate_minimal(t *testing.T) {
 		events.SignalError:           events.ErrorData{Path: "/odometer", Type: "SDK_ERROR"},
 		events.SignalStatus:          events.StatusData{Status: events.StatusConnected},
 		events.SignalFuel:            events.FuelData{},
+		events.SignalConnectivity:    events.ConnectivityData{},
+		events.SignalDoors:           events.DoorsData{Doors: []events.Closure{}},
+		events.SignalWindows:         events.WindowsData{Windows: []events.Closure{}},
+		events.SignalGeneric:         events.SignalData{Code: "x"},
 	}
 	for s, data := range tests {
 		t.Run(string(s), func(t *testing.T) {
@@ -155,6 +163,16 @@ func TestValidate_rejects(t *testing.T) {
 		mutation{"relative path", events.SignalError, set("path", "odometer")},
 		mutation{"negative retry after", events.SignalError, set("retry_after_s", -1)},
 		mutation{"vin too long", events.SignalVIN, set("vin", "5YJSA1CN5DFP001010")},
+		mutation{"asleep as string", events.SignalConnectivity, set("is_asleep", "yes")},
+		mutation{"door without row", events.SignalDoors, set("doors", []any{map[string]any{"column": 0, "is_open": true}})},
+		mutation{"negative door row", events.SignalDoors, set("doors", []any{map[string]any{"row": -1, "column": 0, "is_open": true}})},
+		mutation{"door open as string", events.SignalDoors, set("doors", []any{map[string]any{"row": 0, "column": 0, "is_open": "no"}})},
+		mutation{"negative row count", events.SignalDoors, set("row_count", -1)},
+		mutation{"window with extra field", events.SignalWindows, set("windows", []any{map[string]any{"row": 0, "column": 0, "is_open": true, "tint": 1}})},
+		mutation{"windows under doors", events.SignalWindows, func(_, data map[string]any) { data["doors"] = data["windows"]; delete(data, "windows") }},
+		mutation{"dotted code", events.SignalGeneric, set("code", "a.b")},
+		mutation{"empty code", events.SignalGeneric, set("code", "")},
+		mutation{"retrieved_at not a date-time", events.SignalGeneric, set("retrieved_at", "now")},
 		mutation{"fuel data on odometer", events.SignalOdometer, func(ev, _ map[string]any) {
 			ev["data"] = map[string]any{"amount_remaining_l": 19.5, "percent_remaining": 0.75, "range_km": 320.4}
 		}},

@@ -1,10 +1,6 @@
 package events
 
-import (
-	"maps"
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Signal names one kind of vehicle telemetry, e.g. odometer. It is the last
 // token of an event subject and part of the event type.
@@ -25,6 +21,16 @@ const (
 	SignalEngineOil       Signal = "engine_oil"
 	SignalLockStatus      Signal = "lock_status"
 	SignalDiagnostics     Signal = "diagnostics"
+	// SignalConnectivity is whether the vehicle is online and asleep (API v3).
+	SignalConnectivity Signal = "connectivity"
+	// SignalDoors and SignalWindows are the open and lock state of each door
+	// and window (API v3).
+	SignalDoors   Signal = "doors"
+	SignalWindows Signal = "windows"
+	// SignalGeneric carries any API v3 signal without a normalized type
+	// (smartcar.vehicle.signal.v1), as Smartcar sent it. Its events go to
+	// <prefix>.vehicles.<vehicle_id>.signals.<code>: see GenericSubject.
+	SignalGeneric Signal = "signal"
 	// SignalError reports a path that failed.
 	SignalError Signal = "error"
 	// SignalStatus reports a change of the vehicle's polling status.
@@ -35,6 +41,7 @@ var allSignals = []Signal{
 	SignalInfo, SignalVIN, SignalOdometer, SignalLocation, SignalBattery,
 	SignalBatteryCapacity, SignalCharge, SignalChargeLimit, SignalFuel,
 	SignalTirePressure, SignalEngineOil, SignalLockStatus, SignalDiagnostics,
+	SignalConnectivity, SignalDoors, SignalWindows, SignalGeneric,
 	SignalError, SignalStatus,
 }
 
@@ -51,38 +58,6 @@ func (s Signal) Valid() bool {
 		}
 	}
 	return false
-}
-
-var pathSignals = map[string]Signal{
-	"/":                          SignalInfo,
-	"/vin":                       SignalVIN,
-	"/odometer":                  SignalOdometer,
-	"/location":                  SignalLocation,
-	"/battery":                   SignalBattery,
-	"/battery/capacity":          SignalBatteryCapacity,
-	"/battery/nominal_capacity":  SignalBatteryCapacity,
-	"/charge":                    SignalCharge,
-	"/charge/limit":              SignalChargeLimit,
-	"/fuel":                      SignalFuel,
-	"/tires/pressure":            SignalTirePressure,
-	"/engine/oil":                SignalEngineOil,
-	"/security":                  SignalLockStatus,
-	"/diagnostics/system_status": SignalDiagnostics,
-	"/diagnostics/dtcs":          SignalDiagnostics,
-}
-
-// SignalForPath returns the signal of a Smartcar GET path such as
-// "/odometer" or "/" (vehicle attributes → info). Both battery capacity
-// paths map to battery_capacity and both diagnostics paths to diagnostics.
-// It reports false for a path it does not know.
-func SignalForPath(path string) (Signal, bool) {
-	s, ok := pathSignals[path]
-	return s, ok
-}
-
-// Paths returns the Smartcar paths that SignalForPath maps, sorted.
-func Paths() []string {
-	return slices.Sorted(maps.Keys(pathSignals))
 }
 
 const (

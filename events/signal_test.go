@@ -8,54 +8,10 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/events"
 )
 
-func TestSignalForPath(t *testing.T) {
-	tests := []struct {
-		path   string
-		want   events.Signal
-		wantOK bool
-	}{
-		{"/", events.SignalInfo, true},
-		{"/vin", events.SignalVIN, true},
-		{"/odometer", events.SignalOdometer, true},
-		{"/location", events.SignalLocation, true},
-		{"/battery", events.SignalBattery, true},
-		{"/battery/capacity", events.SignalBatteryCapacity, true},
-		{"/battery/nominal_capacity", events.SignalBatteryCapacity, true},
-		{"/charge", events.SignalCharge, true},
-		{"/charge/limit", events.SignalChargeLimit, true},
-		{"/fuel", events.SignalFuel, true},
-		{"/tires/pressure", events.SignalTirePressure, true},
-		{"/engine/oil", events.SignalEngineOil, true},
-		{"/security", events.SignalLockStatus, true},
-		{"/diagnostics/system_status", events.SignalDiagnostics, true},
-		{"/diagnostics/dtcs", events.SignalDiagnostics, true},
-		{"", "", false},
-		{"odometer", "", false},
-		{"/odometer/", "", false},
-		{"/service/history", "", false},
-		{"/tesla/speedometer", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			got, ok := events.SignalForPath(tt.path)
-			if got != tt.want || ok != tt.wantOK {
-				t.Errorf("SignalForPath(%q) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.wantOK)
-			}
-		})
-	}
-	if got, want := len(events.Paths()), 15; got != want {
-		t.Errorf("len(Paths()) = %d, want %d", got, want)
-	}
-	for _, p := range events.Paths() {
-		if _, ok := events.SignalForPath(p); !ok {
-			t.Errorf("Paths() lists %q, which SignalForPath does not map", p)
-		}
-	}
-}
-
 func TestSignals(t *testing.T) {
 	want := []events.Signal{"info", "vin", "odometer", "location", "battery", "battery_capacity", "charge",
-		"charge_limit", "fuel", "tire_pressure", "engine_oil", "lock_status", "diagnostics", "error", "status"}
+		"charge_limit", "fuel", "tire_pressure", "engine_oil", "lock_status", "diagnostics", "connectivity", "doors",
+		"windows", "signal", "error", "status"}
 	if diff := cmp.Diff(want, events.Signals()); diff != "" {
 		t.Errorf("Signals() mismatch (-want +got):\n%s", diff)
 	}

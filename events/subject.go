@@ -59,8 +59,44 @@ func validateSignal(s Signal) error {
 	return nil
 }
 
+// validateTopicSignal is validateSignal for a subject or key of s alone:
+// generic signal events need their code too.
+func validateTopicSignal(s Signal) error {
+	if s == SignalGeneric {
+		return fmt.Errorf("signal %q: the subject of a generic signal event needs its code: %w", s, ErrInvalidName)
+	}
+	return validateSignal(s)
+}
+
+// ValidateCode returns an error wrapping ErrInvalidName unless code (an API
+// v3 signal code such as "transmission-gearstate") can be a subject token:
+// 1-128 characters of [A-Za-z0-9_-].
+func ValidateCode(code string) error {
+	if !validToken(code) {
+		return fmt.Errorf("signal code %q: must be 1-%d characters of [A-Za-z0-9_-]: %w", code, maxTokenLen, ErrInvalidName)
+	}
+	return nil
+}
+
+// genericTopic is the subject tail of generic signal events: signals.<code>.
+const genericTopic = "signals."
+
+// topic returns the subject tail and latest-state key tail of ev (whose
+// signal is s): the signal, or signals.<code> for a generic signal event.
+func topic(ev Event, s Signal) (string, error) {
+	if s != SignalGeneric {
+		return string(s), validateSignal(s)
+	}
+	code, err := ev.Code()
+	if err != nil {
+		return "", err
+	}
+	return genericTopic + code, nil
+}
+
 // Subject returns the subject of the events of vehicleID and signal s:
-// <prefix>.vehicles.<vehicle_id>.<signal>.
+// <prefix>.vehicles.<vehicle_id>.<signal>. Generic signal events have a
+// subject per code: see GenericSubject.
 func Subject(prefix, vehicleID string, s Signal) (string, error) {
 	if err := ValidatePrefix(prefix); err != nil {
 		return "", err
@@ -68,52 +104,102 @@ func Subject(prefix, vehicleID string, s Signal) (string, error) {
 	if err := ValidateVehicleID(vehicleID); err != nil {
 		return "", err
 	}
-	if err := validateSignal(s); err != nil {
+	if err := validateTopicSignal(s); err != nil {
 		return "", err
 	}
 	return prefix + ".vehicles." + vehicleID + "." + string(s), nil
 }
 
-// SubjectFilter is like Subject but an empty vehicleID or signal becomes the
-// wildcard "*", for subscribing (e.g. tail) to one vehicle, one signal or all.
-func SubjectFilter(prefix, vehicleID string, s Signal) (string, error) {
+// GenericSubject returns the subject of vehicleID's generic signal events
+// (SignalGeneric) of the API v3 signal code:
+// <prefix>.vehicles.<vehicle_id>.signals.<code>.
+func GenericSubject(prefix, vehicleID, code string) (string, error) {
 	if err := ValidatePrefix(prefix); err != nil {
 		return "", err
 	}
-	v, sig := "*", "*"
+	if err := ValidateVehicleID(vehicleID); err != nil {
+		return "", err
+	}
+	if err := ValidateCode(code); err != nil {
+		return "", err
+	}
+	return prefix + ".vehicles." + vehicleID + "." + genericTopic + code, nil
+}
+
+// SubjectFilter is like Subject, for subscribing (e.g. tail) to one vehicle,
+// one signal or all: an empty vehicleID becomes the wildcard "*", an empty
+// signal matches every event of the vehicles (generic signal events
+// included), and SignalGeneric every generic signal event.
+func SubjectFilter(prefix, vehicleID string, s Signal) (string, error) {
+	v, err := vehicleFilter(prefix, vehicleID)
+	if err != nil {
+		return "", err
+	}
+	switch s {
+	case "":
+		return v + ">", nil
+	case SignalGeneric:
+		return v + genericTopic + "*", nil
+	}
+	if err := validateSignal(s); err != nil {
+		return "", err
+	}
+	return v + string(s), nil
+}
+
+// GenericSubjectFilter is GenericSubject for subscribing: an empty
+// vehicleID becomes the wildcard "*".
+func GenericSubjectFilter(prefix, vehicleID, code string) (string, error) {
+	v, err := vehicleFilter(prefix, vehicleID)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidateCode(code); err != nil {
+		return "", err
+	}
+	return v + genericTopic + code, nil
+}
+
+// vehicleFilter returns "<prefix>.vehicles.<vehicle_id or *>.".
+func vehicleFilter(prefix, vehicleID string) (string, error) {
+	if err := ValidatePrefix(prefix); err != nil {
+		return "", err
+	}
+	v := "*"
 	if vehicleID != "" {
 		if err := ValidateVehicleID(vehicleID); err != nil {
 			return "", err
 		}
 		v = vehicleID
 	}
-	if s != "" {
-		if err := validateSignal(s); err != nil {
-			return "", err
-		}
-		sig = string(s)
-	}
-	return prefix + ".vehicles." + v + "." + sig, nil
+	return prefix + ".vehicles." + v + ".", nil
 }
 
-// ParseSubject splits an event subject made by Subject into its vehicle id
-// and signal.
-func ParseSubject(prefix, subject string) (vehicleID string, s Signal, err error) {
+// ParseSubject splits an event subject made by Subject or GenericSubject
+// into its vehicle id and signal; code is the API v3 signal code of a
+// generic signal event's subject, else empty.
+func ParseSubject(prefix, subject string) (vehicleID string, s Signal, code string, err error) {
 	rest, ok := strings.CutPrefix(subject, prefix+".vehicles.")
 	if !ok {
-		return "", "", fmt.Errorf("subject %q: not under %s.vehicles: %w", subject, prefix, ErrInvalidName)
+		return "", "", "", fmt.Errorf("subject %q: not under %s.vehicles: %w", subject, prefix, ErrInvalidName)
 	}
 	v, sig, ok := strings.Cut(rest, ".")
 	if !ok {
-		return "", "", fmt.Errorf("subject %q: no signal token: %w", subject, ErrInvalidName)
+		return "", "", "", fmt.Errorf("subject %q: no signal token: %w", subject, ErrInvalidName)
 	}
 	if err := ValidateVehicleID(v); err != nil {
-		return "", "", fmt.Errorf("subject %q: %w", subject, err)
+		return "", "", "", fmt.Errorf("subject %q: %w", subject, err)
 	}
-	if err := validateSignal(Signal(sig)); err != nil {
-		return "", "", fmt.Errorf("subject %q: %w", subject, err)
+	if code, ok := strings.CutPrefix(sig, genericTopic); ok {
+		if err := ValidateCode(code); err != nil {
+			return "", "", "", fmt.Errorf("subject %q: %w", subject, err)
+		}
+		return v, SignalGeneric, code, nil
 	}
-	return v, Signal(sig), nil
+	if err := validateTopicSignal(Signal(sig)); err != nil {
+		return "", "", "", fmt.Errorf("subject %q: %w", subject, err)
+	}
+	return v, Signal(sig), "", nil
 }
 
 // upperName turns a prefix into the upper-case stem of stream and bucket
@@ -130,12 +216,25 @@ func StreamName(prefix string) string { return upperName(prefix) + "_EVENTS" }
 func LatestBucket(prefix string) string { return upperName(prefix) + "_LATEST" }
 
 // LatestKey returns the KV key of vehicleID's signal s: <vehicle_id>.<signal>.
+// Generic signal events have a key per code: see GenericLatestKey.
 func LatestKey(vehicleID string, s Signal) (string, error) {
 	if err := ValidateVehicleID(vehicleID); err != nil {
 		return "", err
 	}
-	if err := validateSignal(s); err != nil {
+	if err := validateTopicSignal(s); err != nil {
 		return "", err
 	}
 	return vehicleID + "." + string(s), nil
+}
+
+// GenericLatestKey returns the KV key of vehicleID's latest generic signal
+// event of code: <vehicle_id>.signals.<code>.
+func GenericLatestKey(vehicleID, code string) (string, error) {
+	if err := ValidateVehicleID(vehicleID); err != nil {
+		return "", err
+	}
+	if err := ValidateCode(code); err != nil {
+		return "", err
+	}
+	return vehicleID + "." + genericTopic + code, nil
 }

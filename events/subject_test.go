@@ -32,6 +32,7 @@ func TestSubject(t *testing.T) {
 		{"long vehicle", "smartcar", strings.Repeat("x", 129), events.SignalOdometer, "", true},
 		{"unknown signal", "smartcar", uuid, "speed", "", true},
 		{"empty signal", "smartcar", uuid, "", "", true},
+		{"generic without a code", "smartcar", uuid, events.SignalGeneric, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,9 +49,45 @@ func TestSubject(t *testing.T) {
 			if err != nil {
 				return
 			}
-			v, s, err := events.ParseSubject(tt.prefix, got)
-			if err != nil || v != tt.vehicleID || s != tt.signal {
+			v, s, code, err := events.ParseSubject(tt.prefix, got)
+			if err != nil || v != tt.vehicleID || s != tt.signal || code != "" {
 				t.Errorf("ParseSubject(%q) = %q, %q, %v; want %q, %q, nil", got, v, s, err, tt.vehicleID, tt.signal)
+			}
+		})
+	}
+}
+
+func TestGenericSubject(t *testing.T) {
+	tests := []struct {
+		name, vehicleID, code, want string
+	}{
+		{"gear", "v1", "transmission-gearstate", "smartcar.vehicles.v1.signals.transmission-gearstate"},
+		{"underscore", "v1", "a_b", "smartcar.vehicles.v1.signals.a_b"},
+		{"empty code", "v1", "", ""},
+		{"dotted code", "v1", "a.b", ""},
+		{"wildcard code", "v1", "*", ""},
+		{"long code", "v1", strings.Repeat("c", 129), ""},
+		{"bad vehicle", "v.1", "a", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := events.GenericSubject("smartcar", tt.vehicleID, tt.code)
+			if (err != nil) != (tt.want == "") || got != tt.want {
+				t.Fatalf("GenericSubject() = %q, %v; want %q", got, err, tt.want)
+			}
+			if err != nil {
+				if !errors.Is(err, events.ErrInvalidName) {
+					t.Errorf("GenericSubject() error = %v, want it to wrap ErrInvalidName", err)
+				}
+				return
+			}
+			v, s, code, err := events.ParseSubject("smartcar", got)
+			if err != nil || v != tt.vehicleID || s != events.SignalGeneric || code != tt.code {
+				t.Errorf("ParseSubject(%q) = %q, %q, %q, %v; want %q, %q, %q, nil", got, v, s, code, err, tt.vehicleID, events.SignalGeneric, tt.code)
+			}
+			key, err := events.GenericLatestKey(tt.vehicleID, tt.code)
+			if want := tt.vehicleID + ".signals." + tt.code; err != nil || key != want {
+				t.Errorf("GenericLatestKey() = %q, %v; want %q", key, err, want)
 			}
 		})
 	}
@@ -64,8 +101,9 @@ func TestSubjectFilter(t *testing.T) {
 		want      string
 		wantErr   bool
 	}{
-		{"all", "", "", "smartcar.vehicles.*.*", false},
-		{"one vehicle", "v1", "", "smartcar.vehicles.v1.*", false},
+		{"all", "", "", "smartcar.vehicles.*.>", false},
+		{"one vehicle", "v1", "", "smartcar.vehicles.v1.>", false},
+		{"generic signals", "v1", events.SignalGeneric, "smartcar.vehicles.v1.signals.*", false},
 		{"one signal", "", events.SignalLocation, "smartcar.vehicles.*.location", false},
 		{"both", "v1", events.SignalStatus, "smartcar.vehicles.v1.status", false},
 		{"bad vehicle", "v.1", "", "", true},
@@ -85,6 +123,12 @@ func TestSubjectFilter(t *testing.T) {
 	if _, err := events.SubjectFilter("a>b", "", ""); err == nil {
 		t.Error(`SubjectFilter("a>b", ...) error = nil, want an error`)
 	}
+	if got, err := events.GenericSubjectFilter("smartcar", "", "wheel-tires"); err != nil || got != "smartcar.vehicles.*.signals.wheel-tires" {
+		t.Errorf("GenericSubjectFilter() = %q, %v", got, err)
+	}
+	if _, err := events.GenericSubjectFilter("smartcar", "", "a.b"); err == nil {
+		t.Error(`GenericSubjectFilter(code "a.b") error = nil, want an error`)
+	}
 }
 
 func TestParseSubject_invalid(t *testing.T) {
@@ -93,9 +137,12 @@ func TestParseSubject_invalid(t *testing.T) {
 		"smartcar.vehicles.v1",
 		"smartcar.vehicles.v1.speed",
 		"smartcar.vehicles.v1.odometer.extra",
+		"smartcar.vehicles.v1.signal",
+		"smartcar.vehicles.v1.signals.",
+		"smartcar.vehicles.v1.signals.a.b",
 		"smartcar.jobs.v1",
 	} {
-		if v, s, err := events.ParseSubject("smartcar", subj); err == nil {
+		if v, s, _, err := events.ParseSubject("smartcar", subj); err == nil {
 			t.Errorf("ParseSubject(%q) = %q, %q, nil; want an error", subj, v, s)
 		}
 	}
@@ -124,5 +171,8 @@ func TestNames(t *testing.T) {
 	}
 	if _, err := events.LatestKey("v 1", events.SignalChargeLimit); err == nil {
 		t.Error("LatestKey(\"v 1\") error = nil, want an error")
+	}
+	if _, err := events.LatestKey("v-1", events.SignalGeneric); err == nil {
+		t.Error("LatestKey(generic) error = nil, want an error: the key needs the code")
 	}
 }

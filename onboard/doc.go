@@ -9,8 +9,10 @@
 //     with its id, registry entry and event history;
 //   - POST /webhooks/smartcar answers VERIFY, rejects a bad SC-Signature,
 //     drops a repeated eventId, turns VEHICLE_STATE signals into the same
-//     normalized events polling publishes (see signals.go for the mapping)
-//     and records the vehicle's last-webhook time (so schedules with
+//     normalized events polling publishes (package normalize: a signal the
+//     webhook carries only part of is completed from the vehicle's latest
+//     event of it; a code without a normalized type is a generic signal
+//     event) and records the vehicle's last-webhook time (so schedules with
 //     when.webhooks_silent_for skip it), and turns VEHICLE_ERROR into error
 //     or status events.
 //

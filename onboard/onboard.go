@@ -50,7 +50,7 @@ type Publisher interface {
 // Latest returns a vehicle's latest event of a signal (an error wrapping
 // events.ErrNotFound when there is none); *events.Publisher implements it.
 // Webhooks that carry only part of a signal's data (a state of charge
-// without a range) complete it from there.
+// without a range) complete it from there (see package normalize).
 type Latest interface {
 	Get(ctx context.Context, vehicleID string, s events.Signal) (events.Event, error)
 }
@@ -123,13 +123,13 @@ type Stats struct {
 	BadSignatures   uint64 // deliveries rejected with 401
 	Duplicates      uint64 // deliveries whose eventId was seen before
 	EventsPublished uint64 // events published from webhooks
-	UnknownSignals  uint64 // VEHICLE_STATE signals without a mapping (ignored)
+	RejectedSignals uint64 // VEHICLE_STATE signals not published: an error in place of a body, or a body refused (malformed, out of range)
 	UnknownVehicles uint64 // deliveries about vehicles not registered (ignored)
 }
 
 type stats struct {
 	connected, connectErrors, webhooks, badSignatures, duplicates,
-	published, unknownSignals, unknownVehicles atomic.Uint64
+	published, rejectedSignals, unknownVehicles atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -138,7 +138,7 @@ func (h *Handler) Stats() Stats {
 	return Stats{
 		Connected: s.connected.Load(), ConnectErrors: s.connectErrors.Load(), Webhooks: s.webhooks.Load(),
 		BadSignatures: s.badSignatures.Load(), Duplicates: s.duplicates.Load(), EventsPublished: s.published.Load(),
-		UnknownSignals: s.unknownSignals.Load(), UnknownVehicles: s.unknownVehicles.Load(),
+		RejectedSignals: s.rejectedSignals.Load(), UnknownVehicles: s.unknownVehicles.Load(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
@@ -19,24 +20,6 @@ type webhook struct {
 	EventID   string          `json:"eventId"`
 	EventType string          `json:"eventType"`
 	Data      json.RawMessage `json:"data"`
-}
-
-type vehicleData struct {
-	Vehicle struct {
-		ID string `json:"id"`
-	} `json:"vehicle"`
-	Signals []wireSignal `json:"signals"`
-	Errors  []wireError  `json:"errors"`
-}
-
-type wireError struct {
-	Type        string  `json:"type"`
-	Code        *string `json:"code"`
-	State       string  `json:"state"` // ERROR or RESOLVED
-	Description string  `json:"description"`
-	Signals     []struct {
-		Code string `json:"code"`
-	} `json:"signals"`
 }
 
 // errIgnored marks a delivery that is acknowledged but not acted on.
@@ -98,7 +81,7 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "duplicate"})
 		return
 	}
-	n, err := h.process(ctx, wh)
+	n, err := h.process(ctx, wh, body)
 	switch {
 	case errors.Is(err, errIgnored):
 		h.log.DebugContext(ctx, "webhook ignored", "event_type", wh.EventType, "reason", err)
@@ -115,14 +98,14 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// process publishes a VEHICLE_STATE's or VEHICLE_ERROR's events and
-// returns how many.
-func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
-	if wh.EventType != "VEHICLE_STATE" && wh.EventType != "VEHICLE_ERROR" {
+// process publishes a VEHICLE_STATE's or VEHICLE_ERROR's events (body is
+// the delivery, read by smartcar.ParseWebhook) and returns how many.
+func (h *Handler) process(ctx context.Context, wh webhook, body []byte) (int, error) {
+	if wh.EventType != smartcar.WebhookVehicleState && wh.EventType != smartcar.WebhookVehicleError {
 		return 0, fmt.Errorf("%w: event type %q", errIgnored, wh.EventType)
 	}
-	var d vehicleData
-	if err := json.Unmarshal(wh.Data, &d); err != nil {
+	d, err := smartcar.ParseWebhook(body)
+	if err != nil {
 		return 0, fmt.Errorf("%w: malformed data: %v", errIgnored, err)
 	}
 	id := d.Vehicle.ID
@@ -139,8 +122,8 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 	}
 	now := h.cfg.Now().UTC()
 	var evs []events.Event
-	if wh.EventType == "VEHICLE_STATE" {
-		evs, err = h.signalEvents(ctx, wh.EventID, id, d.Signals, now)
+	if wh.EventType == smartcar.WebhookVehicleState {
+		evs, err = h.signalEvents(ctx, wh.EventID, id, d, now)
 	} else {
 		evs, err = h.errorEvents(wh.EventID, v, d.Errors, now)
 	}
@@ -152,7 +135,7 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 			return 0, fmt.Errorf("publish: %w", err)
 		}
 	}
-	if wh.EventType == "VEHICLE_STATE" {
+	if wh.EventType == smartcar.WebhookVehicleState {
 		// Only fresh data defers polling; an error report does not.
 		if err := h.d.Store.TouchWebhook(ctx, id, now); err != nil {
 			return 0, fmt.Errorf("touch webhook: %w", err)
@@ -162,34 +145,31 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 }
 
 // errorEvents turns VEHICLE_ERROR's errors into events: an error event per
-// error in state ERROR (path: the first affected signal's), a status event
-// (the vehicle's current status, reason "resolved TYPE:CODE") per RESOLVED.
-func (h *Handler) errorEvents(eventID string, v tokens.Vehicle, errs []wireError, now time.Time) ([]events.Event, error) {
+// error in state ERROR (path: the v2 path of the first affected signal's
+// daemon signal, else "/"), a status event (the vehicle's current status,
+// reason "resolved TYPE:CODE") per RESOLVED.
+func (h *Handler) errorEvents(eventID string, v tokens.Vehicle, errs []smartcar.WebhookError, now time.Time) ([]events.Event, error) {
 	var evs []events.Event
-	for i, e := range errs {
-		if e.Type == "" {
-			continue
-		}
-		code := ""
-		if e.Code != nil {
-			code = *e.Code
-		}
+	for i, we := range errs {
+		e := we.Err
 		path := "/"
-		if len(e.Signals) > 0 {
-			path = pathOfSignal(e.Signals[0].Code)
+		if len(we.SignalCodes) > 0 {
+			if p, ok := normalize.PathOfCode(we.SignalCodes[0]); ok {
+				path = p
+			}
 		}
 		cause := fmt.Sprintf("webhook/%s/%d", eventID, i)
 		var (
 			ev  events.Event
 			err error
 		)
-		if e.State == "RESOLVED" {
+		if we.Resolved() {
 			ev, err = events.New(events.SignalStatus, v.ID, events.StatusData{
-				Status: events.Status(v.Status), Reason: "resolved " + e.Type + ":" + code,
+				Status: events.Status(v.Status), Reason: "resolved " + e.Type + ":" + e.Code,
 			}, events.Meta{ID: events.StatusEventID(cause, events.Status(v.Status)), Source: h.cfg.Source, Time: now})
 		} else {
 			ev, err = events.New(events.SignalError, v.ID, events.ErrorData{
-				Path: path, Type: e.Type, Code: code, Description: e.Description,
+				Path: path, Type: e.Type, Code: e.Code, Description: e.Description,
 			}, events.Meta{ID: events.ErrorEventID(cause, path), Source: h.cfg.Source, Time: now, FetchedAt: now})
 		}
 		if err != nil {

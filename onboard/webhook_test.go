@@ -125,13 +125,18 @@ func TestHandler_Webhook_vehicleState(t *testing.T) {
 					Longitude: sent["location-preciselocation"]["longitude"].(float64),
 				},
 			}
-			if b, ok := sent["tractionbattery-stateofcharge"]; ok {
-				want[events.SignalBattery] = events.BatteryData{PercentRemaining: b["value"].(float64) / 100}
+			// The state of charge, charge-ischarging and the fuel level are
+			// parts of battery, charge and fuel, which this webhook carries
+			// only part of; with no earlier event of those to complete them
+			// from, they go out as they came, as generic signal events.
+			generic := map[string]any{}
+			for _, code := range []string{"tractionbattery-stateofcharge", "charge-ischarging", "internalcombustionengine-fuellevel"} {
+				if b, ok := sent[code]; ok {
+					generic[code] = b
+				}
 			}
-			if f, ok := sent["internalcombustionengine-fuellevel"]; ok {
-				want[events.SignalFuel] = events.FuelData{PercentRemaining: f["value"].(float64) / 100}
-			}
-			got := map[events.Signal]any{}
+			want[events.SignalGeneric] = generic
+			got := map[events.Signal]any{events.SignalGeneric: map[string]any{}}
 			for _, ev := range r.events(t) {
 				if ev.VehicleID() != v.ID {
 					continue
@@ -143,10 +148,16 @@ func TestHandler_Webhook_vehicleState(t *testing.T) {
 					d = &events.OdometerData{}
 				case events.SignalLocation:
 					d = &events.LocationData{}
-				case events.SignalBattery:
-					d = &events.BatteryData{}
-				case events.SignalFuel:
-					d = &events.FuelData{}
+				case events.SignalGeneric:
+					var sd struct {
+						Code string         `json:"code"`
+						Body map[string]any `json:"body"`
+					}
+					if err := ev.DecodeData(&sd); err != nil {
+						t.Fatal(err)
+					}
+					got[s].(map[string]any)[sd.Code] = sd.Body
+					continue
 				default:
 					t.Errorf("unexpected %s event", s)
 					continue
@@ -171,9 +182,9 @@ func TestHandler_Webhook_vehicleState(t *testing.T) {
 			}
 		})
 	}
-	// charge-ischarging has no mapping: ignored and counted.
-	if s := r.h.Stats(); s.UnknownSignals == 0 || s.EventsPublished == 0 {
-		t.Errorf("stats %+v, want unknown signals and published events counted", s)
+	// Every signal became an event: none rejected.
+	if s := r.h.Stats(); s.RejectedSignals != 0 || s.EventsPublished == 0 {
+		t.Errorf("stats %+v, want published events counted and no signal rejected", s)
 	}
 }
 
@@ -371,15 +382,43 @@ func TestHandler_Webhook_signalMapping(t *testing.T) {
 		}
 	}
 	want := map[events.Signal]string{
-		events.SignalOdometer: `{"distance_km":160.9344}`,
-		// The state of charge was out of range: the range alone, nothing to complete it from.
-		events.SignalBattery: `{"percent_remaining":0,"range_km":16.09344}`,
+		events.SignalOdometer:   `{"distance_km":160.9344}`,
+		events.SignalLockStatus: `{"is_locked":true}`,
+		// The state of charge was out of range: the range alone, nothing to
+		// complete a battery event from, goes out as it came.
+		events.SignalGeneric: `{"code":"tractionbattery-range","body":{"value":10,"unit":"miles"}}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
-	// Bad SoC, bad fuel level, half a location and closure-islocked.
-	if s := r.h.Stats(); s.UnknownSignals != 4 {
-		t.Errorf("stats %+v, want 4 ignored signals", s)
+	// Bad SoC, bad fuel level and half a location: rejected, not even generic.
+	if s := r.h.Stats(); s.RejectedSignals != 3 {
+		t.Errorf("stats %+v, want 3 rejected signals", s)
+	}
+}
+
+// A latitude of 200 is refused as a polled one is (package normalize): no
+// location event, not even a generic one.
+func TestHandler_Webhook_latitudeOutOfRange(t *testing.T) {
+	r := newRig(t)
+	id := r.sim.VehicleIDs()[0]
+	r.register(t, id)
+	sign := func(b []byte) string { return smartcar.HashChallenge(r.sim.ManagementToken, string(b)) }
+	body := []byte(`{"eventId":"lat-1","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":"` + id + `"},"signals":[
+		{"code":"location-preciselocation","body":{"latitude":200,"longitude":10}},
+		{"code":"odometer-traveleddistance","body":{"value":12,"unit":"kilometers"}}
+	]}}`)
+	if status, answer := r.post(t, body, sign(body)); status != 200 {
+		t.Fatalf("HTTP %d %s", status, answer)
+	}
+	var got []string
+	for _, ev := range r.events(t) {
+		got = append(got, ev.Type+" "+string(ev.Data))
+	}
+	if want := []string{`smartcar.vehicle.odometer.v1 {"distance_km":12}`}; !cmp.Equal(want, got) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	if s := r.h.Stats(); s.RejectedSignals != 1 {
+		t.Errorf("stats %+v, want the location rejected", s)
 	}
 }

@@ -79,7 +79,7 @@ func (q *Queue) publish(ctx context.Context, nc *nats.Conn, b *batch, inbox stri
 			return fmt.Errorf("enqueue: %w", ctx.Err())
 		}
 		j := &b.jobs[i]
-		data, err := appendJob(make([]byte, 0, jobSize(j)), j)
+		data, err := json.Marshal(j)
 		if err != nil {
 			<-b.window
 			return fmt.Errorf("encode job %s: %w", j.ID, err)

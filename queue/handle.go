@@ -140,14 +140,10 @@ func (r *run) settle(msg jetstream.Msg, action string, err error) {
 
 var errNoID = errors.New("no id or vehicle id")
 
-// decode parses a job body: the form Enqueue writes without reflection,
-// anything else through encoding/json.
+// decode parses a job body (JSON, as Enqueue writes it).
 func decode(data []byte, job *PollJob) error {
-	if !parseJob(data, job) {
-		*job = PollJob{}
-		if err := json.Unmarshal(data, job); err != nil {
-			return fmt.Errorf("decode job: %w", err)
-		}
+	if err := json.Unmarshal(data, job); err != nil {
+		return fmt.Errorf("decode job: %w", err)
 	}
 	if job.ID == "" || job.VehicleID == "" {
 		return fmt.Errorf("decode job: %w", errNoID)

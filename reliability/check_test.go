@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 )
 
@@ -101,7 +102,7 @@ func count(evs []events.Event, vehicles, paths []string) tally {
 		for _, v := range vehicles {
 			tl.Jobs++
 			for _, p := range paths {
-				sig, _ := events.SignalForPath(p)
+				sig, _ := normalize.SignalForPath(p)
 				if tl.seen[evKey{v, sig, u}] == 0 {
 					tl.Missing = append(tl.Missing, fmt.Sprintf("%.8s/%s@%s", v, sig, tk.UTC().Format("15:04:05")))
 				}
@@ -337,6 +338,6 @@ func mustEvents(t *testing.T, s *setup) []events.Event {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func keyFor(vehicle, path string, tick time.Time) evKey {
-	sig, _ := events.SignalForPath(path)
+	sig, _ := normalize.SignalForPath(path)
 	return evKey{vehicle, sig, tick.Unix()}
 }

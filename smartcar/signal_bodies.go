@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -138,12 +140,34 @@ func (s ScalarBody) Liters() (float64, error) {
 }
 
 // Fraction returns a percentage (0-100) as a fraction (0-1), the form of
-// the v2 API's percentRemaining and charge limit.
+// the v2 API's percentRemaining and charge limit. 76.82 percent is 0.7682,
+// the number v2 would send, not 76.82/100 (0.7681999999999999).
 func (s ScalarBody) Fraction() (float64, error) {
 	if !unitIs(s.Unit, "percent", "percentage", "%") {
 		return 0, unitError(s.Unit, "a fraction")
 	}
-	return s.Value / 100, nil
+	return percentToFraction(s.Value), nil
+}
+
+// percentToFraction divides v by 100 in decimal: the shortest decimal form
+// of v with its point moved two places, so that the result is the float64
+// closest to that decimal.
+func percentToFraction(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v / 100
+	}
+	b := strconv.AppendFloat(make([]byte, 0, 32), v, 'e', -1, 64) // d.ddde±XX
+	i := bytes.LastIndexByte(b, 'e')
+	exp, err := strconv.Atoi(string(b[i+1:]))
+	if err != nil {
+		return v / 100
+	}
+	b = strconv.AppendInt(b[:i+1], int64(exp-2), 10)
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return v / 100
+	}
+	return f
 }
 
 // Metric returns the value in the metric unit of its quantity: miles become
@@ -259,7 +283,7 @@ type ChargeLimitsBody struct {
 func (c ChargeLimitsBody) Fraction() (float64, error) {
 	switch {
 	case unitIs(c.Unit, "percent", "percentage", "%"), c.Unit == "" && c.ActiveLimit > 1:
-		return c.ActiveLimit / 100, nil
+		return percentToFraction(c.ActiveLimit), nil
 	case c.Unit == "" || unitIs(c.Unit, "fraction"):
 		return c.ActiveLimit, nil
 	}

@@ -163,3 +163,28 @@ func TestSignals_Get(t *testing.T) {
 		t.Errorf("Codes (-want +got):\n%s", diff)
 	}
 }
+
+// A percentage becomes the fraction v2 would send for it: the decimal
+// divided by 100, not the nearest float64 to value/100 after rounding twice.
+func TestScalarBody_FractionIsDecimal(t *testing.T) {
+	for pct, want := range map[float64]float64{
+		76.82: 0.7682, 63.36: 0.6336, 32.29: 0.3229, 90.87: 0.9087, 7: 0.07, 0.5: 0.005, 100: 1, 0: 0,
+		150: 1.5, -3: -0.03, 33.333333333333336: 0.33333333333333336, 1e-320: 1e-322,
+	} {
+		got, err := smartcar.ScalarBody{Unit: "percent", Value: pct}.Fraction()
+		if err != nil || got != want {
+			t.Errorf("Fraction(%v %%) = %v, %v; want exactly %v", pct, got, err, want)
+		}
+		if cl, err := (smartcar.ChargeLimitsBody{ActiveLimit: pct, Unit: "percent"}).Fraction(); err != nil || cl != want {
+			t.Errorf("ChargeLimitsBody{%v percent}.Fraction() = %v, %v; want exactly %v", pct, cl, err, want)
+		}
+	}
+	for _, pct := range []float64{math.Inf(1), math.Inf(-1)} {
+		if got, _ := (smartcar.ScalarBody{Unit: "percent", Value: pct}).Fraction(); got != pct {
+			t.Errorf("Fraction(%v) = %v", pct, got)
+		}
+	}
+	if got, _ := (smartcar.ScalarBody{Unit: "percent", Value: math.NaN()}).Fraction(); !math.IsNaN(got) {
+		t.Errorf("Fraction(NaN) = %v", got)
+	}
+}

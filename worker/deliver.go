@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
@@ -92,15 +93,15 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 // dataEvent builds the event of one successful item; keep is false when the
 // schedule emits on change and nothing changed.
 func (w *Worker) dataEvent(ctx context.Context, job queue.PollJob, item smartcar.BatchItem) (events.Event, bool, error) {
-	sig, data, err := normalize(item, w.cfg.UnitSystem)
+	it, err := normalize.FromBatchItem(item, w.cfg.UnitSystem)
 	if err != nil {
 		return events.Event{}, false, err
 	}
-	ev, err := events.New(sig, job.VehicleID, data, events.Meta{
-		ID:        events.EventID(rootID(job.ID), item.Path),
-		Time:      item.Meta.DataAge,
-		RequestID: item.Meta.RequestID,
-		FetchedAt: item.Meta.FetchedAt,
+	ev, err := events.New(it.Signal, job.VehicleID, it.Data, events.Meta{
+		ID:        events.EventID(rootID(job.ID), it.Key),
+		Time:      it.Time,
+		RequestID: it.RequestID,
+		FetchedAt: it.FetchedAt,
 		Schedule:  job.Schedule,
 		Tick:      job.Tick,
 		Source:    w.cfg.Source,

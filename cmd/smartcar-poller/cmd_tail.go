@@ -22,12 +22,12 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// tail only reads NATS: no Smartcar credentials.
 	cfg, _, err := loadConfig("tail", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&vehicle, "vehicle", "", "only this vehicle id")
-		fs.StringVar(&signal, "signal", "", "only this signal (odometer, location, status, ...)")
+		fs.StringVar(&signal, "signal", "", "only this signal (odometer, location, connectivity, status, ...; signal: every generic one), or an API v3 signal code (transmission-gearstate)")
 	}, config.SkipCredentials())
 	if err != nil {
 		return err
 	}
-	filter, err := events.SubjectFilter(cfg.NATS.SubjectPrefix, vehicle, events.Signal(signal))
+	filter, err := tailFilter(cfg.NATS.SubjectPrefix, vehicle, signal)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -67,6 +67,19 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case <-closed:
 		return fmt.Errorf("%s: %w", gone, cmp.Or(nc.LastError(), errors.New("connection closed")))
 	}
+}
+
+// tailFilter is the subject tail subscribes to: every event of the vehicles
+// (vehicle "" is all of them), one signal's, or one API v3 code's generic
+// signal events.
+func tailFilter(prefix, vehicle, signal string) (string, error) {
+	if signal == "" || events.Signal(signal).Valid() {
+		return events.SubjectFilter(prefix, vehicle, events.Signal(signal))
+	}
+	if events.ValidateCode(signal) != nil {
+		return "", fmt.Errorf("signal %q: neither a signal nor an API v3 signal code", signal)
+	}
+	return events.GenericSubjectFilter(prefix, vehicle, signal)
 }
 
 // printer writes one line per event under a header row:
@@ -113,6 +126,9 @@ func (p *printer) print(raw []byte) {
 	s, known := events.SignalFromType(ev.Type)
 	if known {
 		sig = string(s)
+	}
+	if code, err := ev.Code(); known && s == events.SignalGeneric && err == nil {
+		sig = code // the API v3 code of a generic signal event
 	}
 	age := "-"
 	if known && s != events.SignalStatus && s != events.SignalError && !ev.Time.IsZero() {

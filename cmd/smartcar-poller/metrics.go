@@ -258,7 +258,7 @@ func newStatsCollector(a *App) *statsCollector {
 	counter("webhook_deliveries_total", deliveries, func(s *scrape) float64 { return u(s.o.BadSignatures) }, "outcome", "bad_signature")
 	counter("webhook_duplicates_total", "Webhook deliveries whose eventId was seen before.", func(s *scrape) float64 { return u(s.o.Duplicates) })
 	counter("webhook_events_published_total", "Events published from webhooks.", func(s *scrape) float64 { return u(s.o.EventsPublished) })
-	counter("webhook_unknown_signals_total", "Webhook signals without a mapping (ignored).", func(s *scrape) float64 { return u(s.o.UnknownSignals) })
+	counter("webhook_rejected_signals_total", "Webhook signals not published: an error in place of a body, or a body refused (malformed, out of range).", func(s *scrape) float64 { return u(s.o.RejectedSignals) })
 	counter("webhook_unknown_vehicles_total", "Webhook deliveries about vehicles not registered (ignored).", func(s *scrape) float64 { return u(s.o.UnknownVehicles) })
 
 	// The configured budget: requests per vehicle and month.

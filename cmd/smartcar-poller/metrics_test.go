@@ -245,7 +245,7 @@ func TestMetrics_Daemon(t *testing.T) {
 		{"smartcar_poller_webhook_deliveries_total", []string{"outcome", "verified"}, zero, "0"},
 		{"smartcar_poller_webhook_duplicates_total", nil, zero, "0"},
 		{"smartcar_poller_webhook_events_published_total", nil, zero, "0"},
-		{"smartcar_poller_webhook_unknown_signals_total", nil, zero, "0"},
+		{"smartcar_poller_webhook_rejected_signals_total", nil, zero, "0"},
 		{"smartcar_poller_webhook_unknown_vehicles_total", nil, zero, "0"},
 		{"smartcar_poller_connect_callbacks_total", []string{"outcome", "ok"}, zero, "0"},
 		{"smartcar_poller_connect_callbacks_total", []string{"outcome", "error"}, zero, "0"},

@@ -39,6 +39,9 @@ func TestPrinter(t *testing.T) {
 	emit(2*time.Second, events.SignalStatus, v1, events.StatusData{Status: events.StatusRateLimited, Reason: "Retry-After 15s"}, start.Add(2*time.Second))
 	emit(3*time.Second, events.SignalError, v2, events.ErrorData{Path: "/fuel", StatusCode: 409, Type: "VEHICLE_STATE", Code: "ASLEEP"}, time.Time{})
 	emit(4*time.Second, events.SignalLocation, v2, events.LocationData{Latitude: 37.777459, Longitude: -122.370021}, time.Time{})
+	emit(5*time.Second, events.SignalGeneric, v2, events.SignalData{Code: "transmission-gearstate", Body: json.RawMessage(`{"value":"D"}`)},
+		start.Add(-time.Minute))
+	emit(6*time.Second, events.SignalConnectivity, v2, events.ConnectivityData{IsOnline: true}, start.Add(-time.Minute))
 	emit(18*time.Second, events.SignalOdometer, v1, events.OdometerData{DistanceKm: 37540}, start.Add(-3*time.Hour-4*time.Minute))
 	emit(19*time.Second, events.SignalOdometer, v1, events.OdometerData{DistanceKm: 37541}, start.Add(-50*time.Hour))
 	p.print([]byte("{not json"))
@@ -51,6 +54,8 @@ func TestPrinter(t *testing.T) {
 		at(2*time.Second) + "  -         " + v1 + "  status           {\"status\":\"rate_limited\",\"reason\":\"Retry…",
 		at(3*time.Second) + "  -         " + v2 + "  error            {\"path\":\"/fuel\",\"status_code\":409,\"type\"…",
 		at(4*time.Second) + "  -         " + v2 + "  location         {\"latitude\":37.777459,\"longitude\":-122.3…",
+		at(5*time.Second) + "  1m05s     " + v2 + "  transmission-gearstate {\"code\":\"transmission-gearstate\",\"body\":…",
+		at(6*time.Second) + "  1m06s     " + v2 + "  connectivity     {\"is_online\":true}",
 		at(18*time.Second) + "  -         " + v1 + "  (resumed)        polling again, 16s after rate_limited",
 		at(18*time.Second) + "  3h04m     " + v1 + "  odometer         {\"distance_km\":37540}",
 		at(19*time.Second) + "  2d02h     " + v1 + "  odometer         {\"distance_km\":37541}",
@@ -58,6 +63,28 @@ func TestPrinter(t *testing.T) {
 	}, "\n") + "\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+func TestTailFilter(t *testing.T) {
+	tests := []struct {
+		vehicle, signal, want string
+	}{
+		{"", "", "sc.vehicles.*.>"},
+		{"v1", "", "sc.vehicles.v1.>"},
+		{"", "odometer", "sc.vehicles.*.odometer"},
+		{"v1", "connectivity", "sc.vehicles.v1.connectivity"},
+		{"", "signal", "sc.vehicles.*.signals.*"},
+		{"v1", "transmission-gearstate", "sc.vehicles.v1.signals.transmission-gearstate"},
+		{"", "a.b", ""},
+		{"", "*", ""},
+		{"v.1", "odometer", ""},
+	}
+	for _, tt := range tests {
+		got, err := tailFilter("sc", tt.vehicle, tt.signal)
+		if (err != nil) != (tt.want == "") || got != tt.want {
+			t.Errorf("tailFilter(%q, %q) = %q, %v; want %q", tt.vehicle, tt.signal, got, err, tt.want)
+		}
 	}
 }
 
