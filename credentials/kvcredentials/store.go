@@ -31,10 +31,6 @@ func Buckets(prefix string) (grants, locks string) {
 	return kvbucket.Name(prefix, "GRANTS"), kvbucket.Name(prefix, "LOCKS")
 }
 
-// LocksDescription is the description of the locks bucket, whichever
-// package creates it first.
-const LocksDescription = "smartcar-poller refresh locks, poll leases and Retry-After holds"
-
 // Store is a credentials.Store on JetStream KV.
 type Store struct {
 	grants, locks jetstream.KeyValue
@@ -58,7 +54,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	if s.grants, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: g, Description: "smartcar-poller token pairs", Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv credentials: %w", err)
 	}
-	if s.locks, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: l, Description: LocksDescription, Replicas: cfg.Replicas}); err != nil {
+	if s.locks, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: l, Description: kvbucket.LocksDescription, Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv credentials: %w", err)
 	}
 	return s, nil

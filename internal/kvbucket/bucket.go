@@ -35,6 +35,11 @@ func Name(prefix, suffix string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, "-", "_")) + "_" + suffix
 }
 
+// LocksDescription is the description of the <PREFIX>_LOCKS bucket, which
+// the credentials (refresh locks) and the registry (poll leases, holds,
+// webhook times) share: whichever opens it first creates it.
+const LocksDescription = "smartcar-poller refresh locks, poll leases and Retry-After holds"
+
 // Config is the configuration of a bucket Open creates.
 type Config struct {
 	Name, Description string
