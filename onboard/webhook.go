@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // webhook is the v4 envelope Smartcar POSTs.
@@ -87,7 +87,7 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing eventId", http.StatusBadRequest)
 		return
 	}
-	first, err := h.d.Store.MarkWebhookEvent(ctx, wh.EventID, h.cfg.DedupTTL)
+	first, err := h.d.Marks.MarkWebhookEvent(ctx, wh.EventID, h.cfg.DedupTTL)
 	if err != nil {
 		h.log.ErrorContext(ctx, "mark webhook event", "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -105,7 +105,7 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "ignored"})
 	case err != nil:
 		h.log.ErrorContext(ctx, "process webhook", "event_type", wh.EventType, "err", err)
-		if ferr := h.d.Store.ForgetWebhookEvent(context.WithoutCancel(ctx), wh.EventID); ferr != nil {
+		if ferr := h.d.Marks.ForgetWebhookEvent(context.WithoutCancel(ctx), wh.EventID); ferr != nil {
 			h.log.WarnContext(ctx, "forget webhook event", "err", ferr)
 		}
 		http.Error(w, "processing failed", http.StatusInternalServerError)
@@ -130,8 +130,8 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 		h.stats.unknownVehicles.Add(1)
 		return 0, fmt.Errorf("%w: bad vehicle id", errIgnored)
 	}
-	v, err := h.d.Store.GetVehicle(ctx, id)
-	if errors.Is(err, tokens.ErrNotFound) {
+	v, err := h.d.Registry.GetVehicle(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
 		h.stats.unknownVehicles.Add(1)
 		return 0, fmt.Errorf("%w: vehicle %s is not registered", errIgnored, id)
 	} else if err != nil {
@@ -154,7 +154,7 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 	}
 	if wh.EventType == "VEHICLE_STATE" {
 		// Only fresh data defers polling; an error report does not.
-		if err := h.d.Store.TouchWebhook(ctx, id, now); err != nil {
+		if err := h.d.Registry.TouchWebhook(ctx, id, now); err != nil {
 			return 0, fmt.Errorf("touch webhook: %w", err)
 		}
 	}
@@ -164,7 +164,7 @@ func (h *Handler) process(ctx context.Context, wh webhook) (int, error) {
 // errorEvents turns VEHICLE_ERROR's errors into events: an error event per
 // error in state ERROR (path: the first affected signal's), a status event
 // (the vehicle's current status, reason "resolved TYPE:CODE") per RESOLVED.
-func (h *Handler) errorEvents(eventID string, v tokens.Vehicle, errs []wireError, now time.Time) ([]events.Event, error) {
+func (h *Handler) errorEvents(eventID string, v registry.Vehicle, errs []wireError, now time.Time) ([]events.Event, error) {
 	var evs []events.Event
 	for i, e := range errs {
 		if e.Type == "" {
