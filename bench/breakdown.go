@@ -7,46 +7,54 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// memReads is a token store with some of a poll's round trips taken out:
-// TouchPoll a no-op (noTouch), Hold "no hold" (noHold), GetVehicle and
-// GetGrant served from a snapshot taken after registration (memTokens).
-// Everything else goes to the real store. It exists only to show, in
-// -breakdown, what each round trip of a poll costs; it is not a design.
+// memReads is a registry with some of a poll's round trips taken out:
+// TouchPoll a no-op (noTouch), Hold "no hold" (noHold), GetVehicle served
+// from a snapshot taken after registration (memTokens). Everything else
+// goes to the real store. It exists only to show, in -breakdown, what each
+// round trip of a poll costs; it is not a design.
 type memReads struct {
-	tokens.Store
+	registry.Store
 	noTouch, noHold, memTokens bool
 
 	mu       sync.RWMutex
-	vehicles map[string]tokens.Vehicle
-	grants   map[string]tokens.Grant
+	vehicles map[string]registry.Vehicle
 }
 
-func snapshotReads(ctx context.Context, s tokens.Store, f *fleet, v variant) (*memReads, error) {
-	m := &memReads{Store: s, noTouch: v.noTouch, noHold: v.noHold, memTokens: v.memTokens,
-		vehicles: map[string]tokens.Vehicle{}, grants: map[string]tokens.Grant{}}
+// memGrants is the credentials store with GetGrant served from a snapshot
+// (memTokens), for the same purpose.
+type memGrants struct {
+	credentials.Store
+	mu     sync.RWMutex
+	grants map[string]credentials.Grant
+}
+
+func snapshotReads(ctx context.Context, st stores, f *fleet, v variant) (*memReads, *memGrants, error) {
+	m := &memReads{Store: st.reg, noTouch: v.noTouch, noHold: v.noHold, memTokens: v.memTokens,
+		vehicles: map[string]registry.Vehicle{}}
+	g := &memGrants{Store: st.grants, grants: map[string]credentials.Grant{}}
 	for _, id := range f.vehicles {
-		v, err := s.GetVehicle(ctx, id)
+		v, err := st.reg.GetVehicle(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
+			return nil, nil, fmt.Errorf("snapshot: %w", err)
 		}
 		m.vehicles[id] = v
-		if _, ok := m.grants[v.GrantID]; !ok {
-			g, err := s.GetGrant(ctx, v.GrantID)
+		if _, ok := g.grants[v.GrantID]; !ok {
+			gr, err := st.grants.GetGrant(ctx, v.GrantID)
 			if err != nil {
-				return nil, fmt.Errorf("snapshot: %w", err)
+				return nil, nil, fmt.Errorf("snapshot: %w", err)
 			}
-			m.grants[v.GrantID] = g
+			g.grants[v.GrantID] = gr
 		}
 	}
-	return m, nil
+	return m, g, nil
 }
 
-func (m *memReads) GetVehicle(ctx context.Context, id string) (tokens.Vehicle, error) {
+func (m *memReads) GetVehicle(ctx context.Context, id string) (registry.Vehicle, error) {
 	if !m.memTokens {
 		return m.Store.GetVehicle(ctx, id)
 	}
@@ -54,22 +62,9 @@ func (m *memReads) GetVehicle(ctx context.Context, id string) (tokens.Vehicle, e
 	defer m.mu.RUnlock()
 	v, ok := m.vehicles[id]
 	if !ok {
-		return tokens.Vehicle{}, tokens.ErrNotFound
+		return registry.Vehicle{}, registry.ErrNotFound
 	}
 	return v, nil
-}
-
-func (m *memReads) GetGrant(ctx context.Context, id string) (tokens.Grant, error) {
-	if !m.memTokens {
-		return m.Store.GetGrant(ctx, id)
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	g, ok := m.grants[id]
-	if !ok {
-		return tokens.Grant{}, tokens.ErrNotFound
-	}
-	return g, nil
 }
 
 func (m *memReads) Hold(ctx context.Context, id string) (time.Time, error) {
@@ -86,10 +81,21 @@ func (m *memReads) TouchPoll(ctx context.Context, id string, t time.Time) error 
 	return nil
 }
 
+func (g *memGrants) GetGrant(_ context.Context, id string) (credentials.Grant, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	gr, ok := g.grants[id]
+	if !ok {
+		return credentials.Grant{}, credentials.ErrNotFound
+	}
+	return gr, nil
+}
+
 // variant is one extra pipeline measurement of -breakdown (-variant N runs
 // breakdownVariants[N-1]); each takes out more of a poll's store round trips
-// than the one before, starting from the daemon's wiring without its poll
-// leases.
+// than the one before, starting from the daemon's wiring with its poll
+// leases in the process (registry.LocalLeases: StartPoll is then the
+// registry's GetVehicle and Hold, which the variants take out).
 type variant struct {
 	name                       string
 	noTouch, noHold, memTokens bool
@@ -104,21 +110,29 @@ var breakdownVariants = []variant{
 	{name: "and vehicle + grant from memory: no store round trip", noTouch: true, noHold: true, memTokens: true},
 }
 
-// wiring returns the store, token manager and lease setting of the measured
-// pipeline: the daemon's (o.Variant 0), or a -breakdown variant, which has no
-// poll leases and some of a poll's store round trips taken out.
-func wiring(ctx context.Context, o options, store tokens.Store, mgr *tokens.Manager, auth *smartcar.AuthClient,
-	f *fleet, log *slog.Logger) (tokens.Store, *tokens.Manager, bool, error) {
+// wiring returns the registry, credentials manager and lease setting (true:
+// poll leases in the store) of the measured pipeline: the daemon's
+// (o.Variant 0, leases as -leases says), or a -breakdown variant, which has
+// its poll leases in the process and some of a poll's store round trips
+// taken out.
+func wiring(ctx context.Context, o options, st stores, mgr *credentials.Manager, auth *smartcar.AuthClient,
+	f *fleet, log *slog.Logger) (registry.Store, *credentials.Manager, bool, error) {
 	if o.Variant == 0 {
-		return store, mgr, o.pollLeases(), nil
+		if o.pollLeases() {
+			return st.reg, mgr, true, nil
+		}
+		return registry.LocalLeases(st.reg), mgr, false, nil
 	}
 	v := breakdownVariants[o.Variant-1]
 	if !v.wrapped() {
-		return store, mgr, false, nil
+		return registry.LocalLeases(st.reg), mgr, false, nil
 	}
-	mem, err := snapshotReads(ctx, store, f, v)
+	reg, grants, err := snapshotReads(ctx, st, f, v)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	return mem, tokens.NewManager(mem, auth, tokens.ManagerConfig{}, log), false, nil
+	if !v.memTokens {
+		return registry.LocalLeases(reg), mgr, false, nil
+	}
+	return registry.LocalLeases(reg), credentials.NewManager(grants, auth, credentials.ManagerConfig{}, log), false, nil
 }

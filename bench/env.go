@@ -14,8 +14,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // natsEnv is an embedded NATS server with JetStream (file storage in a
@@ -152,29 +157,40 @@ func newAuthClient(sim *simulator, api *smartcar.Client) (*smartcar.AuthClient, 
 	return auth, nil
 }
 
-// openStore opens the token store: JetStream KV buckets on the embedded
-// server, or Redis under a key prefix unique to this process, whose keys the
-// returned cleanup deletes.
-func openStore(ctx context.Context, o options, js jetstream.JetStream) (tokens.Store, func(), error) {
+// stores are the credentials and the vehicle registry of a run.
+type stores struct {
+	grants credentials.Store
+	reg    registry.Store
+}
+
+// openStore opens the credentials and the registry: JetStream KV buckets on
+// the embedded server (the registry's mirror on, as the daemon runs it), or
+// Redis under a key prefix unique to this process, whose keys the returned
+// cleanup deletes.
+func openStore(ctx context.Context, o options, js jetstream.JetStream) (stores, func(), error) {
 	if o.Store == "kv" {
-		s, err := tokens.NewKVStore(ctx, js, "bench")
+		grants, err := kvcredentials.Open(ctx, js, kvcredentials.Config{Prefix: "bench"})
 		if err != nil {
-			return nil, nil, fmt.Errorf("kv token store: %w", err)
+			return stores{}, nil, fmt.Errorf("kv credentials: %w", err)
+		}
+		reg, err := kvregistry.Open(ctx, js, kvregistry.Config{Prefix: "bench"})
+		if err != nil {
+			return stores{}, nil, fmt.Errorf("kv registry: %w", err)
 		}
 		// As the daemon runs it: vehicles and holds read from memory.
-		if err := s.StartMirror(ctx, nil); err != nil {
-			return nil, nil, fmt.Errorf("kv token store: %w", err)
+		if err := reg.StartMirror(ctx, nil); err != nil {
+			return stores{}, nil, fmt.Errorf("kv registry: %w", err)
 		}
-		return s, s.Close, nil
+		return stores{grants: grants, reg: reg}, reg.Close, nil
 	}
 	opt, err := redis.ParseURL(o.RedisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis url: %w", err)
+		return stores{}, nil, fmt.Errorf("redis url: %w", err)
 	}
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, nil, fmt.Errorf("redis: %w", err)
+		return stores{}, nil, fmt.Errorf("redis: %w", err)
 	}
 	prefix := fmt.Sprintf("smartcar-bench:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	cleanup := func() {
@@ -194,7 +210,7 @@ func openStore(ctx context.Context, o options, js jetstream.JetStream) (tokens.S
 		}
 		_ = rdb.Close()
 	}
-	return tokens.NewRedisStore(rdb, prefix), cleanup, nil
+	return stores{grants: rediscredentials.New(rdb, prefix, nil), reg: redisregistry.New(rdb, prefix)}, cleanup, nil
 }
 
 // newLogger logs to stderr at info level when verbose, else discards.
@@ -206,16 +222,17 @@ func newLogger(verbose bool) *slog.Logger {
 }
 
 // scenario is what the pipeline and latency scenarios run on: the embedded
-// NATS server, the simulator, the token store, the Smartcar clients, a fleet
-// registered through the token manager, and the store, manager and lease
-// setting the measured pipeline uses (wiring: the daemon's, or a -variant).
+// NATS server, the simulator, the stores, the Smartcar clients, a fleet
+// registered through the credentials manager and the registry, and the
+// registry, manager and lease setting the measured pipeline uses (wiring:
+// the daemon's, or a -variant).
 type scenario struct {
 	e      *natsEnv
 	sim    *simulator
 	api    *smartcar.Client
 	f      *fleet
-	store  tokens.Store
-	mgr    *tokens.Manager
+	reg    registry.Store
+	mgr    *credentials.Manager
 	leases bool
 
 	closers []func()
@@ -238,7 +255,7 @@ func openScenario(ctx context.Context, o options, vehicles, users int, latency t
 		return nil, err
 	}
 	s.closers = append(s.closers, s.sim.Close)
-	store, cleanup, err := openStore(ctx, o, s.e.js)
+	st, cleanup, err := openStore(ctx, o, s.e.js)
 	if err != nil {
 		return nil, err
 	}
@@ -248,11 +265,11 @@ func openScenario(ctx context.Context, o options, vehicles, users int, latency t
 	if err != nil {
 		return nil, err
 	}
-	mgr := tokens.NewManager(store, auth, tokens.ManagerConfig{}, log)
-	if s.f, err = registerFleet(ctx, s.sim, mgr, vehicles); err != nil {
+	mgr := credentials.NewManager(st.grants, auth, credentials.ManagerConfig{}, log)
+	if s.f, err = registerFleet(ctx, s.sim, mgr, st.reg, vehicles); err != nil {
 		return nil, err
 	}
-	if s.store, s.mgr, s.leases, err = wiring(ctx, o, store, mgr, auth, s.f, log); err != nil {
+	if s.reg, s.mgr, s.leases, err = wiring(ctx, o, st, mgr, auth, s.f, log); err != nil {
 		return nil, err
 	}
 	return s, nil

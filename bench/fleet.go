@@ -7,11 +7,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // fleet is the vehicles registered for polling.
@@ -24,10 +25,11 @@ type fleet struct {
 // registerFleet connects n electric vehicles of the simulator the way the
 // daemon's connect command does: per user, the simulator issues a token pair
 // for the user's vehicles (sim.ConnectUser) and the token manager stores the
-// pair and registers the vehicles (tokens.Manager.Connect). Only vehicles
+// pair (credentials.Manager.Connect) and the vehicles are registered
+// (registry.Store.PutVehicle). Only vehicles
 // with a battery are taken, so every path of the benchmark schedule
 // (/odometer, /location, /battery) returns data.
-func registerFleet(ctx context.Context, sim *simulator, mgr *tokens.Manager, n int) (*fleet, error) {
+func registerFleet(ctx context.Context, sim *simulator, mgr *credentials.Manager, reg registry.Store, n int) (*fleet, error) {
 	byUser := map[string][]string{}
 	var users []string
 	f := &fleet{access: make(map[string]string, n)}
@@ -71,12 +73,14 @@ func registerFleet(ctx context.Context, sim *simulator, mgr *tokens.Manager, n i
 			tok := pairs[u]
 			access := &smartcar.Access{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,
 				TokenType: "Bearer", ExpiresIn: tok.ExpiresIn}
-			vs := make([]tokens.Vehicle, 0, len(byUser[u]))
-			for _, id := range byUser[u] {
-				vs = append(vs, tokens.Vehicle{ID: id, GrantID: u, Status: tokens.StatusConnected, ConnectedAt: now})
-			}
-			if err := mgr.Connect(gctx, u, access, vs); err != nil {
+			if err := mgr.Connect(gctx, u, access); err != nil {
 				return fmt.Errorf("register fleet: %w", err)
+			}
+			for _, id := range byUser[u] {
+				v := registry.Vehicle{ID: id, GrantID: u, UserID: u, Status: events.StatusConnected, ConnectedAt: now}
+				if err := reg.PutVehicle(gctx, v); err != nil {
+					return fmt.Errorf("register fleet: %w", err)
+				}
 			}
 			return nil
 		})
@@ -87,9 +91,9 @@ func registerFleet(ctx context.Context, sim *simulator, mgr *tokens.Manager, n i
 	return f, nil
 }
 
-// vehicleLister adapts a tokens.Store to scheduler.Vehicles, as the daemon
+// vehicleLister adapts a registry.Store to scheduler.Vehicles, as the daemon
 // does (cmd/smartcar-poller/adapters.go).
-type vehicleLister struct{ s tokens.Store }
+type vehicleLister struct{ s registry.Store }
 
 func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
 	vs, err := l.s.ListVehicles(ctx)
@@ -98,15 +102,7 @@ func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, e
 	}
 	out := make([]scheduler.Vehicle, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: paused(v.Status)})
+		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()})
 	}
 	return out, nil
-}
-
-func paused(s tokens.Status) bool {
-	switch string(s) {
-	case string(events.StatusNeedsReauth), string(events.StatusDisabled), string(events.StatusDisconnected):
-		return true
-	}
-	return false
 }

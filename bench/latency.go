@@ -29,7 +29,7 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 	}
 	defer sc.Close()
 	e, api, f, leases := sc.e, sc.api, sc.f, sc.leases
-	r, err := newRig(ctx, e, "bl", sc.store, sc.mgr, api, leases, log)
+	r, err := newRig(ctx, e, "bl", sc.reg, sc.mgr, api, log)
 	if err != nil {
 		return res, err
 	}

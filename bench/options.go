@@ -30,8 +30,8 @@ type options struct {
 	Store    string
 	RedisURL string
 	// Leases is "auto" (as the daemon wires the worker: per-vehicle poll
-	// leases in the store with Redis, none with the single-replica embedded
-	// KV store), "on" or "off".
+	// leases in the store with Redis, in the process with the single-replica
+	// embedded KV store), "on" (in the store) or "off" (in the process).
 	Leases string
 	// HTTP2 calls the simulator over cleartext HTTP/2 (see newAPIClient).
 	HTTP2 bool
@@ -86,7 +86,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up on one scenario run after this long")
 	fs.BoolVar(&o.Verbose, "v", false, "log the pipeline's components to stderr (info level)")
 	fs.StringVar(&o.Store, "store", "kv", "token store: kv (JetStream KV, the embedded default) or redis")
-	fs.StringVar(&o.Leases, "leases", "auto", "per-vehicle poll lease in the token store for every poll: auto (as the daemon: with -store redis only), on or off")
+	fs.StringVar(&o.Leases, "leases", "auto", "per-vehicle poll lease in the store for every poll: auto (as the daemon: with -store redis only; else in the process), on or off")
 	fs.BoolVar(&o.HTTP2, "http2", true, "call the simulator over cleartext HTTP/2, as the daemon calls Smartcar over HTTP/2 (TLS); false: HTTP/1.1, one connection per call in flight")
 	fs.BoolVar(&o.Breakdown, "breakdown", false, "pipeline and latency: also run variants with the store round trips of a poll taken out one by one")
 	fs.IntVar(&o.Variant, "variant", 0, "pipeline and latency: wiring variant (0: the daemon's; 1-4: see -breakdown)")
@@ -186,8 +186,9 @@ func (o options) validate() error {
 	return nil
 }
 
-// pollLeases reports whether the worker takes poll leases in the store: with
-// -leases auto, as the daemon does (cmd/smartcar-poller/app.go pollLeases).
+// pollLeases reports whether the worker takes poll leases in the store
+// (else in the process, registry.LocalLeases): with -leases auto, as the
+// daemon does (cmd/smartcar-poller/app.go openStore).
 func (o options) pollLeases() bool {
 	if o.Leases == "auto" {
 		return o.Store == "redis"

@@ -34,9 +34,9 @@ func runPipeline(ctx context.Context, o options) (Result, error) {
 	var pipe, base time.Duration
 	var pipeCPU, baseCPU time.Duration
 	var r *rig
-	pstore, pmgr, leases := sc.store, sc.mgr, sc.leases
+	preg, pmgr, leases := sc.reg, sc.mgr, sc.leases
 	measurePipeline := func() error {
-		if r, err = newRig(ctx, e, "bp", pstore, pmgr, api, leases, log); err != nil {
+		if r, err = newRig(ctx, e, "bp", preg, pmgr, api, log); err != nil {
 			return err
 		}
 		cpu0 := cpuTime()

@@ -11,11 +11,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
@@ -40,7 +41,7 @@ type rig struct {
 	q      *queue.Queue
 	w      *worker.Worker
 	s      *scheduler.Scheduler
-	polls  *tokens.PollRecorder
+	polls  *registry.PollRecorder
 	fires  atomic.Int64 // firings returned
 
 	handled     atomic.Int64 // Handle calls returned
@@ -61,8 +62,10 @@ func (r *rig) meanHandle() time.Duration {
 	return time.Duration(r.handleNanos.Load() / max(r.handled.Load(), 1))
 }
 
-func newRig(ctx context.Context, e *natsEnv, prefix string, store tokens.Store, mgr *tokens.Manager,
-	api *smartcar.Client, leases bool, log *slog.Logger) (*rig, error) {
+// newRig wires the pipeline on reg (with the poll leases the scenario's
+// wiring chose) and mgr.
+func newRig(ctx context.Context, e *natsEnv, prefix string, reg registry.Store, mgr *credentials.Manager,
+	api *smartcar.Client, log *slog.Logger) (*rig, error) {
 	r := &rig{env: e, prefix: prefix}
 	if err := events.EnsureStream(ctx, e.js, events.StreamConfig{Prefix: prefix, Storage: jetstream.FileStorage}); err != nil {
 		return nil, fmt.Errorf("events stream: %w", err)
@@ -74,23 +77,18 @@ func newRig(ctx context.Context, e *natsEnv, prefix string, store tokens.Store, 
 	if r.q, err = queue.New(ctx, e.js, queue.Config{Prefix: prefix, Storage: jetstream.FileStorage, Logger: log}); err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	r.polls = tokens.NewPollRecorder(store, 0, log) // as the daemon: last polls written in the background
-	var lease worker.Leases
-	if leases {
-		lease = store // per-vehicle poll leases in the store, as the daemon wires them
-	}
+	r.polls = registry.NewPollRecorder(reg, 0, log) // as the daemon: last polls written in the background
 	if r.w, err = worker.New(worker.Config{
 		UnitSystem: smartcar.Metric,
 		LeaseTTL:   apiTimeout * 5 / 4, // as the daemon: the lease outlives a call
 	}, log, worker.Deps{
 		Tokens:    mgr,
 		API:       api,
-		Registry:  r.polls.Recording(store), // as the daemon wires it
+		Registry:  r.polls.Recording(reg), // as the daemon wires it
 		Publisher: r.pub,
 		Changes:   r.pub,
 		Enqueuer:  r.q,
 		Limiter:   rate.NewLimiter(rate.Inf, 1), // limits off, as in the simulator
-		Leases:    lease,
 	}); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
@@ -100,7 +98,7 @@ func newRig(ctx context.Context, e *natsEnv, prefix string, store tokens.Store, 
 		Paths:    benchPaths,
 		Vehicles: scheduler.Selector{All: true},
 		Emit:     "always",
-	}}}, log, vehicleLister{store}, r.q); err != nil {
+	}}}, log, vehicleLister{reg}, r.q); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	return r, nil

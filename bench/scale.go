@@ -10,9 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // Targets of the scale scenario.
@@ -165,17 +167,17 @@ func measureList(ctx context.Context, l scheduler.Vehicles) uint64 {
 
 // scaleFromStore registers n vehicles in the token store and fires from it.
 func scaleFromStore(ctx context.Context, o options, e *natsEnv, q *queue.Queue, res *Result, n int, nextTick func() time.Time, base time.Duration) error {
-	store, cleanup, err := openStore(ctx, o, e.js)
+	st, cleanup, err := openStore(ctx, o, e.js)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	t0 := time.Now()
-	if err := registerMany(ctx, store, n); err != nil {
+	if err := registerMany(ctx, st.reg, n); err != nil {
 		return err
 	}
 	reg := time.Since(t0)
-	lister := vehicleLister{store}
+	lister := vehicleLister{st.reg}
 
 	probe := &heapProbe{next: q}
 	ps, err := scheduler.New(benchSchedule(), nil, lister, probe)
@@ -225,7 +227,7 @@ func scaleFromStore(ctx context.Context, o options, e *natsEnv, q *queue.Queue, 
 // mirrorLoad reports what the daemon's start costs with n registered
 // vehicles: loading the KV store's in-memory mirror.
 func mirrorLoad(ctx context.Context, e *natsEnv, res *Result, n int) error {
-	s, err := tokens.NewKVStore(ctx, e.js, "bench")
+	s, err := kvregistry.Open(ctx, e.js, kvregistry.Config{Prefix: "bench"})
 	if err != nil {
 		return err
 	}
@@ -251,14 +253,14 @@ func mirrorLoad(ctx context.Context, e *natsEnv, res *Result, n int) error {
 }
 
 // registerMany puts n vehicles into the store, 32 at a time.
-func registerMany(ctx context.Context, store tokens.Store, n int) error {
+func registerMany(ctx context.Context, store registry.Store, n int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	now := time.Now().UTC()
 	for i := range n {
 		g.Go(func() error {
-			return store.PutVehicle(gctx, tokens.Vehicle{ID: vehicleID(i), GrantID: fmt.Sprintf("grant-%d", i%1000),
-				Tags: []string{"fleet"}, Status: tokens.StatusConnected, ConnectedAt: now})
+			return store.PutVehicle(gctx, registry.Vehicle{ID: vehicleID(i), GrantID: fmt.Sprintf("grant-%d", i%1000),
+				Tags: []string{"fleet"}, Status: events.StatusConnected, ConnectedAt: now})
 		})
 	}
 	if err := g.Wait(); err != nil {

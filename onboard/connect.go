@@ -7,8 +7,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/smartcar-poller/smartcar-poller/marks"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // stateCookie binds a Connect state to the browser that started it, so a
@@ -23,7 +23,7 @@ func (h *Handler) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
 	state := base64.RawURLEncoding.EncodeToString(b)
-	if err := h.d.Store.PutConnectState(r.Context(), state, h.cfg.StateTTL); err != nil {
+	if err := h.d.Marks.PutConnectState(r.Context(), state, h.cfg.StateTTL); err != nil {
 		h.log.ErrorContext(r.Context(), "store connect state", "err", err)
 		h.render(w, http.StatusServiceUnavailable, "error", errorPage{
 			Title: "Connect unavailable", Message: "The service cannot start Connect right now. Please try again later."})
@@ -61,7 +61,7 @@ func (h *Handler) ServeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if stateErr != nil {
 		h.stats.connectErrors.Add(1)
-		if !errors.Is(stateErr, tokens.ErrNotFound) {
+		if !errors.Is(stateErr, marks.ErrNotFound) {
 			h.log.ErrorContext(ctx, "check connect state", "err", stateErr)
 			h.render(w, http.StatusServiceUnavailable, "error", errorPage{
 				Title: "Connect unavailable", Message: "The service cannot finish Connect right now. Please try again later."})
@@ -106,7 +106,7 @@ func (h *Handler) ServeCallback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) takeState(r *http.Request, state string) error {
 	c, err := r.Cookie(stateCookie)
 	if state == "" || err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
-		return tokens.ErrNotFound
+		return marks.ErrNotFound
 	}
-	return h.d.Store.TakeConnectState(r.Context(), state)
+	return h.d.Marks.TakeConnectState(r.Context(), state)
 }

@@ -6,13 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // statusEvents returns the status events by vehicle.
@@ -70,14 +71,14 @@ func TestHandler_Connect_flow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("vehicle %s not registered: %v", id, err)
 		}
-		if v.Status != tokens.StatusConnected || v.GrantID != r.sim.Users()[0] {
-			t.Errorf("vehicle %s: status %q grant %q, want connected under %s", id, v.Status, v.GrantID, r.sim.Users()[0])
+		if v.Status != events.StatusConnected || v.GrantID != r.sim.Users()[0] || v.UserID != r.sim.Users()[0] {
+			t.Errorf("vehicle %s: status %q grant %q user %q, want connected under user %s", id, v.Status, v.GrantID, v.UserID, r.sim.Users()[0])
 		}
 	}
 	if diff := cmp.Diff(wantEvents, got); diff != "" {
 		t.Errorf("status events (-want +got):\n%s", diff)
 	}
-	if _, err := r.store.GetGrant(context.Background(), r.sim.Users()[0]); err != nil {
+	if _, err := r.grants.GetGrant(context.Background(), r.sim.Users()[0]); err != nil {
 		t.Errorf("grant not stored: %v", err)
 	}
 
@@ -178,10 +179,17 @@ func TestHandler_Connect_needsReauthRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Tags set by the operator (connect --tags) survive a web reconnect.
+	// Tags set by the operator (connect --tags) and the last poll survive a
+	// web reconnect.
 	before.Tags = []string{"fleet"}
-	before.Status, before.Reason = tokens.StatusNeedsReauth, "invalid_grant"
+	before.LastPoll = time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	before.Status, before.Reason = events.StatusNeedsReauth, "invalid_grant"
 	if err := r.store.PutVehicle(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	// A vehicle of the grant the user does not authorize this time.
+	leftOut := registry.Vehicle{ID: "left-out", GrantID: r.sim.Users()[0], Status: events.StatusNeedsReauth}
+	if err := r.store.PutVehicle(ctx, leftOut); err != nil {
 		t.Fatal(err)
 	}
 
@@ -193,9 +201,12 @@ func TestHandler_Connect_needsReauthRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := before
-	want.Status, want.Reason = tokens.StatusConnected, ""
+	want.Status, want.Reason = events.StatusConnected, ""
 	if diff := cmp.Diff(want, after); diff != "" {
 		t.Errorf("vehicle after reconnect (-want +got):\n%s", diff)
+	}
+	if v, err := r.store.GetVehicle(ctx, leftOut.ID); err != nil || v.Status != events.StatusDisconnected {
+		t.Errorf("vehicle left out of the reconnect: %s (%v), want disconnected", v.Status, err)
 	}
 	var reconnected []events.StatusData
 	for _, ev := range r.events(t) {
@@ -214,7 +225,7 @@ func TestHandler_Connect_needsReauthRecovers(t *testing.T) {
 	if diff := cmp.Diff(wantEvents, reconnected); diff != "" {
 		t.Errorf("status events of %s (-want +got):\n%s", id, diff)
 	}
-	if got, want := sortedIDs(t, r), slices.Sorted(slices.Values(r.sim.VehicleIDs())); !slices.Equal(got, want) {
+	if got, want := sortedIDs(t, r), slices.Sorted(slices.Values(append(r.sim.VehicleIDs(), leftOut.ID))); !slices.Equal(got, want) {
 		t.Errorf("registry %v, want the same vehicles %v", got, want)
 	}
 }

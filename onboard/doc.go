@@ -1,9 +1,11 @@
 // Package onboard serves the daemon's onboarding and push endpoints:
 //
 //   - GET /connect sends the user to Smartcar Connect with a random state
-//     kept (single use, short TTL) in the token store;
+//     kept (single use, short TTL) in the marks;
 //   - GET /callback checks the state, exchanges the code, stores the grant,
-//     registers its vehicles and publishes "status: connected" for each, or
+//     registers its vehicles (with the Smartcar user id; the grant's vehicles
+//     left out this time become disconnected) and publishes "status:
+//     connected" for each, or
 //     shows Connect's error (access_denied, vehicle_incompatible, ...) and
 //     publishes nothing. A vehicle in needs_reauth comes back the same way,
 //     with its id, registry entry and event history;
@@ -16,8 +18,10 @@
 //     when.webhooks_silent_for skip it), and turns VEHICLE_ERROR into error
 //     or status events.
 //
-// It declares the small interfaces it calls (Auth, API, Tokens, Store,
-// Publisher, Latest); cmd wires *smartcar.AuthClient, *smartcar.Client,
-// *tokens.Manager, the tokens store and *events.Publisher into them. It must
-// not know NATS subjects, Redis keys, cron or the worker.
+// It declares the small interfaces it calls (Auth, API, Grants, Registry,
+// Marks, Publisher, Latest); cmd wires *smartcar.AuthClient,
+// *smartcar.Client, *credentials.Manager, the registry store, the marks
+// (package marks: Connect states and webhook eventIds have a home of their
+// own, since nothing but onboarding reads them) and *events.Publisher into
+// them. It must not know NATS subjects, Redis keys, cron or the worker.
 package onboard

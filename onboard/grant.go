@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // ErrNoVehicles is returned by ConnectGrant when the grant covers no vehicle.
@@ -40,31 +40,43 @@ func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, tag
 		return nil, ErrNoVehicles
 	}
 	now := h.cfg.Now().UTC()
-	vs := make([]tokens.Vehicle, 0, len(ids))
-	previous := make(map[string]tokens.Status, len(ids))
+	// A v2 grant is its user's: the grant id is the Smartcar user id.
+	vs := make([]registry.Vehicle, 0, len(ids))
+	previous := make(map[string]events.Status, len(ids))
 	for _, id := range ids {
-		v := tokens.Vehicle{ID: id, GrantID: user.ID, Tags: tags, Status: tokens.StatusConnected, ConnectedAt: now}
-		old, err := h.d.Store.GetVehicle(ctx, id)
+		v := registry.Vehicle{ID: id, GrantID: user.ID, UserID: user.ID, Tags: tags, Status: events.StatusConnected, ConnectedAt: now}
+		old, err := h.d.Registry.GetVehicle(ctx, id)
 		switch {
 		case err == nil:
 			previous[id] = old.Status
-			v.ConnectedAt = old.ConnectedAt
+			v.ConnectedAt, v.LastPoll = old.ConnectedAt, old.LastPoll
 			if tags == nil {
 				v.Tags = old.Tags
 			}
-		case !errors.Is(err, tokens.ErrNotFound):
+		case !errors.Is(err, registry.ErrNotFound):
 			return nil, fmt.Errorf("get vehicle: %w", err)
 		}
 		vs = append(vs, v)
 	}
-	if err := h.d.Tokens.Connect(ctx, user.ID, access, vs); err != nil {
+	// The pair first: no vehicle is registered under a grant without one.
+	if err := h.d.Grants.Connect(ctx, user.ID, access); err != nil {
 		return nil, fmt.Errorf("store grant: %w", err)
+	}
+	// The grant's vehicles the user did not authorize this time.
+	if _, err := registry.SetGrantStatus(ctx, h.d.Registry, user.ID, events.StatusDisconnected,
+		"not authorized in the latest Connect", ids...); err != nil {
+		return nil, fmt.Errorf("register vehicles: %w", err)
+	}
+	for _, v := range vs {
+		if err := h.d.Registry.PutVehicle(ctx, v); err != nil {
+			return nil, fmt.Errorf("register vehicles: %w", err)
+		}
 	}
 	evs := make([]events.Event, 0, len(ids))
 	for _, id := range ids {
 		data := events.StatusData{Status: events.StatusConnected, Reason: "connected"}
-		if p := previous[id]; p != "" && p != tokens.StatusConnected {
-			data.Previous, data.Reason = events.Status(p), "reconnected"
+		if p := previous[id]; p != "" && p != events.StatusConnected {
+			data.Previous, data.Reason = p, "reconnected"
 		}
 		ev, err := events.New(events.SignalStatus, id, data, events.Meta{
 			ID:   events.StatusEventID("connect/"+user.ID+"/"+id+"/"+now.Format(time.RFC3339Nano), events.StatusConnected),

@@ -15,12 +15,16 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
+	"github.com/smartcar-poller/smartcar-poller/marks"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // rig is the daemon's onboarding endpoints on a test HTTP server, wired to
@@ -29,7 +33,8 @@ type rig struct {
 	sim    *smartcartest.Server
 	srv    *httptest.Server
 	h      *onboard.Handler
-	store  *tokens.RedisStore
+	store  *redisregistry.Store
+	grants *rediscredentials.Store
 	js     jetstream.JetStream
 	pub    *events.Publisher
 	prefix string
@@ -97,12 +102,14 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.store = tokens.NewRedisStore(rdb, keyPrefix)
-	mgr := tokens.NewManager(r.store, auth, tokens.ManagerConfig{}, nil)
+	r.store = redisregistry.New(rdb, keyPrefix)
+	r.grants = rediscredentials.New(rdb, keyPrefix, nil)
+	mgr := credentials.NewManager(r.grants, auth, credentials.ManagerConfig{}, nil)
 	r.h, err = onboard.New(onboard.Config{
 		Scopes:          []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_fuel"},
 		ManagementToken: r.sim.ManagementToken,
-	}, nil, onboard.Deps{Auth: auth, API: api, Tokens: mgr, Store: r.store, Publisher: pub, Latest: pub})
+	}, nil, onboard.Deps{Auth: auth, API: api, Grants: mgr, Registry: r.store,
+		Marks: marks.NewRedis(rdb, keyPrefix), Publisher: pub, Latest: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +208,7 @@ func (r *rig) events(t *testing.T) []events.Event {
 func (r *rig) register(t *testing.T, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		if err := r.store.PutVehicle(context.Background(), tokens.Vehicle{ID: id, GrantID: "g", Status: tokens.StatusConnected}); err != nil {
+		if err := r.store.PutVehicle(context.Background(), registry.Vehicle{ID: id, GrantID: "g", Status: events.StatusConnected}); err != nil {
 			t.Fatal(err)
 		}
 	}

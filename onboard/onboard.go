@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // Auth builds Connect URLs and exchanges codes; *smartcar.AuthClient implements it.
@@ -26,20 +26,28 @@ type API interface {
 	GetVehicles(ctx context.Context, accessToken string, paging *smartcar.Paging) (*smartcar.Vehicles, error)
 }
 
-// Tokens stores a grant and registers its vehicles; *tokens.Manager implements it.
-type Tokens interface {
-	Connect(ctx context.Context, grantID string, access *smartcar.Access, vehicles []tokens.Vehicle) error
+// Grants stores a grant's token pair; *credentials.Manager implements it.
+type Grants interface {
+	Connect(ctx context.Context, grantID string, access *smartcar.Access) error
 }
 
-// Store holds the vehicle registry, Connect states, webhook event marks and
-// last-webhook times; tokens.RedisStore and tokens.KVStore implement it.
-type Store interface {
-	GetVehicle(ctx context.Context, id string) (tokens.Vehicle, error)
+// Registry is the vehicle registry: the part of a registry.Store onboarding
+// uses (both registry backends implement it).
+type Registry interface {
+	GetVehicle(ctx context.Context, id string) (registry.Vehicle, error)
+	PutVehicle(ctx context.Context, v registry.Vehicle) error
+	registry.StatusSetter // for registry.SetGrantStatus
+	TouchWebhook(ctx context.Context, vehicleID string, t time.Time) error
+}
+
+// Marks keeps Connect states and webhook event ids for a while;
+// *marks.Redis and *marks.KV implement it. TakeConnectState returns an
+// error wrapping marks.ErrNotFound for an unknown, expired or used state.
+type Marks interface {
 	PutConnectState(ctx context.Context, state string, ttl time.Duration) error
 	TakeConnectState(ctx context.Context, state string) error
 	MarkWebhookEvent(ctx context.Context, id string, ttl time.Duration) (bool, error)
 	ForgetWebhookEvent(ctx context.Context, id string) error
-	TouchWebhook(ctx context.Context, vehicleID string, t time.Time) error
 }
 
 // Publisher publishes events; *events.Publisher implements it.
@@ -83,8 +91,9 @@ type Config struct {
 type Deps struct {
 	Auth      Auth
 	API       API
-	Tokens    Tokens
-	Store     Store
+	Grants    Grants
+	Registry  Registry
+	Marks     Marks
 	Publisher Publisher
 	Latest    Latest
 }
@@ -99,7 +108,7 @@ type Handler struct {
 
 // New returns a Handler. A nil logger discards.
 func New(cfg Config, logger *slog.Logger, d Deps) (*Handler, error) {
-	if d.Auth == nil || d.API == nil || d.Tokens == nil || d.Store == nil || d.Publisher == nil {
+	if d.Auth == nil || d.API == nil || d.Grants == nil || d.Registry == nil || d.Marks == nil || d.Publisher == nil {
 		return nil, errors.New("onboard: nil dependency")
 	}
 	if logger == nil {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/normalize"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // webhook is the v4 envelope Smartcar POSTs.
@@ -70,7 +70,7 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing eventId", http.StatusBadRequest)
 		return
 	}
-	first, err := h.d.Store.MarkWebhookEvent(ctx, wh.EventID, h.cfg.DedupTTL)
+	first, err := h.d.Marks.MarkWebhookEvent(ctx, wh.EventID, h.cfg.DedupTTL)
 	if err != nil {
 		h.log.ErrorContext(ctx, "mark webhook event", "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -88,7 +88,7 @@ func (h *Handler) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "ignored"})
 	case err != nil:
 		h.log.ErrorContext(ctx, "process webhook", "event_type", wh.EventType, "err", err)
-		if ferr := h.d.Store.ForgetWebhookEvent(context.WithoutCancel(ctx), wh.EventID); ferr != nil {
+		if ferr := h.d.Marks.ForgetWebhookEvent(context.WithoutCancel(ctx), wh.EventID); ferr != nil {
 			h.log.WarnContext(ctx, "forget webhook event", "err", ferr)
 		}
 		http.Error(w, "processing failed", http.StatusInternalServerError)
@@ -113,8 +113,8 @@ func (h *Handler) process(ctx context.Context, wh webhook, body []byte) (int, er
 		h.stats.unknownVehicles.Add(1)
 		return 0, fmt.Errorf("%w: bad vehicle id", errIgnored)
 	}
-	v, err := h.d.Store.GetVehicle(ctx, id)
-	if errors.Is(err, tokens.ErrNotFound) {
+	v, err := h.d.Registry.GetVehicle(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
 		h.stats.unknownVehicles.Add(1)
 		return 0, fmt.Errorf("%w: vehicle %s is not registered", errIgnored, id)
 	} else if err != nil {
@@ -137,7 +137,7 @@ func (h *Handler) process(ctx context.Context, wh webhook, body []byte) (int, er
 	}
 	if wh.EventType == smartcar.WebhookVehicleState {
 		// Only fresh data defers polling; an error report does not.
-		if err := h.d.Store.TouchWebhook(ctx, id, now); err != nil {
+		if err := h.d.Registry.TouchWebhook(ctx, id, now); err != nil {
 			return 0, fmt.Errorf("touch webhook: %w", err)
 		}
 	}
@@ -148,7 +148,7 @@ func (h *Handler) process(ctx context.Context, wh webhook, body []byte) (int, er
 // error in state ERROR (path: the v2 path of the first affected signal's
 // daemon signal, else "/"), a status event (the vehicle's current status,
 // reason "resolved TYPE:CODE") per RESOLVED.
-func (h *Handler) errorEvents(eventID string, v tokens.Vehicle, errs []smartcar.WebhookError, now time.Time) ([]events.Event, error) {
+func (h *Handler) errorEvents(eventID string, v registry.Vehicle, errs []smartcar.WebhookError, now time.Time) ([]events.Event, error) {
 	var evs []events.Event
 	for i, we := range errs {
 		e := we.Err

@@ -16,14 +16,15 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	vehicleregistry "github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// storeVehicles lists a token store's vehicles as the daemon's adapter does,
+// storeVehicles lists a registry's vehicles as the daemon's adapter does,
 // keeping the errors it met.
 type storeVehicles struct {
-	s    tokens.Store
+	s    vehicleregistry.Store
 	mu   sync.Mutex
 	errs []error
 }
@@ -179,12 +180,12 @@ func TestScheduler_Fire_redisRestart(t *testing.T) {
 		"--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024")
 	rdb := rs.Client(t)
 	ctx := t.Context()
-	store := tokens.NewRedisStore(rdb, testserver.Unique("sched")+":")
+	store := redisregistry.New(rdb, testserver.Unique("sched")+":")
 	var ids []string
 	for i := range 30 {
 		id := fmt.Sprintf("veh-%02d", i)
 		ids = append(ids, id)
-		if err := store.PutVehicle(ctx, tokens.Vehicle{ID: id, GrantID: "g1"}); err != nil {
+		if err := store.PutVehicle(ctx, vehicleregistry.Vehicle{ID: id, GrantID: "g1"}); err != nil {
 			t.Fatal(err)
 		}
 	}

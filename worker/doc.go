@@ -1,18 +1,21 @@
-// Package worker handles one poll job: it takes the vehicle's poll lease,
-// checks its Retry-After hold, waits on the app-level rate limiter, gets an
-// access token, calls Smartcar's batch endpoint, normalizes each path's result
-// into an event and publishes the events.
+// Package worker handles one poll job: it takes the vehicle's poll lease
+// with its Retry-After hold and registry entry, checks the hold and the
+// vehicle's status, waits on the app-level rate limiter, gets its grant's
+// access token, calls Smartcar's batch endpoint, normalizes each path's
+// result into an event and publishes the events.
 //
 // A vehicle's polls never overlap: within a process they queue on an
-// in-memory lock, across replicas they take a short lease in the token store
-// (Deps.Leases), and a job that finds the lease taken is snoozed for a second
-// or two instead of waiting. So a Retry-After that one poll receives is stored
-// as a hold before any other replica may call for that vehicle. With a
-// store that is a PollStarter (tokens.RedisStore), taking the lease also
-// reads the vehicle's hold and registry entry in the same round trip, so a
-// leased poll makes two (take, release) where an unleased one makes three
-// (hold, vehicle, the hold again after the limiter: nobody else can set one
-// while we hold the lease).
+// in-memory lock, across replicas they take a short lease in the registry
+// (Registry.StartPoll), and a job that finds the lease taken is snoozed for
+// a second or two instead of waiting. So a Retry-After that one poll
+// receives is stored as a hold before any other replica may call for that
+// vehicle. StartPoll reads the vehicle's hold and registry entry with the
+// lease, so a poll's registry work is two round trips on Redis (take,
+// release) and none on the daemon's embedded store (its mirror and
+// in-process leases, registry.LocalLeases); the token comes from the
+// credentials manager's cache. Every registry backend implements the whole
+// Registry interface: the worker never looks for a faster path by type
+// assertion.
 //
 // It owns what to do about each kind of Smartcar error (batchFailed; the kinds
 // are at https://smartcar.com/docs/api-reference/api-errors) and the

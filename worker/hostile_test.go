@@ -14,12 +14,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 var fuzzJob = queue.PollJob{ID: "s/veh-1/1700000000", Schedule: "s", VehicleID: "veh-1",
@@ -58,7 +61,7 @@ func hostileSetup(t *testing.T, handler http.Handler) (*Worker, jetstream.JetStr
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := tokens.NewRedisStore(rdb, prefix+":")
+	store := redisregistry.New(rdb, prefix+":")
 	sim := smartcartest.NewServer(smartcartest.WithSeed(11), smartcartest.WithVehicles(1))
 	t.Cleanup(sim.Close)
 	api := httptest.NewServer(handler)
@@ -70,14 +73,17 @@ func hostileSetup(t *testing.T, handler http.Handler) (*Worker, jetstream.JetStr
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr := tokens.NewManager(store, auth, tokens.ManagerConfig{}, nil)
+	mgr := credentials.NewManager(rediscredentials.New(rdb, prefix+":", nil), auth, credentials.ManagerConfig{}, nil)
 	grant := sim.Connect(nil, nil)
 	access, err := auth.ExchangeRefreshToken(ctx, grant.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vehicle := sim.Vehicles()[0].ID
-	if err := mgr.Connect(ctx, grant.UserID, access, []tokens.Vehicle{{ID: vehicle, GrantID: grant.UserID}}); err != nil {
+	if err := mgr.Connect(ctx, grant.UserID, access); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutVehicle(ctx, registry.Vehicle{ID: vehicle, GrantID: grant.UserID, UserID: grant.UserID}); err != nil {
 		t.Fatal(err)
 	}
 	// MaxAttempts 1: every failure is reported at once as an error event.

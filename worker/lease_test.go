@@ -10,52 +10,34 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/limiter"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
-// lockOnly is a store whose leases are plain Locks, not a
-// worker.PollStarter: the worker's path for such Leases (lease, then hold
-// read, then the token manager's vehicle read).
-type lockOnly struct {
-	worker.Registry
-	worker.Leases
-}
-
-// leaseShapes are the two ways the worker takes a poll lease: StartPoll
-// (RedisStore is a worker.PollStarter) and a plain Lock.
+// leaseShapes are the two kinds of poll lease the worker meets: in the
+// store, seen by every replica (the Redis registry's StartPoll, one Lua
+// script), and in the process (registry.LocalLeases, as the daemon wires
+// its embedded store: lease in memory, then the vehicle and the hold read).
 func leaseShapes(f *fixture) []struct {
 	name  string
-	store interface {
-		worker.Registry
-		worker.Leases
-	}
+	store registry.Store
 } {
 	return []struct {
 		name  string
-		store interface {
-			worker.Registry
-			worker.Leases
-		}
+		store registry.Store
 	}{
-		{"start_poll", f.store},
-		{"lock", lockOnly{Registry: f.store, Leases: f.store}},
+		{"store", f.store},
+		{"local", registry.LocalLeases(f.store)},
 	}
 }
 
 // replica is a second worker on the fixture's parts, as another process would
-// run it: its own in-process vehicle locks, the same store.
-func (f *fixture) replica(t *testing.T, cfg worker.Config, store interface {
-	worker.Registry
-	worker.Leases
-}, leased bool, lim worker.Limiter) *worker.Worker {
+// run it: its own in-process vehicle locks, the given registry.
+func (f *fixture) replica(t *testing.T, cfg worker.Config, reg worker.Registry, lim worker.Limiter) *worker.Worker {
 	t.Helper()
-	deps := worker.Deps{Tokens: f.mgr, API: f.client, Registry: store, Publisher: f.pub, Changes: f.pub,
-		Enqueuer: f.q, Limiter: lim}
-	if leased {
-		deps.Leases = store
-	}
-	w, err := worker.New(cfg, nil, deps)
+	w, err := worker.New(cfg, nil, worker.Deps{Tokens: f.mgr, API: f.client, Registry: reg, Publisher: f.pub,
+		Changes: f.pub, Enqueuer: f.q, Limiter: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +46,28 @@ func (f *fixture) replica(t *testing.T, cfg worker.Config, store interface {
 
 func unlimited() worker.Limiter { return rate.NewLimiter(rate.Inf, 1) }
 
+// leaseFree checks that the vehicle's poll lease is not held in store.
+func leaseFree(t *testing.T, store registry.Store, vehicle string) {
+	t.Helper()
+	p, err := store.StartPoll(t.Context(), vehicle, time.Second)
+	if errors.Is(err, registry.ErrLeased) {
+		t.Fatalf("lease of %s still taken", vehicle)
+	}
+	if err == nil {
+		_ = p.Unlock(t.Context())
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal(err)
+	}
+}
+
 func TestHandle_LeaseHeldByAnotherReplicaSnoozes(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	for i, shape := range leaseShapes(f) {
 		t.Run(shape.name, func(t *testing.T) {
-			w := f.replica(t, worker.Config{LeaseBusy: time.Second}, shape.store, true, unlimited())
+			w := f.replica(t, worker.Config{LeaseBusy: time.Second}, shape.store, unlimited())
 			ctx := t.Context()
 			tick := tick0.Add(time.Duration(i) * time.Hour)
-			unlock, err := f.store.Lock(ctx, "poll:"+f.bev, 30*time.Second) // the other replica's poll
+			theirs, err := shape.store.StartPoll(ctx, f.bev, 30*time.Second) // the other poll
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,23 +78,18 @@ func TestHandle_LeaseHeldByAnotherReplicaSnoozes(t *testing.T) {
 				t.Fatalf("Handle while the lease is held = %v; want a snooze in [1s, 2s)", err)
 			}
 			if got := f.sim.Stats().Requests - before; got != 0 {
-				t.Errorf("%d Smartcar requests while another replica held the lease, want 0", got)
+				t.Errorf("%d Smartcar requests while another poll held the lease, want 0", got)
 			}
 			if got := w.Stats().Snapshot().LeaseBusy; got != 1 {
 				t.Errorf("LeaseBusy = %d, want 1", got)
 			}
-			if err := unlock(ctx); err != nil {
+			if err := theirs.Unlock(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.Handle(ctx, job(f.bev, tick, "always", "/odometer"), queue.Delivery{Deliveries: 2}); err != nil {
 				t.Fatalf("Handle after the lease was released: %v", err)
 			}
-			// The poll released its lease.
-			again, err := f.store.Lock(ctx, "poll:"+f.bev, time.Second)
-			if err != nil {
-				t.Fatalf("lease still taken after the poll: %v", err)
-			}
-			_ = again(ctx)
+			leaseFree(t, shape.store, f.bev) // the poll released its lease
 		})
 	}
 }
@@ -107,18 +98,14 @@ func TestHandle_LeaseReleasedAfterFailure(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	for i, shape := range leaseShapes(f) {
 		t.Run(shape.name, func(t *testing.T) {
-			w := f.replica(t, worker.Config{}, shape.store, true, unlimited())
+			w := f.replica(t, worker.Config{}, shape.store, unlimited())
 			vehicle := []string{f.bev, f.ice}[i] // the other shape's hold stays on its vehicle
 			f.sim.SetFault(vehicle, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 5 * time.Second, Times: 1})
 			err := w.Handle(t.Context(), job(vehicle, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1})
 			if _, ok := queue.SnoozeDelay(err); !ok {
 				t.Fatalf("Handle with Retry-After = %v, want a snooze", err)
 			}
-			unlock, err := f.store.Lock(t.Context(), "poll:"+vehicle, time.Second)
-			if err != nil {
-				t.Fatalf("lease still taken after a failed poll: %v", err)
-			}
-			_ = unlock(t.Context())
+			leaseFree(t, shape.store, vehicle)
 			// The hold was stored before the lease went: another replica sees it.
 			until, err := f.store.Hold(t.Context(), vehicle)
 			if err != nil || time.Until(until) < 3*time.Second {
@@ -134,8 +121,8 @@ func TestHandle_LeaseReleasedAfterFailure(t *testing.T) {
 func TestHandle_TwoReplicasNeverCallTogether(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Latency: 2 * time.Second})
-	first := f.replica(t, worker.Config{}, f.store, true, unlimited())
-	second := f.replica(t, worker.Config{}, f.store, true, unlimited())
+	first := f.replica(t, worker.Config{}, f.store, unlimited())
+	second := f.replica(t, worker.Config{}, f.store, unlimited())
 	ctx := t.Context()
 	done := make(chan error, 1)
 	go func() {
@@ -173,7 +160,7 @@ func TestHandle_RateLimitSlotTooFarSnoozes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := f.replica(t, worker.Config{LeaseTTL: 10 * time.Second}, f.store, true, shared)
+	w := f.replica(t, worker.Config{LeaseTTL: 10 * time.Second}, f.store, shared)
 	ctx := t.Context()
 	if err := w.Handle(ctx, job(f.bev, tick0, "always", "/odometer"), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatal(err)

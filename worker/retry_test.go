@@ -15,7 +15,6 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
@@ -145,18 +144,18 @@ func TestHandle_HoldsAreNotAttempts(t *testing.T) {
 // MaxAttempts calls, and the message counts them.
 func TestHandle_MaxAttemptsFailuresReportErrors(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
-	w := f.withDeps(t, worker.Config{MaxAttempts: 3, LeaseBusy: 10 * time.Millisecond}, func(d *worker.Deps) { d.Leases = f.store })
+	w := f.withDeps(t, worker.Config{MaxAttempts: 3, LeaseBusy: 10 * time.Millisecond}, func(*worker.Deps) {})
 	f.sim.SetFault(f.bev, "/batch", smartcartest.Fault{Type: "SERVER", Code: "INTERNAL"})
 	out := f.consume(t, w, func(d queue.Delivery, handle func() error) error {
 		if d.Deliveries == 1 || d.Deliveries == 3 {
 			// Another replica polls the vehicle during this delivery.
-			unlock, err := f.store.Lock(t.Context(), tokens.PollLeaseKey(f.bev), 30*time.Second)
+			theirs, err := f.store.StartPoll(t.Context(), f.bev, 30*time.Second)
 			if err != nil {
 				t.Error(err)
 				return err
 			}
 			defer func() {
-				if err := unlock(context.WithoutCancel(t.Context())); err != nil {
+				if err := theirs.Unlock(context.WithoutCancel(t.Context())); err != nil {
 					t.Error(err)
 				}
 			}()

@@ -11,18 +11,20 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// Tokens hands out access tokens for a vehicle's grant (*tokens.Manager). An
-// error wrapping tokens.ErrReauthRequired means the user must reconnect.
+// Tokens hands out the access token of a v2 grant (*credentials.Manager).
+// An error wrapping credentials.ErrReauthRequired means the user must
+// reconnect.
 type Tokens interface {
-	AccessToken(ctx context.Context, vehicleID string) (string, error)
+	AccessToken(ctx context.Context, grantID string) (string, error)
 	// ForceRefresh refreshes after Smartcar rejected the given access token.
-	ForceRefresh(ctx context.Context, vehicleID, rejected string) (string, error)
+	ForceRefresh(ctx context.Context, grantID, rejected string) (string, error)
 }
 
 // API is the part of Smartcar the worker calls.
@@ -30,12 +32,15 @@ type API interface {
 	Batch(ctx context.Context, accessToken, vehicleID string, paths []string) (*smartcar.BatchResponse, error)
 }
 
-// Registry holds what replicas share about a vehicle: its Retry-After hold,
-// its status and when it was last polled (a tokens.Store).
+// Registry holds what replicas share about a vehicle (a registry.Store,
+// every backend of which implements all of it): its poll lease, taken with
+// the vehicle's Retry-After hold and registry entry (StartPoll: see
+// registry.Store for the errors), the hold, the status and when it was
+// last polled.
 type Registry interface {
-	Hold(ctx context.Context, vehicleID string) (time.Time, error)
+	StartPoll(ctx context.Context, vehicleID string, ttl time.Duration) (registry.PollStart, error)
 	SetHold(ctx context.Context, vehicleID string, until time.Time) error
-	SetStatus(ctx context.Context, vehicleID string, status tokens.Status, reason string) error
+	SetStatus(ctx context.Context, vehicleID string, status events.Status, reason string) error
 	TouchPoll(ctx context.Context, vehicleID string, at time.Time) error
 }
 
@@ -63,11 +68,8 @@ type Limiter interface {
 }
 
 // Deps are the worker's collaborators. All are required except Changes
-// (without it every schedule behaves as emit: always), Leases (without it
-// a vehicle's polls are serialized within this process only, which is enough
-// for a single replica) and Observer (metrics beyond Stats). A Leases that
-// is also a PollStarter reads the hold and the vehicle with the lease, and
-// hands the vehicle to Tokens if it is a VehicleTokens (lease.go).
+// (without it every schedule behaves as emit: always) and Observer (metrics
+// beyond Stats).
 type Deps struct {
 	Tokens    Tokens
 	API       API
@@ -76,7 +78,6 @@ type Deps struct {
 	Changes   ChangeDetector
 	Enqueuer  Enqueuer
 	Limiter   Limiter
-	Leases    Leases
 	Observer  Observer
 }
 
@@ -96,7 +97,7 @@ type Config struct {
 	// AppBackoff is the first pause after RATE_LIMIT:SMARTCAR_API; it doubles
 	// on each consecutive one, up to AppBackoffMax. Defaults 30s and 10m.
 	AppBackoff, AppBackoffMax time.Duration
-	// LeaseTTL is the expiry of a vehicle's poll lease (Deps.Leases), which
+	// LeaseTTL is the expiry of a vehicle's poll lease (Registry.StartPoll), which
 	// bounds how long a crashed replica keeps the vehicle from being polled.
 	// A poll's calls are cancelled at 90% of it, so it must exceed the
 	// Smartcar call timeout. Default 1m.
@@ -221,34 +222,37 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		return fmt.Errorf("wait for the vehicle's other poll: %w", err)
 	}
 	defer unlock()
-	ctx, release, start, err := w.lease(ctx, job.VehicleID)
+	ctx, start, release, err := w.startPoll(ctx, job.VehicleID)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if start != nil {
-		// The lease came with the hold: no second read.
-		err = w.heldUntil(start.Hold)
-		if err == nil {
-			err = w.paused()
-		}
-	} else {
-		err = w.waitable(ctx, job.VehicleID)
-	}
-	if err != nil {
+	// The lease came with the hold: nobody else can set one until we let go.
+	if err := w.heldUntil(start.Hold); err != nil {
 		return err
+	}
+	if err := w.paused(); err != nil {
+		return err
+	}
+	v := start.Vehicle
+	if err := v.CheckPollable(); err != nil {
+		if errors.Is(err, registry.ErrNeedsReauth) {
+			return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
+		}
+		// Disabled or disconnected since the job was enqueued.
+		return queue.Drop(fmt.Errorf("start poll: %w", err))
 	}
 	// The limiter first, so the token is fresh when the call goes out.
 	if err := w.waitLimiter(ctx); err != nil {
 		return err
 	}
-	tok, err := w.accessToken(ctx, job.VehicleID, start)
+	tok, err := w.deps.Tokens.AccessToken(ctx, v.GrantID)
 	if err != nil {
 		switch {
-		case errors.Is(err, tokens.ErrReauthRequired):
+		case errors.Is(err, credentials.ErrReauthRequired):
 			return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
-		case errors.Is(err, tokens.ErrInactive), errors.Is(err, tokens.ErrNotFound):
-			// Disabled, disconnected or removed since the job was enqueued.
+		case errors.Is(err, credentials.ErrNotFound):
+			// The vehicle's grant is gone (removed, or never stored).
 			return queue.Drop(fmt.Errorf("access token: %w", err))
 		}
 		return fmt.Errorf("access token: %w", err)
@@ -256,9 +260,9 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 	res, err := w.call(ctx, job, tok)
 	if e, ok := smartcar.AsError(err); ok && e.Type == smartcar.TypeAuthentication {
 		// The token was rejected: refresh once (only if nobody did yet) and retry.
-		tok, err = w.deps.Tokens.ForceRefresh(ctx, job.VehicleID, tok)
+		tok, err = w.deps.Tokens.ForceRefresh(ctx, v.GrantID, tok)
 		if err != nil {
-			if errors.Is(err, tokens.ErrReauthRequired) {
+			if errors.Is(err, credentials.ErrReauthRequired) {
 				return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, "grant cannot be refreshed", err))
 			}
 			return fmt.Errorf("refresh after 401: %w", err)
@@ -275,29 +279,10 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 	return w.deliver(ctx, job, d, res)
 }
 
-// waitable returns a Snooze when the vehicle is held or the app is paused.
-func (w *Worker) waitable(ctx context.Context, vehicleID string) error {
-	if err := w.held(ctx, vehicleID); err != nil {
-		return err
-	}
-	return w.paused()
-}
-
-// held returns a Snooze (or a Drop, when too long) while the vehicle is under
-// a Retry-After hold.
-func (w *Worker) held(ctx context.Context, vehicleID string) error {
+// heldUntil returns a Snooze (or a Drop, when too long) while the vehicle
+// is under a Retry-After hold until until.
+func (w *Worker) heldUntil(until time.Time) error {
 	now := w.cfg.Now()
-	until, err := w.deps.Registry.Hold(ctx, vehicleID)
-	if err != nil {
-		return fmt.Errorf("read hold: %w", err)
-	}
-	return w.heldAt(until, now)
-}
-
-// heldUntil is held for a hold already read.
-func (w *Worker) heldUntil(until time.Time) error { return w.heldAt(until, w.cfg.Now()) }
-
-func (w *Worker) heldAt(until, now time.Time) error {
 	if wait := until.Sub(now); wait > 0 {
 		if wait > w.cfg.MaxSnooze {
 			return queue.Drop(fmt.Errorf("%w for %s more (longer than %s): tick skipped", errHeld, wait.Round(time.Second), w.cfg.MaxSnooze))
@@ -336,15 +321,11 @@ func (w *Worker) waitLimiter(ctx context.Context) error {
 	return queue.Snooze(d, fmt.Errorf("rate limiter: %w", err))
 }
 
-// call checks the hold again when there is no lease (another replica may
-// have set one while we waited for the limiter; with the lease nobody else
-// can) and calls Smartcar.
+// call calls Smartcar unless calls pause after RATE_LIMIT:SMARTCAR_API
+// (which may have begun while we waited for the limiter). The hold needs no
+// second look: with the lease held nobody else can set one.
 func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smartcar.BatchResponse, error) {
-	check := w.paused
-	if w.deps.Leases == nil {
-		check = func() error { return w.waitable(ctx, job.VehicleID) }
-	}
-	if err := check(); err != nil {
+	if err := w.paused(); err != nil {
 		return nil, err
 	}
 	start := w.cfg.Now()
@@ -454,7 +435,7 @@ func (w *Worker) waitOut(d time.Duration, cause error) error {
 // markStatus stores a vehicle status and publishes the status event; it
 // returns cause (wrapped) for the caller to Drop.
 func (w *Worker) markStatus(ctx context.Context, job queue.PollJob, s events.Status, reason string, cause error) error {
-	if err := w.deps.Registry.SetStatus(ctx, job.VehicleID, tokens.Status(s), reason); err != nil {
+	if err := w.deps.Registry.SetStatus(ctx, job.VehicleID, s, reason); err != nil {
 		return fmt.Errorf("set status %s: %w (cause: %w)", s, err, cause)
 	}
 	ev, err := w.statusEvent(job, s, reason)

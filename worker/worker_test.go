@@ -12,25 +12,29 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
 // fixture wires a Worker to real parts: the simulator, JetStream on the
-// shared NATS server, the Redis token store and the SDK.
+// shared NATS server, the Redis registry and credentials and the SDK.
 type fixture struct {
 	sim    *smartcartest.Server
 	js     jetstream.JetStream
 	prefix string
 	q      *queue.Queue
 	pub    *events.Publisher
-	store  *tokens.RedisStore
-	mgr    *tokens.Manager
+	store  *redisregistry.Store
+	grants *rediscredentials.Store
+	mgr    *credentials.Manager
 	client *smartcar.Client
 	w      *worker.Worker
 	user   string
@@ -70,7 +74,8 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 	if f.pub, err = events.NewPublisher(js, events.PublisherConfig{Prefix: f.prefix}); err != nil {
 		t.Fatal(err)
 	}
-	f.store = tokens.NewRedisStore(rdb, f.prefix+":")
+	f.store = redisregistry.New(rdb, f.prefix+":")
+	f.grants = rediscredentials.New(rdb, f.prefix+":", nil)
 	t.Cleanup(func() {
 		c := context.Background()
 		keys, _ := rdb.Keys(c, f.prefix+":*").Result()
@@ -86,7 +91,13 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.mgr = tokens.NewManager(f.store, auth, tokens.ManagerConfig{}, nil)
+	// As cmd wires it: a rejected grant's vehicles become needs_reauth.
+	f.mgr = credentials.NewManager(f.grants, auth, credentials.ManagerConfig{
+		OnReauth: func(ctx context.Context, grantID, reason string) error {
+			_, err := registry.SetGrantStatus(ctx, f.store, grantID, events.StatusNeedsReauth, reason)
+			return err
+		},
+	}, nil)
 
 	// Connect the first user's grant the way cmd does: spend the refresh token, store the new pair.
 	grant := f.sim.Connect(nil, nil)
@@ -95,12 +106,12 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 		t.Fatal(err)
 	}
 	f.user = grant.UserID
-	var vs []tokens.Vehicle
+	var vs []registry.Vehicle
 	for _, v := range f.sim.Vehicles() {
 		if v.UserID != grant.UserID {
 			continue
 		}
-		vs = append(vs, tokens.Vehicle{ID: v.ID, GrantID: grant.UserID})
+		vs = append(vs, registry.Vehicle{ID: v.ID, GrantID: grant.UserID, UserID: grant.UserID})
 		switch {
 		case v.Kind == smartcartest.BEV && f.bev == "":
 			f.bev = v.ID
@@ -111,8 +122,13 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 	if f.bev == "" || f.ice == "" {
 		t.Fatalf("simulator grant lacks a BEV and an ICE vehicle: %+v", f.sim.Vehicles())
 	}
-	if err := f.mgr.Connect(ctx, grant.UserID, access, vs); err != nil {
+	if err := f.mgr.Connect(ctx, grant.UserID, access); err != nil {
 		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if err := f.store.PutVehicle(ctx, v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.w, err = worker.New(cfg, nil, worker.Deps{
 		Tokens: f.mgr, API: f.client, Registry: f.store, Publisher: f.pub, Changes: f.pub,

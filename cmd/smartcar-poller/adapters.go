@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 
+	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
-// vehicleLister adapts a tokens.Store to scheduler.Vehicles.
-type vehicleLister struct{ s tokens.Store }
+// vehicleLister adapts the registry to scheduler.Vehicles.
+type vehicleLister struct {
+	s interface {
+		ListVehicles(ctx context.Context) ([]registry.Vehicle, error)
+	}
+}
 
 func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
 	vs, err := l.s.ListVehicles(ctx)

@@ -18,15 +18,21 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/datadir"
 	"github.com/smartcar-poller/smartcar-poller/internal/kvlock"
 	"github.com/smartcar-poller/smartcar-poller/limiter"
+	"github.com/smartcar-poller/smartcar-poller/marks"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
@@ -38,8 +44,8 @@ type App struct {
 	ns  *natsserver.Server // embedded NATS, nil when nats.url is set or the daemon's is used
 	nc  *nats.Conn
 	js  jetstream.JetStream
-	rdb redis.UniversalClient // nil when the embedded token store is used
-	kv  *tokens.KVStore       // the embedded token store when its mirror runs
+	rdb redis.UniversalClient // nil when the embedded stores are used
+	kv  *kvregistry.Store     // the embedded registry when its mirror runs
 
 	// dirLock is data_dir's lock while this process runs the embedded NATS server.
 	dirLock *datadir.Lock
@@ -48,15 +54,17 @@ type App struct {
 
 	natsClosed chan struct{} // closed by the NATS client once the connection is closed
 
-	keys   *tokens.Keyring // encrypts the stored token pairs; nil: plaintext (tokens.allow_plaintext)
-	store  tokens.Store
-	tokens *tokens.Manager
+	keys   *credentials.Keyring // encrypts the stored token pairs; nil: plaintext (tokens.allow_plaintext)
+	grants credentials.Store    // v2 grants
+	tokens *credentials.Manager
+	reg    registry.Store // the vehicle registry
+	marks  onboard.Marks  // Connect states and webhook event ids
 	queue  *queue.Queue
 	pub    *events.Publisher
 	api    *smartcar.Client
 	auth   *smartcar.AuthClient
 	worker *worker.Worker
-	polls  *tokens.PollRecorder // last-poll times, written in the background
+	polls  *registry.PollRecorder // last-poll times, written in the background
 	sched  *scheduler.Scheduler
 
 	onboard *onboard.Handler // nil unless connect or webhooks are enabled
@@ -138,7 +146,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	if a.auth, err = authClient(cfg, append([]smartcar.AuthOption{smartcar.WithClient(a.api)}, o.authOpts...)...); err != nil {
 		return nil, err
 	}
-	a.tokens = tokens.NewManager(a.store, a.auth, tokens.ManagerConfig{}, log)
+	a.tokens = credentials.NewManager(a.grants, a.auth, credentials.ManagerConfig{OnReauth: a.grantRejected}, log)
 	a.ready = a.readiness
 	if cfg.Connect.Enabled || cfg.Webhooks.Enabled {
 		if a.onboard, err = a.onboarding(); err != nil {
@@ -149,7 +157,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return a, nil
 	}
 
-	a.polls = tokens.NewPollRecorder(a.store, 0, log)
+	a.polls = registry.NewPollRecorder(a.reg, 0, log)
 	lim, err := a.rateLimiter()
 	if err != nil {
 		return nil, err
@@ -163,12 +171,11 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	}, log, worker.Deps{
 		Tokens:    a.tokens,
 		API:       a.api,
-		Registry:  a.polls.Recording(a.store),
+		Registry:  a.polls.Recording(a.reg),
 		Publisher: a.pub,
 		Changes:   a.pub,
 		Enqueuer:  a.queue,
 		Limiter:   lim,
-		Leases:    a.pollLeases(),
 		Observer:  a.metrics,
 	}); err != nil {
 		return nil, err
@@ -210,22 +217,26 @@ func (a *App) rateLimiter() (worker.Limiter, error) {
 	return limiter.Chain{local, shared}, nil
 }
 
-// The worker takes a poll's lease, hold and vehicle in one StartPoll and
-// hands the vehicle to the manager: 2 Redis round trips per poll, not 4.
+// The worker takes a poll's lease, hold and vehicle in one StartPoll (2
+// Redis round trips per poll with the release, none on the embedded store)
+// and the grant's token from the manager's cache; onboarding stores grants,
+// registers vehicles and keeps its marks. Every backend implements these.
 var (
-	_ worker.PollStarter   = tokens.Store(nil)
-	_ worker.VehicleTokens = (*tokens.Manager)(nil)
+	_ worker.Registry  = registry.Store(nil)
+	_ worker.Tokens    = (*credentials.Manager)(nil)
+	_ onboard.Grants   = (*credentials.Manager)(nil)
+	_ onboard.Registry = registry.Store(nil)
+	_ onboard.Marks    = (*marks.Redis)(nil)
+	_ onboard.Marks    = (*marks.KV)(nil)
 )
 
-// pollLeases are the per-vehicle poll leases replicas take in the shared
-// store. The embedded token store means one replica (as for the rate
-// limiter), whose in-process per-vehicle lock is enough: a lease there would
-// cost four KV round trips per poll for nothing.
-func (a *App) pollLeases() worker.Leases {
-	if a.rdb == nil {
-		return nil
-	}
-	return a.store
+// grantRejected is the credentials manager's OnReauth: Smartcar rejected
+// the grant's refresh token, so none of its vehicles is polled until the
+// user reconnects.
+func (a *App) grantRejected(ctx context.Context, grantID, reason string) error {
+	n, err := registry.SetGrantStatus(ctx, a.reg, grantID, events.StatusNeedsReauth, reason)
+	a.log.WarnContext(ctx, "vehicles of a rejected grant need reauthentication", "grant_id", grantID, "vehicles", n)
+	return err
 }
 
 // authClient is the Smartcar auth client of cfg. A redirect URI is needed
@@ -281,31 +292,38 @@ func (a *App) openNATS(ctx context.Context, o openOptions) error {
 	return nil
 }
 
-// openStore opens the token store, encrypting token pairs at rest with
-// a.keys; with the embedded one and mirror set, it keeps the vehicle
-// registry and holds in memory (the daemon's processes).
-func (a *App) openStore(ctx context.Context, mirror bool) error {
-	var storeOpts []tokens.StoreOption
-	if a.keys != nil {
-		storeOpts = append(storeOpts, tokens.WithKeyring(a.keys))
-	}
+// openStore opens the credentials (token pairs encrypted at rest with
+// a.keys), the vehicle registry and the marks. With the embedded ones and
+// daemon set (a process that polls: the data_dir lock or the one-replica
+// lock keeps any other out), the registry keeps vehicles and holds in
+// memory and its poll leases in the process.
+func (a *App) openStore(ctx context.Context, daemon bool) error {
 	if a.cfg.Redis.Mode() == config.RedisEmbedded {
-		// On a NATS cluster the token pairs are replicated like the streams.
-		storeOpts = append(storeOpts, tokens.WithReplicas(max(a.cfg.NATS.Replicas, 1)))
-		kv, err := tokens.NewKVStore(ctx, a.js, a.cfg.NATS.SubjectPrefix, storeOpts...)
+		// On a NATS cluster the stores are replicated like the streams.
+		prefix, replicas := a.cfg.NATS.SubjectPrefix, max(a.cfg.NATS.Replicas, 1)
+		grants, err := kvcredentials.Open(ctx, a.js, kvcredentials.Config{Prefix: prefix, Replicas: replicas, Keyring: a.keys})
 		if err != nil {
 			return fmt.Errorf("embedded token store: %w", err)
 		}
-		a.store = kv
-		if !mirror {
+		reg, err := kvregistry.Open(ctx, a.js, kvregistry.Config{Prefix: prefix, Replicas: replicas})
+		if err != nil {
+			return fmt.Errorf("embedded token store: %w", err)
+		}
+		if a.marks, err = marks.NewKV(a.js, marks.KVConfig{Prefix: prefix, Replicas: replicas}); err != nil {
+			return fmt.Errorf("embedded token store: %w", err)
+		}
+		a.grants, a.reg = grants, reg
+		if !daemon {
 			return nil
 		}
 		// The daemon reads vehicles and holds on every poll and every tick:
-		// from memory, not a round trip each.
-		if err := kv.StartMirror(ctx, a.log); err != nil {
+		// from memory, not a round trip each; and it is the only process
+		// polling, so a lease in the bucket would guard against nobody.
+		if err := reg.StartMirror(ctx, a.log); err != nil {
 			return fmt.Errorf("embedded token store: %w", err)
 		}
-		a.kv = kv
+		a.kv = reg
+		a.reg = registry.LocalLeases(reg)
 		return nil
 	}
 	var err error
@@ -315,7 +333,10 @@ func (a *App) openStore(ctx context.Context, mirror bool) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis (%s): %w", a.cfg.Redis.Mode(), err)
 	}
-	a.store = tokens.NewRedisStore(a.rdb, a.cfg.Redis.KeyPrefix, storeOpts...)
+	prefix := a.cfg.Redis.KeyPrefix
+	a.grants = rediscredentials.New(a.rdb, prefix, a.keys)
+	a.reg = redisregistry.New(a.rdb, prefix)
+	a.marks = marks.NewRedis(a.rdb, prefix)
 	return nil
 }
 
@@ -441,7 +462,7 @@ func (a *App) Close() {
 		cancel()
 	}
 	if a.kv != nil {
-		a.kv.Close() // the mirror's watches, before the connection drains
+		a.kv.Close() // the registry mirror's watches, before the connection drains
 	}
 	if a.replica != nil {
 		// Deleting the key lets the next replica start at once.

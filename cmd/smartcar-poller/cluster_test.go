@@ -11,11 +11,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // TestCluster_ThreeNATSServers runs the daemon on a 3-node NATS cluster
@@ -80,7 +81,8 @@ schedules:
 	}
 
 	// Every stream and bucket: 3 replicas, placed on the 3 nodes.
-	grants, registry, locks := tokens.KVBuckets(prefix)
+	grants, locks := kvcredentials.Buckets(prefix)
+	registry, _ := kvregistry.Buckets(prefix)
 	names := []string{events.StreamName(prefix), queue.StreamName(prefix), "KV_" + queue.FailuresBucket(prefix),
 		"KV_" + events.LatestBucket(prefix), "KV_" + grants, "KV_" + registry, "KV_" + locks}
 	for _, name := range names {

@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/marks"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // validate runs `config validate` with args and returns its exit code,
@@ -178,7 +178,7 @@ func TestDedupTTL_defaultsAgree(t *testing.T) {
 	if got, want := config.Default().Webhooks.DedupTTL, onboard.DefaultDedupTTL; got != want {
 		t.Errorf("webhooks.dedup_ttl defaults to %s, onboard to %s", got, want)
 	}
-	if config.MaxDedupTTL > tokens.MaxMarkTTL {
-		t.Errorf("webhooks.dedup_ttl may be %s, but the stores keep a mark at most %s", config.MaxDedupTTL, tokens.MaxMarkTTL)
+	if config.MaxDedupTTL > marks.MaxTTL {
+		t.Errorf("webhooks.dedup_ttl may be %s, but the stores keep a mark at most %s", config.MaxDedupTTL, marks.MaxTTL)
 	}
 }

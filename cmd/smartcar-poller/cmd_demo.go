@@ -161,12 +161,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ids = append(ids, got...)
 	}
 	for _, id := range ids {
-		v, err := app.store.GetVehicle(ctx, id)
+		v, err := app.reg.GetVehicle(ctx, id)
 		if err != nil {
 			return err
 		}
 		v.Tags = []string{kinds[id]}
-		if err := app.store.PutVehicle(ctx, v); err != nil {
+		if err := app.reg.PutVehicle(ctx, v); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 )
 
 // cmdTokens runs "tokens rotate-key": encrypt every stored grant with the
@@ -36,7 +36,7 @@ func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer app.Close()
-	st, err := tokens.RotateKey(ctx, app.store)
+	st, err := credentials.RotateKey(ctx, app.grants)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,12 @@ import (
 	"testing"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // TestTokensRotateKey runs "tokens rotate-key" against grants written with
@@ -25,19 +27,19 @@ func TestTokensRotateKey(t *testing.T) {
 	testserver.NATS(t)
 	prefix := testserver.Unique("rk")
 	cleanupNames(t, nil, prefix)
-	oldKey, newKey := bytes.Repeat([]byte{1}, tokens.KeySize), bytes.Repeat([]byte{2}, tokens.KeySize)
+	oldKey, newKey := bytes.Repeat([]byte{1}, credentials.KeySize), bytes.Repeat([]byte{2}, credentials.KeySize)
 	oldFile := tempFile(t, "old.key", []byte(base64.StdEncoding.EncodeToString(oldKey)))
 	newFile := tempFile(t, "new.key", []byte(hexKey(newKey)+"\n"))
 
-	oldRing, err := tokens.NewKeyring(oldKey)
+	oldRing, err := credentials.NewKeyring(oldKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	old := tokens.NewRedisStore(rdb, prefix+":", tokens.WithKeyring(oldRing))
-	plain := tokens.NewRedisStore(rdb, prefix+":")
-	for i, s := range []tokens.Store{old, old, plain} {
-		g := tokens.Grant{ID: fmt.Sprintf("user-%d", i), Access: smartcar.Access{AccessToken: fmt.Sprintf("at-%d", i), RefreshToken: fmt.Sprintf("rt-%d", i)}}
+	old := rediscredentials.New(rdb, prefix+":", oldRing)
+	plain := rediscredentials.New(rdb, prefix+":", nil)
+	for i, s := range []credentials.Store{old, old, plain} {
+		g := credentials.Grant{ID: fmt.Sprintf("user-%d", i), Access: smartcar.Access{AccessToken: fmt.Sprintf("at-%d", i), RefreshToken: fmt.Sprintf("rt-%d", i)}}
 		if err := s.CreateGrant(ctx, g); err != nil {
 			t.Fatal(err)
 		}
@@ -59,8 +61,8 @@ func TestTokensRotateKey(t *testing.T) {
 		wantOut      string
 	}{
 		{"without a key", plainCfg, 1, "no encryption key configured"},
-		{"moves every record", rotCfg, 0, "re-encrypted 3 of 3 grants with key " + tokens.KeyID(newKey) + "\n"},
-		{"again moves none", rotCfg, 0, "re-encrypted 0 of 3 grants with key " + tokens.KeyID(newKey) + "\n"},
+		{"moves every record", rotCfg, 0, "re-encrypted 3 of 3 grants with key " + credentials.KeyID(newKey) + "\n"},
+		{"again moves none", rotCfg, 0, "re-encrypted 0 of 3 grants with key " + credentials.KeyID(newKey) + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,17 +75,17 @@ func TestTokensRotateKey(t *testing.T) {
 	}
 
 	// Only the new key is needed now, and the old one no longer reads them.
-	newRing, err := tokens.NewKeyring(newKey)
+	newRing, err := credentials.NewKeyring(newKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
 		id := fmt.Sprintf("user-%d", i)
-		g, err := tokens.NewRedisStore(rdb, prefix+":", tokens.WithKeyring(newRing)).GetGrant(ctx, id)
+		g, err := rediscredentials.New(rdb, prefix+":", newRing).GetGrant(ctx, id)
 		if err != nil || g.Access.RefreshToken != fmt.Sprintf("rt-%d", i) || g.Version != 1 {
 			t.Errorf("grant %s after rotation = version %d, %v; want version 1 and its tokens", id, g.Version, err)
 		}
-		if _, err := old.GetGrant(ctx, id); !errors.Is(err, tokens.ErrUnknownKey) {
+		if _, err := old.GetGrant(ctx, id); !errors.Is(err, credentials.ErrUnknownKey) {
 			t.Errorf("grant %s read with the old key only: err = %v, want ErrUnknownKey", id, err)
 		}
 	}
@@ -100,7 +102,7 @@ func TestTokensRotateKey(t *testing.T) {
 func TestEmbeddedStoreEncrypted(t *testing.T) {
 	sim := smartcartest.NewServer(smartcartest.WithSeed(4), smartcartest.WithUsers(1), smartcartest.WithVehicles(1))
 	defer sim.Close()
-	key := bytes.Repeat([]byte{7}, tokens.KeySize)
+	key := bytes.Repeat([]byte{7}, credentials.KeySize)
 	t.Setenv("SMARTCAR_POLLER_TEST_TOKEN_KEY", base64.RawURLEncoding.EncodeToString(key))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -130,7 +132,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 	if _, err := app.connectGrant(ctx, access, nil); err != nil {
 		t.Fatal(err)
 	}
-	grants, _, _ := tokens.KVBuckets(cfg.NATS.SubjectPrefix)
+	grants, _ := kvcredentials.Buckets(cfg.NATS.SubjectPrefix)
 	kv, err := app.js.KeyValue(ctx, grants)
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +149,8 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 	if strings.Contains(stored, access.AccessToken) || strings.Contains(stored, access.RefreshToken) {
 		t.Fatalf("stored grant holds a token: %s", stored)
 	}
-	if !strings.Contains(stored, `"kid":"`+tokens.KeyID(key)+`"`) {
-		t.Fatalf("stored grant %s has no key id %s", stored, tokens.KeyID(key))
+	if !strings.Contains(stored, `"kid":"`+credentials.KeyID(key)+`"`) {
+		t.Fatalf("stored grant %s has no key id %s", stored, credentials.KeyID(key))
 	}
 }
 
@@ -156,7 +158,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 // returns its path.
 func testKeyFile(t *testing.T) string {
 	t.Helper()
-	key := make([]byte, tokens.KeySize)
+	key := make([]byte, credentials.KeySize)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	}
 	raw := func(app *App, id string) string {
 		t.Helper()
-		grants, _, _ := tokens.KVBuckets(cfg.NATS.SubjectPrefix)
+		grants, _ := kvcredentials.Buckets(cfg.NATS.SubjectPrefix)
 		kv, err := app.js.KeyValue(ctx, grants)
 		if err != nil {
 			t.Fatal(err)
@@ -223,11 +225,11 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := tokens.ParseKey(string(keyText))
+	key, err := credentials.ParseKey(string(keyText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid := tokens.KeyID(key)
+	kid := credentials.KeyID(key)
 	if l := logs.String(); !strings.Contains(l, "generated the token encryption key") || !strings.Contains(l, kid) {
 		t.Errorf("first start logs no generated key (id %s):\n%s", kid, l)
 	}
@@ -242,7 +244,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if _, err := app.connectGrant(ctx, access, nil); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := app.store.ListVehicles(ctx)
+	vs, err := app.reg.ListVehicles(ctx)
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("vehicles %v, %v; want one", vs, err)
 	}
@@ -252,8 +254,8 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 		t.Fatalf("stored grant %s: want ciphertext under key id %s, no token", stored, kid)
 	}
 	// A record from before encryption (a plaintext store wrote it) is read.
-	legacy := tokens.Grant{ID: "legacy", Access: smartcar.Access{AccessToken: "legacy-at-1", RefreshToken: "legacy-rt-1"}}
-	plain, err := tokens.NewKVStore(ctx, app.js, cfg.NATS.SubjectPrefix)
+	legacy := credentials.Grant{ID: "legacy", Access: smartcar.Access{AccessToken: "legacy-at-1", RefreshToken: "legacy-rt-1"}}
+	plain, err := kvcredentials.Open(ctx, app.js, kvcredentials.Config{Prefix: cfg.NATS.SubjectPrefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if s := raw(app, "legacy"); !strings.Contains(s, legacy.Access.RefreshToken) {
 		t.Fatalf("the plaintext store wrote %s, want a plaintext record", s)
 	}
-	if g, err := app.store.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
+	if g, err := app.grants.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
 		t.Fatalf("plaintext grant read back: %+v, %v", g.Access, err)
 	}
 	app.Close()
@@ -277,7 +279,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if strings.Contains(logs2.String(), "generated the token encryption key") {
 		t.Errorf("restart generated a key:\n%s", logs2.String())
 	}
-	if g, err := app.store.GetGrant(ctx, grantID); err != nil || g.Access.RefreshToken != access.RefreshToken {
+	if g, err := app.grants.GetGrant(ctx, grantID); err != nil || g.Access.RefreshToken != access.RefreshToken {
 		t.Fatalf("grant after a restart: %v; want its refresh token", err)
 	}
 	app.Close()
@@ -293,7 +295,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if s := raw(app, "legacy"); strings.Contains(s, legacy.Access.RefreshToken) || !strings.Contains(s, `"kid":"`+kid+`"`) {
 		t.Fatalf("legacy record after rotate-key: %s; want ciphertext under key id %s", s, kid)
 	}
-	if g, err := app.store.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
+	if g, err := app.grants.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
 		t.Fatalf("legacy grant after rotate-key: %+v, %v", g.Access, err)
 	}
 	for _, l := range []string{logs.String(), logs2.String(), stderr.String()} {

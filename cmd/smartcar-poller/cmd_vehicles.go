@@ -39,16 +39,16 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer app.Close()
 	if sub == "remove" {
 		id := fs.Arg(0)
-		if _, err := app.store.GetVehicle(ctx, id); err != nil {
+		if _, err := app.reg.GetVehicle(ctx, id); err != nil {
 			return fmt.Errorf("vehicle %s: %w", id, err)
 		}
-		if err := app.store.DeleteVehicle(ctx, id); err != nil {
+		if err := app.reg.DeleteVehicle(ctx, id); err != nil {
 			return fmt.Errorf("remove %s: %w", id, err)
 		}
 		fmt.Fprintf(stdout, "removed %s\n", id)
 		return nil
 	}
-	vs, err := app.store.ListVehicles(ctx)
+	vs, err := app.reg.ListVehicles(ctx)
 	if err != nil {
 		return fmt.Errorf("list vehicles: %w", err)
 	}
@@ -58,7 +58,7 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	now := time.Now()
 	for _, v := range vs {
 		hold := "-"
-		if until, err := app.store.Hold(ctx, v.ID); err == nil && until.After(now) {
+		if until, err := app.reg.Hold(ctx, v.ID); err == nil && until.After(now) {
 			hold = until.Sub(now).Round(time.Second).String()
 		}
 		last := "-"

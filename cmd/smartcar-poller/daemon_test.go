@@ -240,7 +240,7 @@ func TestDaemon_PollsEveryVehicleTickAndPathOnce(t *testing.T) {
 		if !needsReauth[id] {
 			t.Errorf("vehicle %s of the revoked grant has no needs_reauth status event", id)
 		}
-		v, err := app.store.GetVehicle(ctx, id)
+		v, err := app.reg.GetVehicle(ctx, id)
 		if err != nil || string(v.Status) != string(events.StatusNeedsReauth) {
 			t.Errorf("vehicle %s = %+v, %v; want status needs_reauth", id, v, err)
 		}

@@ -16,19 +16,15 @@ var (
 	_ onboard.API  = (*smartcar.Client)(nil)
 )
 
-// onboarding builds the Connect and webhook handler on the app's parts. Both
-// token stores implement onboard.Store.
+// onboarding builds the Connect and webhook handler on the app's parts.
 func (a *App) onboarding() (*onboard.Handler, error) {
-	store, ok := a.store.(onboard.Store)
-	if !ok {
-		return nil, fmt.Errorf("onboarding: token store %T lacks Connect states and webhook marks", a.store)
-	}
 	return onboard.New(onboard.Config{
 		Scopes:          a.cfg.Connect.Scopes,
 		StateTTL:        a.cfg.Connect.StateTTL,
 		ManagementToken: a.cfg.Webhooks.ManagementToken.Reveal(),
 		DedupTTL:        a.cfg.Webhooks.DedupTTL,
-	}, a.log, onboard.Deps{Auth: a.auth, API: a.api, Tokens: a.tokens, Store: store, Publisher: a.pub, Latest: a.pub})
+	}, a.log, onboard.Deps{Auth: a.auth, API: a.api, Grants: a.tokens, Registry: a.reg, Marks: a.marks,
+		Publisher: a.pub, Latest: a.pub})
 }
 
 // routeOnboarding mounts /connect, /callback and /webhooks/smartcar on mux
@@ -39,7 +35,8 @@ func (a *App) routeOnboarding(mux *http.ServeMux) {
 	}
 }
 
-// lastWebhooks is what schedules with when.webhooks_silent_for read.
+// lastWebhooks is what schedules with when.webhooks_silent_for read (the
+// registry).
 type lastWebhooks interface {
 	LastWebhooks(ctx context.Context) (map[string]time.Time, error)
 }
@@ -47,14 +44,10 @@ type lastWebhooks interface {
 // schedulerVehicles lists the registry for the scheduler, with each
 // vehicle's last-webhook time when a schedule needs it.
 func (a *App) schedulerVehicles() scheduler.Vehicles {
-	base := vehicleLister{a.store}
-	lw, ok := a.store.(lastWebhooks)
-	if !ok {
-		return base
-	}
+	base := vehicleLister{a.reg}
 	for _, s := range a.cfg.Schedules {
 		if s.When.WebhooksSilentFor > 0 {
-			return webhookLister{base, lw}
+			return webhookLister{base, a.reg}
 		}
 	}
 	return base

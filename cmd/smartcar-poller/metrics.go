@@ -10,10 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
@@ -141,7 +141,7 @@ type scrape struct {
 	q        queue.Stats
 	depth    queue.Depth
 	depthErr error
-	t        tokens.RefreshStats
+	t        credentials.RefreshStats
 	o        onboard.Stats
 	sc       scheduler.Snapshot
 	oldest   time.Duration

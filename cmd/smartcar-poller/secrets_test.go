@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
+	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // tokenRecorder is an http.RoundTripper that keeps every access and refresh
@@ -84,7 +86,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		smartcartest.WithTimeScale(60))
 	defer sim.Close()
 	cfg := testConfig(t, sim)
-	key := make([]byte, tokens.KeySize)
+	key := make([]byte, credentials.KeySize)
 	for i := range key {
 		key[i] = byte(0xA0 + i)
 	}
@@ -142,27 +144,27 @@ func TestNoSecretsInOutput(t *testing.T) {
 	revoked := users[1]
 	sim.RevokeGrant(revoked)
 	waitUntil(t, 30*time.Second, "needs_reauth after the revocation", func() bool {
-		v, err := app.store.GetVehicle(ctx, vehiclesOf[revoked][0])
-		return err == nil && v.Status == tokens.StatusNeedsReauth
+		v, err := app.reg.GetVehicle(ctx, vehiclesOf[revoked][0])
+		return err == nil && v.Status == events.StatusNeedsReauth
 	})
 	stop()
 	keep(<-done)
 
 	// Errors callers get back.
-	_, err = app.tokens.AccessToken(ctx, vehiclesOf[revoked][0])
+	_, err = app.tokens.AccessToken(ctx, revoked)
 	if err == nil {
 		t.Error("AccessToken of a revoked grant's vehicle succeeded")
 	}
 	keep(err)
-	_, err = app.tokens.ForceRefresh(ctx, vehiclesOf[revoked][0], "")
+	_, err = app.tokens.ForceRefresh(ctx, revoked, "")
 	keep(err)
 	_, err = app.auth.ExchangeRefreshToken(ctx, "not-a-token-"+sim.ClientSecret[:4])
 	keep(err)
-	other, err := tokens.NewKeyring(make([]byte, tokens.KeySize))
+	other, err := credentials.NewKeyring(make([]byte, credentials.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tokens.NewRedisStore(app.rdb, cfg.Redis.KeyPrefix, tokens.WithKeyring(other)).GetGrant(ctx, revoked)
+	_, err = rediscredentials.New(app.rdb, cfg.Redis.KeyPrefix, other).GetGrant(ctx, revoked)
 	if err == nil {
 		t.Error("GetGrant with another key succeeded")
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 )
 
 // tokenKeyring returns the Keyring of the token store as cfg.TokenKey says:
@@ -22,7 +22,7 @@ import (
 // start), or nil for plaintext when tokens.allow_plaintext says so; without
 // a key for Redis or an external NATS it returns TokenKey's error, which
 // names the settings. Errors and logs name files and key ids, never a key.
-func tokenKeyring(cfg *config.Config, log *slog.Logger) (*tokens.Keyring, error) {
+func tokenKeyring(cfg *config.Config, log *slog.Logger) (*credentials.Keyring, error) {
 	mode, err := cfg.TokenKey()
 	switch mode {
 	case config.TokenKeyMissing:
@@ -31,11 +31,11 @@ func tokenKeyring(cfg *config.Config, log *slog.Logger) (*tokens.Keyring, error)
 		return nil, nil
 	case config.TokenKeyGenerated:
 		path := filepath.Join(cfg.DataDir, config.GeneratedKeyFile)
-		key, created, err := tokens.LoadOrCreateKeyFile(path)
+		key, created, err := credentials.LoadOrCreateKeyFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("token encryption key: %w", err)
 		}
-		k, err := tokens.NewKeyring(key)
+		k, err := credentials.NewKeyring(key)
 		if err != nil {
 			return nil, fmt.Errorf("token encryption key %s: %w", path, err)
 		}
@@ -54,7 +54,7 @@ var lookupEnv = os.LookupEnv
 
 // loadKeyring reads the configured keys; nil without a current key.
 // Errors name the setting, never the key.
-func loadKeyring(cfg config.Tokens, env func(string) (string, bool)) (*tokens.Keyring, error) {
+func loadKeyring(cfg config.Tokens, env func(string) (string, bool)) (*credentials.Keyring, error) {
 	if !cfg.Encrypted() {
 		return nil, nil
 	}
@@ -73,7 +73,7 @@ func loadKeyring(cfg config.Tokens, env func(string) (string, bool)) (*tokens.Ke
 			}
 			text = v
 		}
-		key, err := tokens.ParseKey(text)
+		key, err := credentials.ParseKey(text)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", setting, err)
 		}
@@ -101,7 +101,7 @@ func loadKeyring(cfg config.Tokens, env func(string) (string, bool)) (*tokens.Ke
 		}
 		prev = append(prev, k)
 	}
-	return tokens.NewKeyring(cur, prev...)
+	return credentials.NewKeyring(cur, prev...)
 }
 
 // natsSecurityOptions returns the connection options for nats.creds_file,

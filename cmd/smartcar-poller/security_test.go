@@ -22,8 +22,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
-	"github.com/smartcar-poller/smartcar-poller/tokens"
 )
 
 // startNATS starts an in-process nats-server with opts on a free port.
@@ -175,7 +175,7 @@ func TestRedisCredentials(t *testing.T) {
 }
 
 func TestLoadKeyring(t *testing.T) {
-	cur, prev := make([]byte, tokens.KeySize), make([]byte, tokens.KeySize)
+	cur, prev := make([]byte, credentials.KeySize), make([]byte, credentials.KeySize)
 	for i := range cur {
 		cur[i], prev[i] = byte(i), byte(100+i)
 	}
@@ -194,7 +194,7 @@ func TestLoadKeyring(t *testing.T) {
 		if err != nil {
 			t.Fatalf("loadKeyring: %v", err)
 		}
-		if got, want := k.CurrentKeyID(), tokens.KeyID(cur); got != want {
+		if got, want := k.CurrentKeyID(), credentials.KeyID(cur); got != want {
 			t.Fatalf("current key id = %s, want %s", got, want)
 		}
 	})

@@ -1,0 +1,28 @@
+// Package kvregistry is the registry.Store on JetStream KV, for the
+// embedded default (one replica). Buckets (prefix upper-cased, '-' → '_'),
+// each keeping one revision per key:
+//
+//	<PREFIX>_VEHICLES  <vehicle id> → JSON of the whole registry.Vehicle
+//	<PREFIX>_LOCKS     hold.<vehicle id> → {until_ms}; webhook.<vehicle id> → Unix ns;
+//	                   lock.poll=3A<vehicle id> → the poll lease {owner, expires_at}
+//
+// Keys are escaped: bytes outside [A-Za-z0-9_-] become =XX. Every write is a
+// compare-and-set on the key's revision (kv.Create / kv.Update), which works
+// on nats-server 2.9 too. Expiries of holds and leases are written in the
+// value and checked with the local clock (bucket TTLs and per-message TTLs
+// are not used), so processes' clocks must agree to well under a lease's TTL.
+//
+// StartMirror keeps the vehicles and the holds in memory (mirror.go), fed by
+// KV watches and by the store's own writes, so the daemon's reads cost no
+// round trip; the daemon also keeps its poll leases in memory
+// (registry.LocalLeases: the embedded store means one replica).
+//
+// It owns the vehicles bucket and the hold.*, webhook.* and lock.poll* keys
+// of the locks bucket, which it shares with the credentials
+// (kvcredentials: lock.grant*); it must not know the credentials' keys.
+//
+// ListVehicles without the mirror reads the bucket with one ordered
+// consumer (a KV watch), not a Get per key: about 1.2 s for 100,000
+// vehicles on the 2-core dev machine, twice the Redis store's time, so
+// large fleets belong on Redis.
+package kvregistry

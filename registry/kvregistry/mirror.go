@@ -1,0 +1,319 @@
+package kvregistry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/kvbucket"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+)
+
+// kvMirror keeps the latest entry of every key of a bucket (those with one
+// of the given prefixes, or all) in memory, fed by a KV watch and by the
+// store's own writes (write-through), so reads cost no round trip.
+//
+// Every entry carries its revision and an entry only replaces one with a
+// lower revision, so the watch and the write-through can arrive in either
+// order. A delete is kept as a tombstone for the same reason. Reads are
+// read-your-writes within the process and follow other processes' writes
+// with the watch's delay (milliseconds); writes still go to the server as a
+// compare-and-set, so a stale mirror costs a retry, never a lost update.
+type kvMirror[T any] struct {
+	kv     jetstream.KeyValue
+	prefix string // only keys starting with it are kept; "" for all
+	decode func([]byte) (T, error)
+	log    *slog.Logger
+
+	mu      sync.RWMutex
+	entries map[string]mirrorEntry[T]
+	ready   bool // loaded up to the bucket's last message at start
+	// undecodable: some entry did not decode, so a key missing from entries
+	// may exist: misses go to the server.
+	undecodable bool
+}
+
+type mirrorEntry[T any] struct {
+	value   T
+	rev     uint64
+	deleted bool
+}
+
+// newKVMirror mirrors kv's keys that start with prefix, decoded by decode;
+// an entry that does not decode is logged and left out (reads of it go to
+// the server, which reports it).
+func newKVMirror[T any](kv jetstream.KeyValue, prefix string, decode func([]byte) (T, error), log *slog.Logger) *kvMirror[T] {
+	return &kvMirror[T]{kv: kv, prefix: prefix, decode: decode, log: log, entries: make(map[string]mirrorEntry[T])}
+}
+
+// get returns key's value and revision; ok is false when the mirror cannot
+// answer (not loaded), found false when the key does not exist.
+func (m *kvMirror[T]) get(key string) (value T, rev uint64, found, ok bool) {
+	if m == nil {
+		return value, 0, false, false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.ready {
+		return value, 0, false, false
+	}
+	e, exists := m.entries[key]
+	if !exists {
+		return value, 0, false, !m.undecodable
+	}
+	if e.deleted {
+		return value, e.rev, false, true
+	}
+	return e.value, e.rev, true, true
+}
+
+// each calls f with every live entry (under the read lock: f must not call
+// back into the mirror); it returns false when the mirror is not loaded.
+func (m *kvMirror[T]) each(f func(value T)) bool {
+	if m == nil {
+		return false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.ready {
+		return false
+	}
+	for _, e := range m.entries {
+		if !e.deleted {
+			f(e.value)
+		}
+	}
+	return true
+}
+
+// len returns how many entries (tombstones included) the mirror holds.
+func (m *kvMirror[T]) len() int {
+	if m == nil {
+		return 0
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.entries)
+}
+
+// put records a write (ours or the watch's) unless a newer one is known.
+func (m *kvMirror[T]) put(key string, b []byte, rev uint64) {
+	if m == nil || m.prefix != "" && !strings.HasPrefix(key, m.prefix) {
+		return
+	}
+	v, err := m.decode(b)
+	if err != nil {
+		m.log.Warn("kv mirror: entry does not decode; reads go to the server", "bucket", m.kv.Bucket(), "key", key, "err", err)
+		m.mu.Lock()
+		m.undecodable = true
+		delete(m.entries, key)
+		m.mu.Unlock()
+		return
+	}
+	m.apply(key, v, rev, false)
+}
+
+// del records a delete at revision rev.
+func (m *kvMirror[T]) del(key string, rev uint64) {
+	var zero T
+	m.apply(key, zero, rev, true)
+}
+
+func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
+	if m == nil || m.prefix != "" && !strings.HasPrefix(key, m.prefix) {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.entries[key]; ok && cur.rev >= rev {
+		return
+	}
+	m.entries[key] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
+}
+
+// delAfter records our own delete of key, whose revision the KV API does not
+// return: it is at least one past the revision known now, and the watch
+// brings the exact one shortly.
+func (m *kvMirror[T]) delAfter(key string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	rev := m.entries[key].rev
+	m.mu.Unlock()
+	m.del(key, rev+1)
+}
+
+// reset empties the mirror and marks it not loaded: reads go to the server
+// until the next load completes.
+func (m *kvMirror[T]) reset() {
+	m.mu.Lock()
+	m.ready = false
+	m.entries = make(map[string]mirrorEntry[T])
+	m.undecodable = false
+	m.mu.Unlock()
+}
+
+// run loads the bucket and follows it until ctx ends, restarting the watch
+// (after a pause) if it fails or closes, e.g. when the server restarts. While
+// it is not loaded, reads fall back to the server. ready is closed once the
+// first load completed (or never, if ctx ends first).
+//
+// reconnected reports the connection's reconnects: the watch's consumer
+// notices a restarted server only after missing heartbeats (15-25 s), and
+// meanwhile other processes' writes would not reach the mirror, so a
+// reconnect reloads it at once.
+func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}, reconnected <-chan nats.Status) {
+	first := true
+	for ctx.Err() == nil {
+		err := m.follow(ctx, reconnected, func() {
+			if first {
+				first = false
+				close(ready)
+			}
+		})
+		m.reset()
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errReconnected) {
+			m.log.Info("kv mirror reloading after a reconnect", "bucket", m.kv.Bucket())
+			continue
+		}
+		m.log.Warn("kv mirror restarting", "bucket", m.kv.Bucket(), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// follow watches the bucket; it marks the mirror ready (and calls loaded)
+// once it applied the message the stream reported as its last before the
+// watch began, and returns when the watch ends.
+func (m *kvMirror[T]) follow(ctx context.Context, reconnected <-chan nats.Status, loaded func()) error {
+	m.reset()
+	last, msgs, err := kvbucket.LastSeq(ctx, m.kv)
+	if err != nil {
+		return err
+	}
+	if msgs == 0 {
+		last = 0
+	}
+	w, err := m.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer kvbucket.StopWatch(w)
+	markReady := func() {
+		m.mu.Lock()
+		m.ready = true
+		m.mu.Unlock()
+		loaded()
+	}
+	if last == 0 {
+		markReady()
+	}
+	var applied uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-reconnected:
+			return errReconnected
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watch closed")
+			}
+			if e == nil {
+				continue // the initial-values marker; see ListVehicles for why it is not enough
+			}
+			if e.Operation() == jetstream.KeyValuePut {
+				m.put(e.Key(), e.Value(), e.Revision())
+			} else {
+				m.del(e.Key(), e.Revision())
+			}
+			if applied < last && e.Revision() >= last {
+				markReady()
+			}
+			applied = max(applied, e.Revision())
+		}
+	}
+}
+
+var errReconnected = errors.New("reconnected to NATS")
+
+// kvMirrors are the Store's mirrors; nil ones (before StartMirror) answer
+// nothing and record nothing.
+type kvMirrors struct {
+	vehicles *kvMirror[registry.Vehicle]
+	holds    *kvMirror[int64] // hold end, Unix ms
+
+	stop func()
+	done sync.WaitGroup
+}
+
+// StartMirror keeps the vehicle registry and the Retry-After holds in memory,
+// followed through KV watches, so that GetVehicle, ListVehicles, Hold (and
+// so StartPoll's reads) and the first try of every vehicle write cost no
+// round trip to the server: the daemon reads them on every poll and every
+// tick. It returns once both are loaded. Close stops it. Reads see this
+// process's writes at once and other processes' writes after the watch's
+// delay; poll leases in the bucket and webhook times are always read from
+// the server.
+func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
+	if s.mirrors.stop != nil {
+		return errors.New("kv registry: mirror already started")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.mirrors.vehicles = newKVMirror(s.vehicles, "", decodeVehicle, log)
+	s.mirrors.holds = newKVMirror(s.locks, "hold.", decodeHold, log)
+	s.mirrors.stop = cancel
+	nc := s.js.Conn()
+	reconnects := func() <-chan nats.Status {
+		ch := nc.StatusChanged(nats.CONNECTED)
+		context.AfterFunc(mctx, func() { nc.RemoveStatusListener(ch) })
+		return ch
+	}
+	vr, hr := reconnects(), reconnects()
+	runs := []func(chan<- struct{}){
+		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r, vr) },
+		func(r chan<- struct{}) { s.mirrors.holds.run(mctx, r, hr) },
+	}
+	for i, run := range runs {
+		ready := make(chan struct{})
+		s.mirrors.done.Add(1)
+		go func() {
+			defer s.mirrors.done.Done()
+			run(ready)
+		}()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			s.Close()
+			return fmt.Errorf("kv registry: load mirror %d of 2: %w", i+1, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close stops the mirror (if started); reads then go to the server again.
+func (s *Store) Close() {
+	if s.mirrors.stop == nil {
+		return
+	}
+	s.mirrors.stop()
+	s.mirrors.done.Wait()
+	s.mirrors = kvMirrors{}
+}
