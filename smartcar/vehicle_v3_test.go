@@ -3,6 +3,7 @@ package smartcar_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -394,5 +395,51 @@ func TestVehicleV3_Signals_pagesNotShared(t *testing.T) {
 	wg.Wait()
 	if after := snapshot(first); after != before {
 		t.Errorf("the first call's signals changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// v3 bodies are read whole (bounded) before they are decoded.
+func TestVehicleV3_Signals_bodies(t *testing.T) {
+	big := `{"data":[` + strings.Repeat(odometerJSON+",", 20) + odometerJSON + `]}`
+	tests := []struct {
+		name     string
+		body     string
+		limit    int64
+		wantCode string // "" for success
+	}{
+		{name: "too large", body: big, limit: 1024, wantCode: "RESPONSE_TOO_LARGE"},
+		{name: "empty", body: "", wantCode: "INVALID_RESPONSE"},
+		{name: "not JSON", body: "<html>ok</html>", wantCode: "INVALID_RESPONSE"},
+		{name: "truncated", body: big[:len(big)/2], wantCode: "INVALID_RESPONSE"},
+		{name: "large", body: big},
+		{name: "small after a large one", body: `{"data":[` + odometerJSON + `]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newV3Fake(t, map[string][]reply{"GET /v3/vehicles/vid/signals": {{body: tt.body}}})
+			a, err := smartcar.NewAppClient(&smartcar.AppClientOptions{ClientID: appClientID, ClientSecret: appClientSecret,
+				IAMOrigin: f.URL, APIOrigin: f.URL, ManagementOrigin: f.URL, HTTPClient: f.Client(), MaxResponseBytes: tt.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := a.Vehicle("vid", "uid").Signals(t.Context())
+			if tt.wantCode != "" {
+				if e, ok := smartcar.AsError(err); !ok || e.Type != smartcar.TypeSDK || e.Code != tt.wantCode || e.StatusCode != 200 {
+					t.Errorf("Signals = %v, %v; want SDK_ERROR:%s", s, err, tt.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sg := range s.Items {
+				if diff := cmp.Diff(odometer, sg); diff != "" {
+					t.Fatalf("signal (-want +got):\n%s", diff)
+				}
+			}
+			if n := strings.Count(tt.body, `"odometer-traveleddistance","type"`); len(s.Items) != n {
+				t.Errorf("%d signals, want %d", len(s.Items), n)
+			}
+		})
 	}
 }
