@@ -127,6 +127,34 @@ func (w *v3e2e) webhooks(t *testing.T) {
 	if err != nil || len(byVehicle) != 1 || byVehicle[0].WebhookID != hook.ID {
 		t.Errorf("ListSubscriptions(ice) = %+v, %v", byVehicle, err)
 	}
+	// A second webhook (without a URL, so nothing is delivered) with every
+	// connected vehicle: its lists take two pages of 5.
+	quiet := w.sim.AddWebhook(smartcartest.Webhook{})
+	all := []string{w.bev.ID, w.phev.ID, w.ice.ID, w.ice1.ID, w.bev1.ID, w.bev2.ID}
+	if _, err := w.app.SubscribeVehicles(ctx, quiet.ID, all...); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(w.sim.Requests())
+	var listed []string
+	for s, err := range w.app.WebhookSubscriptions(ctx, quiet.ID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, s.VehicleID)
+	}
+	byHook, err := w.app.ListSubscriptions(ctx, &smartcar.SubscriptionsFilter{WebhookID: quiet.ID})
+	r := routes(requestsSince(w.sim, mark))
+	if err != nil || len(listed) != len(all) || len(byHook) != len(all) ||
+		r["GET /v3/webhooks/subscriptions"] != 2 || r["GET /v3/subscriptions"] != 2 {
+		t.Errorf("6 subscriptions: %d by webhook, %d by filter (%v), requests %v; want 6 and 6 in 2 pages each",
+			len(listed), len(byHook), err, r)
+	}
+	if subs, err := w.app.ListSubscriptions(ctx, &smartcar.SubscriptionsFilter{VehicleID: w.bev.ID}); err != nil || len(subs) != 2 {
+		t.Errorf("the BEV's subscriptions: %+v, %v; want 2", subs, err)
+	}
+	if _, err := w.app.UnsubscribeVehicles(ctx, quiet.ID, all...); err != nil {
+		t.Fatal(err)
+	}
 
 	deliveredTo := func(vehicleID, eventType, trigger string) smartcartest.WebhookDelivery {
 		t.Helper()
