@@ -1,6 +1,7 @@
 package smartcar_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -155,6 +156,13 @@ func (w *v3e2e) appToken(t *testing.T) {
 			once.Do(func() { close(hold.release) })
 		}
 	})
+	// Should the callers never all wait, release the request anyway after a
+	// while, so that the test fails instead of hanging.
+	var gaveUp atomic.Bool
+	deadline, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	stop := context.AfterFunc(deadline, func() { once.Do(func() { gaveUp.Store(true); close(hold.release) }) })
+	defer stop()
 	before := w.sim.Stats()
 	var wg sync.WaitGroup
 	errs := make([]error, callers)
@@ -166,6 +174,9 @@ func (w *v3e2e) appToken(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if gaveUp.Load() {
+		t.Fatalf("only %d of %d callers waited for the token request in flight", waiting.Load(), callers-1)
+	}
 	for i := range callers {
 		if errs[i] != nil || counts[i] != 3 {
 			t.Fatalf("caller %d: %d connections, %v", i, counts[i], errs[i])
