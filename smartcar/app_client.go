@@ -1,6 +1,7 @@
 package smartcar
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -215,14 +217,33 @@ func (a *AppClient) Vehicle(vehicleID, userID string) *VehicleV3 {
 	return newVehicleV3(a.client, bearer{app: a}, vehicleID, userID)
 }
 
-// decodeStream decodes one JSON value from r into out; with allowEmpty an
-// empty body leaves out as it is.
+// maxPooledBody bounds the read buffers bodies keeps for reuse.
+const maxPooledBody = 1 << 20
+
+// bodies recycles the buffers response bodies are read into before they are
+// decoded: reading the whole (bounded) body and decoding it with
+// json.Unmarshal costs less than a json.Decoder on the stream, which grows
+// a buffer of its own for every response. Nothing decoded refers to the
+// buffer (encoding/json copies strings and json.RawMessage values).
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeStream reads r to its end and decodes the JSON value it holds into
+// out; with allowEmpty an empty body leaves out as it is.
 func decodeStream(r io.Reader, out any, allowEmpty bool) error {
-	err := json.NewDecoder(r).Decode(out)
-	if allowEmpty && err == io.EOF {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			bodies.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return err
+	}
+	if allowEmpty && len(bytes.TrimSpace(buf.Bytes())) == 0 {
 		return nil
 	}
-	return err
+	return json.Unmarshal(buf.Bytes(), out)
 }
 
 // rawV3 performs r with b and returns the whole 2xx body.

@@ -53,28 +53,31 @@ type ScalarBody struct {
 	Value float64 `json:"value"`
 }
 
-// scalarWire is every form of a scalar body.
+// scalarWire is every form of a scalar body. A number absent (or null)
+// stays NaN, which JSON cannot carry: newScalarWire starts with both NaN.
 type scalarWire struct {
-	Unit       string   `json:"unit"`
-	Value      *float64 `json:"value"`
-	Percentage *float64 `json:"percentage"`
+	Unit       string  `json:"unit"`
+	Value      float64 `json:"value"`
+	Percentage float64 `json:"percentage"`
 }
+
+func newScalarWire() scalarWire { return scalarWire{Value: math.NaN(), Percentage: math.NaN()} }
 
 var errNoScalar = errors.New("smartcar: scalar signal body has no numeric value")
 
 func (w *scalarWire) scalar() (ScalarBody, error) {
 	switch {
-	case w.Value != nil:
-		return ScalarBody{Unit: w.Unit, Value: *w.Value}, nil
-	case w.Percentage != nil:
-		return ScalarBody{Unit: "percent", Value: *w.Percentage}, nil
+	case !math.IsNaN(w.Value):
+		return ScalarBody{Unit: w.Unit, Value: w.Value}, nil
+	case !math.IsNaN(w.Percentage):
+		return ScalarBody{Unit: "percent", Value: w.Percentage}, nil
 	}
 	return ScalarBody{}, errNoScalar
 }
 
 // UnmarshalJSON reads {unit, value} or {percentage}.
 func (s *ScalarBody) UnmarshalJSON(b []byte) error {
-	var w scalarWire
+	w := newScalarWire()
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -292,7 +295,7 @@ func (c ChargeLimitsBody) Fraction() (float64, error) {
 
 // Scalar decodes the signal's {unit, value} body (or returns its error).
 func (s *Signal) Scalar() (ScalarBody, error) {
-	var w scalarWire
+	w := newScalarWire()
 	if err := s.Decode(&w); err != nil {
 		return ScalarBody{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -168,12 +169,45 @@ func (w *signalWire) signal(requestID string, sec secrets) Signal {
 	return newSignal(cmp.Or(a.Code, w.ID), a.Name, a.Group, a.Status, nil, a.Body, w.Meta, requestID, sec)
 }
 
-// signalsPage is one page of GET /v3/vehicles/{id}/signals.
+// signalsPage is one page of GET /v3/vehicles/{id}/signals, decoded in one
+// pass: the bodies stay raw (Signal.Body), the included vehicle is read
+// from its {"vehicle": {...}} object as Smartcar sends it.
 type signalsPage struct {
-	Data     []signalWire    `json:"data"`
-	Meta     pageMeta        `json:"meta"`
-	Links    pageLinks       `json:"links"`
-	Included json.RawMessage `json:"included"`
+	Data     []signalWire `json:"data"`
+	Meta     pageMeta     `json:"meta"`
+	Links    pageLinks    `json:"links"`
+	Included struct {
+		Vehicle *vehicleWire `json:"vehicle"`
+	} `json:"included"`
+}
+
+// maxPooledSignals bounds the pages signalPages keeps: a page longer than
+// that (Smartcar's pages hold at most 100) is left to the garbage collector.
+const maxPooledSignals = 1000
+
+// signalPages recycles the pages Signals decodes into (they are garbage
+// once converted into Signals), so that a call does not allocate and grow
+// the resource slice again. A pooled page is all zero up to its capacity:
+// encoding/json decodes into an existing element without zeroing it, and a
+// left-over Body or error would otherwise leak into the next page.
+var signalPages = sync.Pool{New: func() any { return new(signalsPage) }}
+
+// getSignalsPage returns an empty page from the pool.
+func getSignalsPage() *signalsPage { return signalPages.Get().(*signalsPage) }
+
+// reset zeroes p, keeping the capacity of its resource slice.
+func (p *signalsPage) reset() {
+	clear(p.Data)
+	*p = signalsPage{Data: p.Data[:0]}
+}
+
+// putSignalsPage zeroes p and returns it to the pool.
+func putSignalsPage(p *signalsPage) {
+	if cap(p.Data) > maxPooledSignals {
+		return
+	}
+	p.reset()
+	signalPages.Put(p)
 }
 
 // signalDoc is GET /v3/vehicles/{id}/signals/{code}: the signal wrapped in
@@ -212,32 +246,4 @@ func (w *vehicleWire) info(meta Meta) *Info {
 type vehicleDoc struct {
 	Data *vehicleWire `json:"data"`
 	vehicleWire
-}
-
-// includedVehicle finds the vehicle in a list's "included": an object
-// {"vehicle": {...}} or a JSON:API array of resources.
-func includedVehicle(raw json.RawMessage, meta Meta) *Info {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	switch raw[0] {
-	case '{':
-		var inc struct {
-			Vehicle *vehicleWire `json:"vehicle"`
-		}
-		if json.Unmarshal(raw, &inc) == nil && inc.Vehicle != nil {
-			return inc.Vehicle.info(meta)
-		}
-	case '[':
-		var inc []vehicleWire
-		if json.Unmarshal(raw, &inc) == nil {
-			for i := range inc {
-				if inc[i].Type == "vehicle" {
-					return inc[i].info(meta)
-				}
-			}
-		}
-	}
-	return nil
 }

@@ -123,21 +123,26 @@ func (v *VehicleV3) Info(ctx context.Context) (*Info, error) {
 func (v *VehicleV3) Signals(ctx context.Context) (*Signals, error) {
 	u := v.base + "/signals?page=1&pageSize=" + signalsPageSize
 	out := &Signals{}
-	var visited []string
+	var seen [4]string // the pages read, on the stack for the common case
+	visited := seen[:0]
+	p := getSignalsPage()
+	defer putSignalsPage(p)
 	for u != "" {
 		if len(visited) == maxPages {
 			return nil, pagingError("links.next did not end after " + itoa(maxPages) + " pages")
 		}
 		visited = append(visited, u)
 		r := v.request(http.MethodGet, u, nil)
-		var p signalsPage
-		meta, _, err := fetchV3(ctx, v.client, &v.b, &r, &p)
+		p.reset()
+		meta, _, err := fetchV3(ctx, v.client, &v.b, &r, p)
 		if err != nil {
 			return nil, err
 		}
 		if len(visited) == 1 {
 			out.Meta = meta
-			out.Vehicle = includedVehicle(p.Included, meta)
+			if p.Included.Vehicle != nil {
+				out.Vehicle = p.Included.Vehicle.info(meta)
+			}
 			out.Items = make([]Signal, 0, max(len(p.Data), min(p.Meta.TotalCount, 1000)))
 		}
 		for i := range p.Data {

@@ -3,6 +3,8 @@ package smartcar_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -343,5 +345,101 @@ func TestNewVehicleV3WithToken_environment(t *testing.T) {
 	}
 	if got := f.requests()[0].Header.Get("Authorization"); got != "Bearer user-tok" {
 		t.Errorf("Authorization = %q", got)
+	}
+}
+
+// Signals decodes into recycled pages: what one call returned must not
+// change with the next calls, and a signal without a body must not inherit
+// the body decoded at its place before, in the same call or in another.
+func TestVehicleV3_Signals_pagesNotShared(t *testing.T) {
+	tires := signalJSON("wheel-tires", "Tires", "Wheel", `{"unit":"kilopascals","values":[{"row":0,"column":0,"tirePressure":219.3}]}`)
+	f := newV3Fake(t, map[string][]reply{"GET /v3/vehicles/vid/signals": {
+		{body: `{"data":[` + odometerJSON + `,` + tires + `],"links":{"next":"?page=2"}}`},
+		{body: `{"data":[` + notCapableJSON + `],"links":{"next":null}}`},
+		{body: `{"data":[` + notCapableJSON + `,` + odometerJSON + `]}`},
+	}})
+	v := f.app(t).Vehicle("vid", "uid")
+	first, err := v.Signals(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func(s *smartcar.Signals) string {
+		b, err := json.Marshal(s.Items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := snapshot(first)
+	if got := first.Codes(); !cmp.Equal(got, []string{odometer.Code, "wheel-tires", notCapable.Code}) {
+		t.Fatalf("first call: %v", got)
+	}
+	if s, _ := first.Get(notCapable.Code); s.Body != nil || s.Err == nil {
+		t.Errorf("error signal decoded where a body was before: %+v", s)
+	}
+	// Later calls (the last reply repeats), one after the other and at once.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			s, err := v.Signals(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			want := []smartcar.Signal{notCapable, odometer}
+			if diff := cmp.Diff(want, s.Items); diff != "" {
+				t.Errorf("later call (-want +got):\n%s", diff)
+			}
+		})
+	}
+	wg.Wait()
+	if after := snapshot(first); after != before {
+		t.Errorf("the first call's signals changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// v3 bodies are read whole (bounded) before they are decoded.
+func TestVehicleV3_Signals_bodies(t *testing.T) {
+	big := `{"data":[` + strings.Repeat(odometerJSON+",", 20) + odometerJSON + `]}`
+	tests := []struct {
+		name     string
+		body     string
+		limit    int64
+		wantCode string // "" for success
+	}{
+		{name: "too large", body: big, limit: 1024, wantCode: "RESPONSE_TOO_LARGE"},
+		{name: "empty", body: "", wantCode: "INVALID_RESPONSE"},
+		{name: "not JSON", body: "<html>ok</html>", wantCode: "INVALID_RESPONSE"},
+		{name: "truncated", body: big[:len(big)/2], wantCode: "INVALID_RESPONSE"},
+		{name: "large", body: big},
+		{name: "small after a large one", body: `{"data":[` + odometerJSON + `]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newV3Fake(t, map[string][]reply{"GET /v3/vehicles/vid/signals": {{body: tt.body}}})
+			a, err := smartcar.NewAppClient(&smartcar.AppClientOptions{ClientID: appClientID, ClientSecret: appClientSecret,
+				IAMOrigin: f.URL, APIOrigin: f.URL, ManagementOrigin: f.URL, HTTPClient: f.Client(), MaxResponseBytes: tt.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := a.Vehicle("vid", "uid").Signals(t.Context())
+			if tt.wantCode != "" {
+				if e, ok := smartcar.AsError(err); !ok || e.Type != smartcar.TypeSDK || e.Code != tt.wantCode || e.StatusCode != 200 {
+					t.Errorf("Signals = %v, %v; want SDK_ERROR:%s", s, err, tt.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sg := range s.Items {
+				if diff := cmp.Diff(odometer, sg); diff != "" {
+					t.Fatalf("signal (-want +got):\n%s", diff)
+				}
+			}
+			if n := strings.Count(tt.body, `"odometer-traveleddistance","type"`); len(s.Items) != n {
+				t.Errorf("%d signals, want %d", len(s.Items), n)
+			}
+		})
 	}
 }

@@ -296,7 +296,9 @@ func (c *call) html502() {
 	_, _ = c.w.Write([]byte(html502Body))
 }
 
-// drop closes the connection without a response.
+// drop closes the connection without a response. The request is recorded
+// first: the client sees the connection close at once, and records read
+// after that must hold it.
 func (c *call) drop() {
 	c.rec.Status = 0
 	c.dropped = true
@@ -304,5 +306,6 @@ func (c *call) drop() {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
+	c.s.finish(c)
 	_ = conn.Close()
 }

@@ -49,6 +49,7 @@ type config struct {
 	noLimits     bool
 
 	appTokenTTL    time.Duration // simulated
+	maxPageSize    int           // v3 lists: items served per page at most (0 = as asked, up to 100)
 	asyncCommand   time.Duration // simulated
 	webhookCheck   time.Duration // real time between webhook checks
 	webhookBackoff []time.Duration
@@ -123,6 +124,14 @@ func WithVehicleRateLimit(burst int, every time.Duration) Option {
 // calendar month (UTC) before BILLING:VEHICLE_REQUEST_LIMIT; batch items count
 // one each. Default 0: no quota.
 func WithMonthlyQuota(n int) Option { return func(c *config) { c.quota = n } }
+
+// WithMaxPageSize makes the v3 lists (signals, connections, subscriptions)
+// serve at most n items a page: a larger page size asked for (up to 100,
+// still the most a request may ask) is served as n, and meta.pageSize and
+// links say so. A client that asks for 100 at a time then has to follow
+// links.next, so tests can make it read several pages. n <= 0 (the default)
+// serves what is asked.
+func WithMaxPageSize(n int) Option { return func(c *config) { c.maxPageSize = max(n, 0) } }
 
 // WithoutLimits switches off the app bucket, the vehicle throttle and the
 // quota, whatever other options say.

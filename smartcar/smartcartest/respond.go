@@ -11,15 +11,16 @@ import (
 
 // call is one request being answered.
 type call struct {
-	s       *Server
-	w       http.ResponseWriter
-	r       *http.Request
-	now     time.Time // server clock at arrival
-	start   time.Time // real time at arrival, for Duration
-	reqID   string
-	rec     Request
-	units   units
-	dropped bool
+	s        *Server
+	w        http.ResponseWriter
+	r        *http.Request
+	now      time.Time // server clock at arrival
+	start    time.Time // real time at arrival, for Duration
+	reqID    string
+	rec      Request
+	units    units
+	dropped  bool
+	recorded bool // finish has run
 }
 
 // Shared header values; net/http does not modify them.

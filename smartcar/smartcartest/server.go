@@ -221,8 +221,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// finish records the request once it is answered.
+// finish records the request once it is answered (once: a dropped
+// request is recorded before its connection closes).
 func (s *Server) finish(c *call) {
+	if c.recorded {
+		return
+	}
+	c.recorded = true
 	c.rec.Time = c.now
 	c.rec.Duration = time.Since(c.start)
 	if c.rec.Outcome == "" {

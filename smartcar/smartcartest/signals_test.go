@@ -387,3 +387,33 @@ func TestServer_WebhookSignalsMatchAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_MaxPageSize: WithMaxPageSize serves smaller pages than asked
+// (meta and links say so), on every v3 list, and still refuses a size above
+// 100.
+func TestServer_MaxPageSize(t *testing.T) {
+	s := newServer(t, smartcartest.WithMaxPageSize(4), smartcartest.WithoutLimits(), smartcartest.WithVehicles(6))
+	s.Connect(nil, nil)
+	user := s.Users()[0]
+	app := appToken(t, s)
+	veh := firstOfKind(t, s, smartcartest.BEV)
+
+	r := v3(t, s, "GET", app, user, "/vehicles/"+veh.ID+"/signals?page=1&pageSize=100", nil)
+	var doc signalsDoc
+	r.decode(t, &doc)
+	if r.status != 200 || doc.Meta.PageSize != 4 || len(doc.Data) != 4 || doc.Meta.TotalCount != 23 ||
+		doc.Links.Next == nil || !strings.Contains(*doc.Links.Next, "page=2&pageSize=4") {
+		t.Errorf("pageSize=100 with WithMaxPageSize(4): HTTP %d meta %+v, %d signals, links %+v", r.status, doc.Meta, len(doc.Data), doc.Links)
+	}
+	sig, pages := allSignals(t, s, app, user, veh.ID)
+	if pages != 6 || len(sig) != 23 {
+		t.Errorf("default page size: %d signals on %d pages, want 23 on 6", len(sig), pages)
+	}
+	if r := v3(t, s, "GET", app, user, "/vehicles/"+veh.ID+"/signals?pageSize=101", nil); r.status != 400 {
+		t.Errorf("pageSize=101: HTTP %d, want 400", r.status)
+	}
+	conns, pages := connectionPairs(t, s, app, "?page[size]=100")
+	if len(conns) != 6 || pages != 2 {
+		t.Errorf("connections: %d on %d pages, want 6 on 2", len(conns), pages)
+	}
+}

@@ -201,7 +201,8 @@ func (s *Server) handleVehicleInfoV3(c *call, v *vehicle, scopes map[string]bool
 }
 
 // pageQuery reads a page number and size from page/pageSize or
-// page[number]/page[size]: size defaults to def and may not pass maxSize.
+// page[number]/page[size]: size defaults to def and may not pass maxSize;
+// a size above WithMaxPageSize is served as that.
 func pageQuery(c *call, def, maxSize int) (page, size int, ok bool) {
 	q := c.r.URL.Query()
 	read := func(names []string, v *int, lo, hi int) bool {
@@ -224,6 +225,9 @@ func pageQuery(c *call, def, maxSize int) (page, size int, ok bool) {
 	if !read([]string{"page[number]", "page"}, &page, 1, 1<<30) ||
 		!read([]string{"page[size]", "pageSize"}, &size, 1, maxSize) {
 		return 0, 0, false
+	}
+	if n := c.s.cfg.maxPageSize; n > 0 {
+		size = min(size, n)
 	}
 	return page, size, true
 }

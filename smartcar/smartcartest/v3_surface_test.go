@@ -1,6 +1,7 @@
 package smartcartest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,7 +18,8 @@ import (
 // API would: the admin config, Connect, IAM, connections, vehicle info,
 // every page of signals, one signal, a synchronous and an asynchronous
 // command, a webhook subscription and its delivery, billing and counters,
-// and the end of a connection. Only net/http and encoding/json.
+// and the end of a connection. Only net/http and encoding/json, but for
+// WaitWebhookDelivery, which says when the simulator has recorded a delivery.
 func TestServer_V3Surface(t *testing.T) {
 	clock := newClock()
 	s := newServer(t, smartcartest.WithClock(clock.Now), smartcartest.WithMonthlyQuota(500))
@@ -169,6 +171,13 @@ func TestServer_V3Surface(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no webhook delivery")
+	}
+	// The simulator records the attempt (and counts it) once it has the
+	// receiver's answer, which may be after the handler above saw the body.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := s.WaitWebhookDelivery(ctx, func(d smartcartest.WebhookDelivery) bool { return d.OK }); err != nil {
+		t.Fatal(err)
 	}
 	var subs struct{ Data []struct{ ID string } }
 	call("GET", mgmt+"/subscriptions?filter[webhookId]="+wh.ID, app, "", nil, 200, &subs)
