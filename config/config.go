@@ -243,6 +243,7 @@ func defaults() *Config {
 			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
 			StateTTL: 10 * time.Minute,
 		},
-		Webhooks: Webhooks{DedupTTL: 7 * 24 * time.Hour},
+		Webhooks: Webhooks{DedupTTL: 7 * 24 * time.Hour, Concurrency: 4,
+			Inbox: WebhookInbox{MaxAge: 7 * 24 * time.Hour, MaxMessages: 1_000_000}},
 	}
 }

@@ -68,6 +68,12 @@ var badInputs = []struct {
 		}},
 	{"dedup ttl above 30 days", "webhooks: {dedup_ttl: 721h}\n" + okSchedules,
 		[]string{"poller.yaml:1: webhooks.dedup_ttl: must be at most 720h (30 days), got 721h0m0s"}},
+	{"webhook processing and inbox out of bounds", "webhooks:\n  concurrency: 0\n  inbox: {max_age: 30m, max_messages: 0}\n" + okSchedules,
+		[]string{
+			"poller.yaml:2: webhooks.concurrency: must be 1 to 256, got 0",
+			"poller.yaml:3: webhooks.inbox.max_age: must be at least 1h, got 30m0s",
+			"poller.yaml:3: webhooks.inbox.max_messages: must be at least 1, got 0",
+		}},
 	{"webhooks enabled not a boolean", "webhooks: {enabled: maybe}\n" + okSchedules,
 		[]string{`poller.yaml:1: webhooks.enabled: want true or false, got "maybe"`}},
 	{"negative webhooks_silent_for", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    when: {webhooks_silent_for: -1h}\n",

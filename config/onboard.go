@@ -32,7 +32,27 @@ type Webhooks struct {
 	// redelivery is dropped (default 7 days, Smartcar's advice; at most
 	// MaxDedupTTL).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// Concurrency is how many stored deliveries one process turns into
+	// events at once (default 4).
+	Concurrency int `yaml:"concurrency"`
+	// Inbox bounds the JetStream stream <PREFIX>_WEBHOOKS where deliveries
+	// wait, once answered, until they are processed.
+	Inbox WebhookInbox `yaml:"inbox"`
 }
+
+// WebhookInbox bounds the deliveries stored and not yet processed.
+type WebhookInbox struct {
+	// MaxAge is how long a delivery may wait for processing that keeps
+	// failing before it is dropped (default 7 days; at least 1h).
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxMessages is how many may wait; when it is reached new deliveries
+	// are answered 503 (Smartcar retries them) and none stored is dropped
+	// (default 1,000,000).
+	MaxMessages int `yaml:"max_messages"`
+}
+
+// MaxWebhookConcurrency bounds webhooks.concurrency.
+const MaxWebhookConcurrency = 256
 
 // MaxDedupTTL bounds webhooks.dedup_ttl: 30 days, what the token stores
 // keep a mark for at most.
@@ -78,4 +98,9 @@ func (v *validator) onboarding(c *Config) {
 	}
 	v.positive("webhooks.dedup_ttl", c.Webhooks.DedupTTL)
 	v.check(c.Webhooks.DedupTTL <= MaxDedupTTL, "webhooks.dedup_ttl", "must be at most 720h (30 days), got %s", c.Webhooks.DedupTTL)
+	w := c.Webhooks
+	v.check(w.Concurrency >= 1 && w.Concurrency <= MaxWebhookConcurrency, "webhooks.concurrency",
+		"must be 1 to %d, got %d", MaxWebhookConcurrency, w.Concurrency)
+	v.check(w.Inbox.MaxAge >= time.Hour, "webhooks.inbox.max_age", "must be at least 1h, got %s", w.Inbox.MaxAge)
+	v.check(w.Inbox.MaxMessages >= 1, "webhooks.inbox.max_messages", "must be at least 1, got %d", w.Inbox.MaxMessages)
 }

@@ -23,17 +23,18 @@ func TestParse_onboarding(t *testing.T) {
 			yaml:         "smartcar: {redirect_uri: 'http://127.0.0.1:8080/callback'}\nconnect: {enabled: true, scopes: [read_battery]}\nwebhooks: {enabled: true}\n" + okSchedules,
 			env:          credsEnv("SMARTCAR_MANAGEMENT_TOKEN", "env-amt"),
 			wantConnect:  config.Connect{Enabled: true, Scopes: []string{"read_battery"}, StateTTL: 10 * time.Minute},
-			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "env-amt", DedupTTL: 168 * time.Hour},
+			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "env-amt", DedupTTL: 168 * time.Hour, Concurrency: 4, Inbox: config.WebhookInbox{MaxAge: 168 * time.Hour, MaxMessages: 1_000_000}},
 		},
 		{
 			name: "file wins over the environment",
-			yaml: "webhooks: {enabled: true, management_token: '${AMT}', dedup_ttl: 30m}\n" + okSchedules,
+			yaml: "webhooks: {enabled: true, management_token: '${AMT}', dedup_ttl: 30m, concurrency: 16, inbox: {max_age: 48h, max_messages: 5000}}\n" + okSchedules,
 			env:  credsEnv("SMARTCAR_MANAGEMENT_TOKEN", "env-amt", "AMT", "file-amt"),
 			wantConnect: config.Connect{
 				Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
 				StateTTL: 10 * time.Minute,
 			},
-			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "file-amt", DedupTTL: 30 * time.Minute},
+			wantWebhooks: config.Webhooks{Enabled: true, ManagementToken: "file-amt", DedupTTL: 30 * time.Minute, Concurrency: 16,
+				Inbox: config.WebhookInbox{MaxAge: 48 * time.Hour, MaxMessages: 5000}},
 		},
 	}
 	for _, tc := range tests {

@@ -38,7 +38,7 @@ func wantDefaults(schedules ...config.Schedule) *config.Config {
 			Scopes:   []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_charge", "read_fuel"},
 			StateTTL: 10 * time.Minute,
 		},
-		Webhooks:  config.Webhooks{DedupTTL: 168 * time.Hour},
+		Webhooks:  config.Webhooks{DedupTTL: 168 * time.Hour, Concurrency: 4, Inbox: config.WebhookInbox{MaxAge: 168 * time.Hour, MaxMessages: 1_000_000}},
 		Schedules: schedules,
 	}
 }
@@ -93,7 +93,7 @@ func TestParse_good(t *testing.T) {
 				HTTP:     config.HTTP{Listen: ""},
 				Log:      config.Log{Level: "debug", Format: "json"},
 				Connect:  config.Connect{Scopes: []string{"read_odometer", "read_battery"}, StateTTL: 5 * time.Minute},
-				Webhooks: config.Webhooks{ManagementToken: "file-amt", DedupTTL: time.Hour},
+				Webhooks: config.Webhooks{ManagementToken: "file-amt", DedupTTL: time.Hour, Concurrency: 8, Inbox: config.WebhookInbox{MaxAge: 72 * time.Hour, MaxMessages: 50000}},
 				Schedules: []config.Schedule{
 					{
 						Name: "frequent", Cron: "*/15 * * * *", Paths: []string{"/location", "/battery"},

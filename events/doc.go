@@ -10,7 +10,10 @@
 // <PREFIX>_LATEST, so late subscribers can read the current state. A generic
 // signal event (SignalGeneric: an API v3 signal without a normalized type)
 // goes to <prefix>.vehicles.<v>.signals.<code> and key <v>.signals.<code>,
-// the code taken from its data.
+// the code taken from its data. Publish stores a batch as it comes (the
+// poller's jobs); PublishNewer, for sources that deliver out of order
+// (webhooks), publishes an event only if it is fresher than the latest one
+// of its signal, deciding by compare-and-set on the latest-state entry.
 //
 // Data is normalized: metric, with the unit in the field name (distance_km,
 // range_km, pressure_kpa, ...). Fractions stay in 0..1 and keep Smartcar's

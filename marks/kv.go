@@ -210,15 +210,18 @@ func (s *KV) MarkWebhookEvent(ctx context.Context, id string, ttl time.Duration)
 	return ok, nil
 }
 
-// ForgetWebhookEvent removes id's mark, so a redelivery is processed again
-// (after processing the first delivery failed).
-func (s *KV) ForgetWebhookEvent(ctx context.Context, id string) error {
+// WebhookEventSeen reports whether id holds a mark that has not expired.
+func (s *KV) WebhookEventSeen(ctx context.Context, id string) (bool, error) {
 	kv, err := s.marks.open(ctx, 0)
-	if err == nil {
-		err = kv.Delete(ctx, "event."+kvbucket.Key(id))
+	if err != nil {
+		return false, fmt.Errorf("webhook event seen: %w", err)
 	}
-	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("forget webhook event: %w", err)
+	e, err := kv.Get(ctx, "event."+kvbucket.Key(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("webhook event seen: %w", err)
 	}
-	return nil
+	var m kvMark
+	return json.Unmarshal(e.Value(), &m) == nil && time.Now().Before(m.ExpiresAt), nil
 }

@@ -24,7 +24,7 @@ type store interface {
 	PutConnectState(ctx context.Context, state string, ttl time.Duration) error
 	TakeConnectState(ctx context.Context, state string) error
 	MarkWebhookEvent(ctx context.Context, id string, ttl time.Duration) (bool, error)
-	ForgetWebhookEvent(ctx context.Context, id string) error
+	WebhookEventSeen(ctx context.Context, id string) (bool, error)
 }
 
 var (
@@ -221,17 +221,17 @@ func testWebhookEventDedup(t *testing.T, s store) {
 	if err != nil || !first {
 		t.Fatalf("MarkWebhookEvent(evt-2) = %v, %v; want true, nil", first, err)
 	}
-	// A forgotten mark can be taken again; forgetting twice is fine.
-	for range 2 {
-		if err := s.ForgetWebhookEvent(ctx, "evt-1"); err != nil {
-			t.Fatalf("ForgetWebhookEvent: %v", err)
+	// Seen: the marked ones, not others; asking does not mark.
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"evt-1", true}, {"evt-2", true}, {"evt-3", false}, {"evt-3", false}} {
+		if seen, err := s.WebhookEventSeen(ctx, tc.id); err != nil || seen != tc.want {
+			t.Errorf("WebhookEventSeen(%s) = %v, %v; want %v, nil", tc.id, seen, err, tc.want)
 		}
 	}
-	if first, err := s.MarkWebhookEvent(ctx, "evt-1", time.Hour); err != nil || !first {
-		t.Fatalf("MarkWebhookEvent(evt-1 after forget) = %v, %v; want true, nil", first, err)
-	}
-	if first, err := s.MarkWebhookEvent(ctx, "evt-1", time.Hour); err != nil || first {
-		t.Fatalf("MarkWebhookEvent(evt-1 again) = %v, %v; want false, nil", first, err)
+	if first, err := s.MarkWebhookEvent(ctx, "evt-3", time.Hour); err != nil || !first {
+		t.Fatalf("MarkWebhookEvent(evt-3 after asking) = %v, %v; want true, nil", first, err)
 	}
 }
 
@@ -247,10 +247,24 @@ func testWebhookEventExpires(t *testing.T, s store) {
 			t.Fatalf("MarkWebhookEvent: %v", err)
 		}
 		if first {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("a 50ms mark still held after 10s")
+		}
+		time.Sleep(20 * time.Millisecond) // let the TTL pass: the store's clock is what is tested
+	}
+	// The mark just taken again expires too: Seen says so.
+	for {
+		seen, err := s.WebhookEventSeen(ctx, "evt-short")
+		if err != nil {
+			t.Fatalf("WebhookEventSeen: %v", err)
+		}
+		if !seen {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a 50ms mark still seen after 10s")
 		}
 		time.Sleep(20 * time.Millisecond) // let the TTL pass: the store's clock is what is tested
 	}

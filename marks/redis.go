@@ -55,11 +55,11 @@ func (s *Redis) MarkWebhookEvent(ctx context.Context, id string, ttl time.Durati
 	return ok, nil
 }
 
-// ForgetWebhookEvent removes id's mark, so a redelivery is processed again
-// (after processing the first delivery failed).
-func (s *Redis) ForgetWebhookEvent(ctx context.Context, id string) error {
-	if err := s.rdb.Del(ctx, s.eventKey(id)).Err(); err != nil {
-		return fmt.Errorf("forget webhook event: %w", err)
+// WebhookEventSeen reports whether id holds a mark that has not expired.
+func (s *Redis) WebhookEventSeen(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.eventKey(id)).Result()
+	if err != nil {
+		return false, fmt.Errorf("webhook event seen: %w", err)
 	}
-	return nil
+	return n > 0, nil
 }

@@ -3,6 +3,7 @@ package onboard_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/inbox"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/marks"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
@@ -28,7 +30,9 @@ import (
 )
 
 // rig is the daemon's onboarding endpoints on a test HTTP server, wired to
-// the simulator, the shared Redis (token store) and the shared NATS (events).
+// the simulator, the shared Redis (token store) and the shared NATS (events
+// and the webhook inbox, whose deliveries a consumer the rig runs hands to
+// ProcessWebhook, as the daemon does).
 type rig struct {
 	sim    *smartcartest.Server
 	srv    *httptest.Server
@@ -37,11 +41,15 @@ type rig struct {
 	grants *rediscredentials.Store
 	js     jetstream.JetStream
 	pub    *events.Publisher
+	inbox  *inbox.Inbox
 	prefix string
 
-	mu       sync.Mutex
-	lastBody []byte // the last webhook body received
-	lastSig  string
+	mu        sync.Mutex
+	lastBody  []byte // the last webhook body received
+	lastSig   string
+	processed map[string]int           // eventId -> ProcessWebhook calls that succeeded
+	waiting   map[string]chan struct{} // closed when the eventId is processed
+	gate      chan struct{}            // while set, processing waits for it to close
 }
 
 func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
@@ -52,7 +60,7 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{js: js, prefix: testserver.Unique("onb")}
+	r := &rig{js: js, prefix: testserver.Unique("onb"), processed: map[string]int{}, waiting: map[string]chan struct{}{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -66,6 +74,7 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 		}
 		_ = js.DeleteStream(ctx, events.StreamName(r.prefix))
 		_ = js.DeleteKeyValue(ctx, events.LatestBucket(r.prefix))
+		_ = js.DeleteStream(ctx, inbox.StreamName(r.prefix))
 	})
 	if err := events.EnsureStream(ctx, js, events.StreamConfig{Prefix: r.prefix, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
@@ -75,6 +84,11 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 		t.Fatal(err)
 	}
 	r.pub = pub
+	if r.inbox, err = inbox.New(ctx, js, inbox.Config{Prefix: r.prefix, Storage: jetstream.MemoryStorage,
+		FetchWait: 200 * time.Millisecond, Backoff: func(int) time.Duration { return 100 * time.Millisecond },
+		Logger: testserver.Logger(t)}); err != nil {
+		t.Fatal(err)
+	}
 
 	mux := http.NewServeMux()
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -108,13 +122,98 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 	r.h, err = onboard.New(onboard.Config{
 		Scopes:          []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_fuel"},
 		ManagementToken: r.sim.ManagementToken,
-	}, nil, onboard.Deps{Auth: auth, API: api, Grants: mgr, Registry: r.store,
-		Marks: marks.NewRedis(rdb, keyPrefix), Publisher: pub, Latest: pub})
+	}, testserver.Logger(t), onboard.Deps{Auth: auth, API: api, Grants: mgr, Registry: r.store,
+		Marks: marks.NewRedis(rdb, keyPrefix), Publisher: pub, Latest: pub, Inbox: r.inbox})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.h.Routes(mux, true, true)
+	r.consume(t, r.inbox)
 	return r
+}
+
+// consume runs a consumer of b, as the daemon does, until the test ends:
+// each delivery goes to ProcessWebhook once the gate (if any) opens, and
+// its success is recorded.
+func (r *rig) consume(t *testing.T, b *inbox.Inbox) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Consume(ctx, 4, func(ctx context.Context, d inbox.Delivery) error {
+			r.mu.Lock()
+			gate := r.gate
+			r.mu.Unlock()
+			if gate != nil {
+				select {
+				case <-gate:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if err := r.h.ProcessWebhook(ctx, d.Body, d.Received); err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.processed[d.ID]++
+			if c, ok := r.waiting[d.ID]; ok {
+				close(c)
+				delete(r.waiting, d.ID)
+			}
+			r.mu.Unlock()
+			return nil
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("consume the inbox: %v", err)
+		}
+	})
+}
+
+// waitProcessed waits until the delivery eventID was processed.
+func (r *rig) waitProcessed(t *testing.T, eventID string) {
+	t.Helper()
+	r.mu.Lock()
+	if r.processed[eventID] > 0 {
+		r.mu.Unlock()
+		return
+	}
+	c, ok := r.waiting[eventID]
+	if !ok {
+		c = make(chan struct{})
+		r.waiting[eventID] = c
+	}
+	r.mu.Unlock()
+	select {
+	case <-c:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("delivery %s not processed within 30s", eventID)
+	}
+}
+
+// send has the simulator deliver a webhook event about vehicleID and waits
+// until it is processed; it returns the body.
+func (r *rig) send(t *testing.T, eventType, vehicleID string) []byte {
+	t.Helper()
+	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), eventType, vehicleID); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := r.last()
+	r.waitProcessed(t, eventIDOf(t, body))
+	return body
+}
+
+// eventIDOf returns a delivery's eventId.
+func eventIDOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var wh struct {
+		EventID string `json:"eventId"`
+	}
+	if err := json.Unmarshal(body, &wh); err != nil || wh.EventID == "" {
+		t.Fatalf("delivery %s: no eventId (%v)", body, err)
+	}
+	return wh.EventID
 }
 
 func (r *rig) webhookURL() string { return r.srv.URL + onboard.PathWebhook }

@@ -47,12 +47,22 @@ type Marks interface {
 	PutConnectState(ctx context.Context, state string, ttl time.Duration) error
 	TakeConnectState(ctx context.Context, state string) error
 	MarkWebhookEvent(ctx context.Context, id string, ttl time.Duration) (bool, error)
-	ForgetWebhookEvent(ctx context.Context, id string) error
+	WebhookEventSeen(ctx context.Context, id string) (bool, error)
 }
 
-// Publisher publishes events; *events.Publisher implements it.
+// Inbox stores a webhook delivery durably under its eventId before it is
+// answered (duplicate: one with that id is stored already); *inbox.Inbox
+// implements it. What it stores comes back to ProcessWebhook.
+type Inbox interface {
+	Put(ctx context.Context, id string, body []byte) (duplicate bool, err error)
+}
+
+// Publisher publishes events; *events.Publisher implements it. Webhook
+// events go through PublishNewer, which leaves out (returns) those older
+// than the vehicle's latest state: Smartcar's deliveries come in any order.
 type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
+	PublishNewer(ctx context.Context, evs ...events.Event) (stale []events.Event, err error)
 }
 
 // Latest returns a vehicle's latest event of a signal (an error wrapping
@@ -87,7 +97,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Deps are what a Handler calls. Latest may be nil.
+// Deps are what a Handler calls. Latest may be nil. Inbox is needed by
+// POST /webhooks/smartcar only: without it deliveries are answered 503.
 type Deps struct {
 	Auth      Auth
 	API       API
@@ -96,6 +107,7 @@ type Deps struct {
 	Marks     Marks
 	Publisher Publisher
 	Latest    Latest
+	Inbox     Inbox
 }
 
 // Handler serves /connect, /callback and /webhooks/smartcar.
@@ -126,28 +138,38 @@ func New(cfg Config, logger *slog.Logger, d Deps) (*Handler, error) {
 
 // Stats are a Handler's counters since it was made.
 type Stats struct {
-	Connected       uint64 // successful callbacks
-	ConnectErrors   uint64 // callbacks with a Connect error, a bad state or a failed exchange
-	Webhooks        uint64 // webhook deliveries with a good signature
-	BadSignatures   uint64 // deliveries rejected with 401
-	Duplicates      uint64 // deliveries whose eventId was seen before
+	Connected     uint64 // successful callbacks
+	ConnectErrors uint64 // callbacks with a Connect error, a bad state or a failed exchange
+
+	Webhooks      uint64 // webhook deliveries with a good signature
+	BadSignatures uint64 // deliveries rejected with 401
+	Duplicates    uint64 // deliveries whose eventId was seen before (answered, not stored again)
+	Accepted      uint64 // deliveries stored in the inbox and answered
+	Unavailable   uint64 // deliveries answered 503: the marks or the inbox failed (Smartcar retries)
+
+	Processed       uint64 // stored deliveries processed (those ignored included)
 	EventsPublished uint64 // events published from webhooks
+	StaleEvents     uint64 // events left out: the vehicle's latest state of their signal is newer (a delivery out of order)
 	RejectedSignals uint64 // VEHICLE_STATE signals not published: an error in place of a body, or a body refused (malformed, out of range)
 	UnknownVehicles uint64 // deliveries about vehicles not registered (ignored)
+	StatusChanges   uint64 // vehicle statuses a VEHICLE_ERROR set, or its RESOLVED set back to connected
 }
 
 type stats struct {
-	connected, connectErrors, webhooks, badSignatures, duplicates,
-	published, rejectedSignals, unknownVehicles atomic.Uint64
+	connected, connectErrors, webhooks, badSignatures, duplicates, accepted, unavailable,
+	processed, published, stale, rejectedSignals, unknownVehicles, statusChanges atomic.Uint64
 }
 
 // Stats returns the counters.
 func (h *Handler) Stats() Stats {
 	s := &h.stats
 	return Stats{
-		Connected: s.connected.Load(), ConnectErrors: s.connectErrors.Load(), Webhooks: s.webhooks.Load(),
-		BadSignatures: s.badSignatures.Load(), Duplicates: s.duplicates.Load(), EventsPublished: s.published.Load(),
+		Connected: s.connected.Load(), ConnectErrors: s.connectErrors.Load(),
+		Webhooks: s.webhooks.Load(), BadSignatures: s.badSignatures.Load(), Duplicates: s.duplicates.Load(),
+		Accepted: s.accepted.Load(), Unavailable: s.unavailable.Load(),
+		Processed: s.processed.Load(), EventsPublished: s.published.Load(), StaleEvents: s.stale.Load(),
 		RejectedSignals: s.rejectedSignals.Load(), UnknownVehicles: s.unknownVehicles.Load(),
+		StatusChanges: s.statusChanges.Load(),
 	}
 }
 

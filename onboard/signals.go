@@ -15,10 +15,11 @@ import (
 // normalize, as polled signals are: the daemon's signals composed of their
 // codes (a signal the webhook carries only part of completed from the
 // vehicle's latest event of it, when Deps.Latest has one), every other code
-// a generic signal event. Ids derive from the eventId; signals refused (an
-// error in place of a body, a value out of range) are counted in
-// Stats.RejectedSignals.
-func (h *Handler) signalEvents(ctx context.Context, eventID, vehicleID string, ev *smartcar.WebhookEvent, now time.Time) ([]events.Event, error) {
+// a generic signal event. Ids derive from the eventId; an event's time is
+// its data's oemUpdatedAt, its fetch time the retrievedAt (else received);
+// signals refused (an error in place of a body, a value out of range) are
+// counted in Stats.RejectedSignals.
+func (h *Handler) signalEvents(ctx context.Context, eventID, vehicleID string, ev *smartcar.WebhookEvent, received time.Time) ([]events.Event, error) {
 	var prev normalize.Previous
 	if h.d.Latest != nil {
 		prev = func(s events.Signal) (events.Event, bool, error) {
@@ -43,7 +44,7 @@ func (h *Handler) signalEvents(ctx context.Context, eventID, vehicleID string, e
 	for _, it := range r.Items {
 		fetched := it.FetchedAt
 		if fetched.IsZero() {
-			fetched = now
+			fetched = received
 		}
 		e, err := events.New(it.Signal, vehicleID, it.Data, events.Meta{
 			ID: events.EventID("webhook/"+eventID, it.Key), Source: h.cfg.Source, Time: it.Time, FetchedAt: fetched,

@@ -52,9 +52,7 @@ func TestHandler_Webhook_badSignature(t *testing.T) {
 	r := newRig(t)
 	id := r.sim.VehicleIDs()[0]
 	r.register(t, id)
-	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
-		t.Fatal(err)
-	}
+	r.send(t, smartcartest.EventVehicleState, id)
 	good, sig := r.last()
 	n := len(r.events(t))
 	tampered := bytes.Replace(good, []byte(`"eventId":"`), []byte(`"eventId":"x`), 1)
@@ -113,11 +111,7 @@ func TestHandler_Webhook_vehicleState(t *testing.T) {
 		t.Run(string(v.Kind), func(t *testing.T) {
 			r.register(t, v.ID)
 			start := time.Now()
-			if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleState, v.ID); err != nil {
-				t.Fatal(err)
-			}
-			body, _ := r.last()
-			sent := sentSignals(t, body)
+			sent := sentSignals(t, r.send(t, smartcartest.EventVehicleState, v.ID))
 			want := map[events.Signal]any{
 				events.SignalOdometer: events.OdometerData{DistanceKm: sent["odometer-traveleddistance"]["value"].(float64)},
 				events.SignalLocation: events.LocationData{
@@ -206,9 +200,7 @@ func TestHandler_Webhook_duplicateEventID(t *testing.T) {
 	r := newRig(t)
 	id := r.sim.VehicleIDs()[0]
 	r.register(t, id)
-	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
-		t.Fatal(err)
-	}
+	r.send(t, smartcartest.EventVehicleState, id)
 	body, sig := r.last()
 	n := len(r.events(t))
 	if n == 0 {
@@ -232,9 +224,7 @@ func TestHandler_Webhook_ignored(t *testing.T) {
 	r := newRig(t)
 	// Not registered: acknowledged, nothing published or recorded.
 	id := r.sim.VehicleIDs()[1]
-	if err := r.sim.SendWebhook(ctxT(t), r.webhookURL(), smartcartest.EventVehicleState, id); err != nil {
-		t.Fatal(err)
-	}
+	r.send(t, smartcartest.EventVehicleState, id)
 	if evs := r.events(t); len(evs) != 0 {
 		t.Errorf("%d events for an unregistered vehicle, want none", len(evs))
 	}
@@ -243,42 +233,6 @@ func TestHandler_Webhook_ignored(t *testing.T) {
 	}
 	if s := r.h.Stats(); s.UnknownVehicles != 1 {
 		t.Errorf("stats %+v, want 1 unknown vehicle", s)
-	}
-}
-
-func TestHandler_Webhook_vehicleError(t *testing.T) {
-	r := newRig(t)
-	ctx := ctxT(t)
-	id := r.sim.VehicleIDs()[0]
-	r.register(t, id)
-	// Unreachable, then resolved.
-	for range 2 {
-		if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleError, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	evs := r.events(t)
-	if len(evs) != 2 {
-		t.Fatalf("%d events, want an error and a status", len(evs))
-	}
-	var e events.ErrorData
-	if s, _ := evs[0].Signal(); s != events.SignalError || evs[0].DecodeData(&e) != nil {
-		t.Fatalf("first event %s, want an error event", evs[0].Type)
-	}
-	if diff := cmp.Diff(events.ErrorData{Path: "/odometer", Type: "VEHICLE_STATE", Code: "UNREACHABLE"}, e,
-		cmpopts.IgnoreFields(events.ErrorData{}, "Description")); diff != "" {
-		t.Errorf("error event (-want +got):\n%s", diff)
-	}
-	var st events.StatusData
-	if s, _ := evs[1].Signal(); s != events.SignalStatus || evs[1].DecodeData(&st) != nil {
-		t.Fatalf("second event %s, want a status event", evs[1].Type)
-	}
-	if want := (events.StatusData{Status: events.StatusConnected, Reason: "resolved VEHICLE_STATE:UNREACHABLE"}); st != want {
-		t.Errorf("status event %+v, want %+v", st, want)
-	}
-	// Errors do not defer polling.
-	if last, err := r.store.LastWebhooks(ctx); err != nil || len(last) != 0 {
-		t.Errorf("LastWebhooks = %v, %v; want none after errors only", last, err)
 	}
 }
 
@@ -304,10 +258,7 @@ func TestHandler_Webhook_completesFromLatest(t *testing.T) {
 	if err := r.pub.Publish(ctx, polled); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.sim.SendWebhook(ctx, r.webhookURL(), smartcartest.EventVehicleState, bev); err != nil {
-		t.Fatal(err)
-	}
-	body, _ := r.last()
+	body := r.send(t, smartcartest.EventVehicleState, bev)
 	soc := sentSignals(t, body)["tractionbattery-stateofcharge"]["value"].(float64) / 100
 	var got []events.BatteryData
 	for _, ev := range r.events(t) {
@@ -368,6 +319,7 @@ func TestHandler_Webhook_signalMapping(t *testing.T) {
 	if status, answer := r.post(t, body, sign(body)); status != 200 {
 		t.Fatalf("HTTP %d %s", status, answer)
 	}
+	r.waitProcessed(t, "map-1")
 	got := map[events.Signal]string{}
 	for _, ev := range r.events(t) {
 		s, _ := ev.Signal()
@@ -411,6 +363,7 @@ func TestHandler_Webhook_latitudeOutOfRange(t *testing.T) {
 	if status, answer := r.post(t, body, sign(body)); status != 200 {
 		t.Fatalf("HTTP %d %s", status, answer)
 	}
+	r.waitProcessed(t, "lat-1")
 	var got []string
 	for _, ev := range r.events(t) {
 		got = append(got, ev.Type+" "+string(ev.Data))

@@ -22,6 +22,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
 	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/inbox"
 	"github.com/smartcar-poller/smartcar-poller/internal/datadir"
 	"github.com/smartcar-poller/smartcar-poller/internal/kvlock"
 	"github.com/smartcar-poller/smartcar-poller/limiter"
@@ -68,6 +69,7 @@ type App struct {
 	sched  *scheduler.Scheduler
 
 	onboard *onboard.Handler // nil unless connect or webhooks are enabled
+	inbox   *inbox.Inbox     // webhook deliveries awaiting processing; nil unless the daemon takes webhooks
 	metrics *observer
 
 	ready func(context.Context) error
@@ -148,6 +150,11 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 	}
 	a.tokens = credentials.NewManager(a.grants, a.auth, credentials.ManagerConfig{OnReauth: a.grantRejected}, log)
 	a.ready = a.readiness
+	if !o.connectOnly {
+		if err := a.openInbox(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Connect.Enabled || cfg.Webhooks.Enabled {
 		if a.onboard, err = a.onboarding(); err != nil {
 			return nil, err
@@ -367,17 +374,25 @@ func (a *App) readiness(ctx context.Context) error {
 	if _, err := a.queue.Depth(ctx); err != nil {
 		return fmt.Errorf("job consumer: %w", err)
 	}
+	if a.inbox != nil && !a.inbox.Stats().Consuming {
+		return errors.New("webhook consumer not running")
+	}
 	return nil
 }
 
-// Run runs the scheduler, the workers and the HTTP endpoints until ctx is
-// cancelled, then shuts them down in order: scheduling stops, the consumer
-// stops pulling and in-flight jobs finish or go back to the queue.
+// Run runs the scheduler, the workers, the webhook consumer (with
+// webhooks.enabled) and the HTTP endpoints until ctx is cancelled, then
+// shuts them down in order: scheduling stops, the consumers stop pulling
+// and in-flight jobs and webhook deliveries finish or go back to their
+// streams.
 func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.sched.Run(gctx) })
 	g.Go(func() error { return a.queue.Consume(gctx, a.cfg.Workers.Concurrency, a.worker.Handle) })
 	g.Go(func() error { return a.polls.Run(gctx) })
+	if a.inbox != nil {
+		g.Go(func() error { return a.consumeWebhooks(gctx) })
+	}
 	if a.replica != nil {
 		g.Go(func() error {
 			select {

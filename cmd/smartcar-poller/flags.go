@@ -32,6 +32,17 @@ var commands = map[string]commandHelp{
 			"Needs no Smartcar credentials."},
 	"vehicles remove": {"vehicles remove --config FILE ID",
 		"Removes a vehicle from polling. Needs no Smartcar credentials."},
+	"webhooks": {"webhooks (subscribe | list) --config FILE --webhook ID",
+		"Manages the registered vehicles' subscriptions to a Smartcar webhook through the Management API v3,\n" +
+			"with the application's client credentials."},
+	"webhooks subscribe": {"webhooks subscribe --config FILE --webhook ID [--vehicles id1,id2] [--batch N]",
+		"Subscribes registered vehicles to the webhook: those given, or every registered vehicle not\n" +
+			"disconnected. Vehicles already subscribed are left out; the others go in requests of --batch\n" +
+			"vehicles (Smartcar answers 202 and applies them shortly). Prints what each request did; exits 1 if\n" +
+			"any failed. Origins: SMARTCAR_IAM_ORIGIN, SMARTCAR_MANAGEMENT_API_V3_ORIGIN."},
+	"webhooks list": {"webhooks list --config FILE --webhook ID",
+		"Lists the webhook's subscriptions with each vehicle's registry status, and counts the registered\n" +
+			"vehicles it does not have."},
 	"tail": {"tail --config FILE [--vehicle ID] [--signal NAME]",
 		"Prints the events as the daemon publishes them. With the embedded NATS server it connects to the\n" +
 			"running daemon's server. Needs no Smartcar credentials."},

@@ -6,25 +6,64 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/inbox"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
 
 var (
-	_ onboard.Auth = (*smartcar.AuthClient)(nil)
-	_ onboard.API  = (*smartcar.Client)(nil)
+	_ onboard.Auth  = (*smartcar.AuthClient)(nil)
+	_ onboard.API   = (*smartcar.Client)(nil)
+	_ onboard.Inbox = (*inbox.Inbox)(nil)
 )
 
 // onboarding builds the Connect and webhook handler on the app's parts.
 func (a *App) onboarding() (*onboard.Handler, error) {
+	d := onboard.Deps{Auth: a.auth, API: a.api, Grants: a.tokens, Registry: a.reg, Marks: a.marks,
+		Publisher: a.pub, Latest: a.pub}
+	if a.inbox != nil {
+		d.Inbox = a.inbox
+	}
 	return onboard.New(onboard.Config{
 		Scopes:          a.cfg.Connect.Scopes,
 		StateTTL:        a.cfg.Connect.StateTTL,
 		ManagementToken: a.cfg.Webhooks.ManagementToken.Reveal(),
 		DedupTTL:        a.cfg.Webhooks.DedupTTL,
-	}, a.log, onboard.Deps{Auth: a.auth, API: a.api, Grants: a.tokens, Registry: a.reg, Marks: a.marks,
-		Publisher: a.pub, Latest: a.pub})
+	}, a.log, d)
+}
+
+// openInbox opens the webhook inbox, where /webhooks/smartcar stores each
+// delivery before it answers, when webhooks are enabled.
+func (a *App) openInbox(ctx context.Context) error {
+	if !a.cfg.Webhooks.Enabled {
+		return nil
+	}
+	var err error
+	a.inbox, err = inbox.New(ctx, a.js, inbox.Config{
+		Prefix:      a.cfg.NATS.SubjectPrefix,
+		Replicas:    max(a.cfg.NATS.Replicas, 1),
+		Storage:     jetstream.FileStorage,
+		MaxAge:      a.cfg.Webhooks.Inbox.MaxAge,
+		MaxMessages: int64(a.cfg.Webhooks.Inbox.MaxMessages),
+		Logger:      a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook inbox: %w", err)
+	}
+	return nil
+}
+
+// consumeWebhooks turns the stored deliveries into events until ctx is
+// done (Run owns it, like the job consumer).
+func (a *App) consumeWebhooks(ctx context.Context) error {
+	return a.inbox.Consume(ctx, a.cfg.Webhooks.Concurrency, a.processWebhook)
+}
+
+func (a *App) processWebhook(ctx context.Context, d inbox.Delivery) error {
+	return a.onboard.ProcessWebhook(ctx, d.Body, d.Received)
 }
 
 // routeOnboarding mounts /connect, /callback and /webhooks/smartcar on mux

@@ -8,6 +8,7 @@
 //	smartcar-poller run --config poller.yaml      # the daemon
 //	smartcar-poller connect --code CODE           # or --refresh-token TOKEN [--tags a,b]
 //	smartcar-poller vehicles list | remove ID
+//	smartcar-poller webhooks subscribe --webhook ID  # or list: subscriptions through the Management API v3
 //	smartcar-poller tail [--vehicle ID] [--signal NAME]
 //	smartcar-poller config validate [--strict] FILE
 //	smartcar-poller tokens rotate-key --config FILE  # re-encrypt grants with the current key
@@ -41,6 +42,8 @@ Usage:
   smartcar-poller connect --config FILE (--code CODE | --refresh-token TOKEN) [--tags a,b]
   smartcar-poller vehicles list --config FILE
   smartcar-poller vehicles remove --config FILE ID
+  smartcar-poller webhooks subscribe --config FILE --webhook ID [--vehicles id1,id2]
+  smartcar-poller webhooks list --config FILE --webhook ID
   smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
   smartcar-poller config validate [--strict] FILE
   smartcar-poller tokens rotate-key --config FILE
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConnect(ctx, args[1:], stdout, stderr)
 	case "vehicles":
 		err = cmdVehicles(ctx, args[1:], stdout, stderr)
+	case "webhooks":
+		err = cmdWebhooks(ctx, args[1:], stdout, stderr)
 	case "tail":
 		err = cmdTail(ctx, args[1:], stdout, stderr)
 	case "config":

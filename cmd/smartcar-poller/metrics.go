@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/credentials"
+	"github.com/smartcar-poller/smartcar-poller/inbox"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
@@ -143,6 +144,9 @@ type scrape struct {
 	depthErr error
 	t        credentials.RefreshStats
 	o        onboard.Stats
+	ib       inbox.Stats // zero when webhooks are disabled
+	ibDepth  inbox.Depth
+	ibErr    error
 	sc       scheduler.Snapshot
 	oldest   time.Duration
 	tracked  int
@@ -260,6 +264,18 @@ func newStatsCollector(a *App) *statsCollector {
 	counter("webhook_events_published_total", "Events published from webhooks.", func(s *scrape) float64 { return u(s.o.EventsPublished) })
 	counter("webhook_rejected_signals_total", "Webhook signals not published: an error in place of a body, or a body refused (malformed, out of range).", func(s *scrape) float64 { return u(s.o.RejectedSignals) })
 	counter("webhook_unknown_vehicles_total", "Webhook deliveries about vehicles not registered (ignored).", func(s *scrape) float64 { return u(s.o.UnknownVehicles) })
+	counter("webhook_accepted_total", "Webhook deliveries stored in the inbox and answered.", func(s *scrape) float64 { return u(s.o.Accepted) })
+	counter("webhook_unavailable_total", "Webhook deliveries answered 503: the marks or the inbox failed (Smartcar retries them).", func(s *scrape) float64 { return u(s.o.Unavailable) })
+	counter("webhook_processed_total", "Stored webhook deliveries processed by this replica.", func(s *scrape) float64 { return u(s.o.Processed) })
+	counter("webhook_processing_failures_total", "Attempts to process a stored webhook delivery that failed (each retried after a backoff).", func(s *scrape) float64 { return u(s.ib.Failures) })
+	counter("webhook_stale_events_total", "Webhook events left out: the vehicle's latest state of their signal was newer (a delivery out of order).", func(s *scrape) float64 { return u(s.o.StaleEvents) })
+	counter("webhook_status_changes_total", "Vehicle statuses set by VEHICLE_ERROR webhooks, or set back to connected by their RESOLVED.", func(s *scrape) float64 { return u(s.o.StatusChanges) })
+	gauge("webhook_inbox_deliveries", "Webhook deliveries answered and not yet processed, all replicas (-1: unreadable).", func(s *scrape) float64 {
+		if s.ibErr != nil {
+			return -1
+		}
+		return float64(s.ibDepth.Pending) + float64(s.ibDepth.InProgress)
+	})
 
 	// The configured budget: requests per vehicle and month.
 	cfg := a.cfg
@@ -294,6 +310,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	s.oldest, s.tracked = a.metrics.fresh.oldest(time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), depthTimeout)
 	s.depth, s.depthErr = a.queue.Depth(ctx)
+	if a.inbox != nil {
+		s.ib = a.inbox.Stats()
+		s.ibDepth, s.ibErr = a.inbox.Depth(ctx)
+	}
 	cancel()
 	for _, m := range c.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value(s), m.labels...)

@@ -189,6 +189,9 @@ func TestMetrics_Daemon(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned webhook: HTTP %d, want 401", resp.StatusCode)
 	}
+	if err := sim.SendWebhook(ctx, base+"/webhooks/smartcar", smartcartest.EventVehicleState, vehicles[len(vehicles)-1]); err != nil {
+		t.Fatal(err)
+	}
 
 	// Until tokens were refreshed and the short hold's follow-up came back.
 	var m exposition
@@ -196,7 +199,9 @@ func TestMetrics_Daemon(t *testing.T) {
 		m = scrapeMetrics(t, base+"/metrics")
 		ok, _ := m.get("smartcar_poller_token_refreshes_total", "outcome", "ok")
 		redelivered, _ := m.get("smartcar_poller_queue_redeliveries_total")
-		return ok >= 2 && redelivered >= 1
+		processed, _ := m.get("smartcar_poller_webhook_processed_total")
+		waiting, _ := m.get("smartcar_poller_webhook_inbox_deliveries") // 0 once its ack is in
+		return ok >= 2 && redelivered >= 1 && processed >= 1 && waiting == 0
 	})
 
 	projected := cfg.Projections()[0].RequestsPerVehiclePerMonth
@@ -242,9 +247,16 @@ func TestMetrics_Daemon(t *testing.T) {
 		{"smartcar_poller_token_refreshes_total", []string{"outcome", "store_failed"}, zero, "0"},
 		{"smartcar_poller_token_refresh_superseded_total", nil, zero, "0"},
 		{"smartcar_poller_webhook_deliveries_total", []string{"outcome", "bad_signature"}, equals(1), "1"},
-		{"smartcar_poller_webhook_deliveries_total", []string{"outcome", "verified"}, zero, "0"},
+		{"smartcar_poller_webhook_deliveries_total", []string{"outcome", "verified"}, equals(1), "1"},
 		{"smartcar_poller_webhook_duplicates_total", nil, zero, "0"},
-		{"smartcar_poller_webhook_events_published_total", nil, zero, "0"},
+		{"smartcar_poller_webhook_accepted_total", nil, equals(1), "1"},
+		{"smartcar_poller_webhook_unavailable_total", nil, zero, "0"},
+		{"smartcar_poller_webhook_processed_total", nil, equals(1), "1"},
+		{"smartcar_poller_webhook_processing_failures_total", nil, zero, "0"},
+		{"smartcar_poller_webhook_inbox_deliveries", nil, zero, "0 (processed)"},
+		{"smartcar_poller_webhook_events_published_total", nil, positive, "> 0"},
+		{"smartcar_poller_webhook_stale_events_total", nil, nonNegative, ">= 0 (a poll may be newer)"},
+		{"smartcar_poller_webhook_status_changes_total", nil, zero, "0"},
 		{"smartcar_poller_webhook_rejected_signals_total", nil, zero, "0"},
 		{"smartcar_poller_webhook_unknown_vehicles_total", nil, zero, "0"},
 		{"smartcar_poller_connect_callbacks_total", []string{"outcome", "ok"}, zero, "0"},

@@ -59,6 +59,8 @@ func TestDaemon_Onboarding(t *testing.T) {
 	cleanupNames(t, app, cfg.NATS.SubjectPrefix)
 	defer app.Close()
 	defer serveHTTP(t, app)()
+	processed := consumeWebhooks(t, app)
+	defer processed.stop()
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
@@ -80,6 +82,7 @@ func TestDaemon_Onboarding(t *testing.T) {
 	if err := sim.SendWebhook(ctx, webhook, smartcartest.EventVehicleState, ids[0]); err != nil {
 		t.Fatal(err)
 	}
+	processed.next(t)
 	var fromWebhook int
 	for _, ev := range allEvents(t, app, cfg.NATS.SubjectPrefix) {
 		if s, _ := ev.Signal(); s == events.SignalOdometer && ev.VehicleID() == ids[0] {
