@@ -31,12 +31,14 @@ type Server struct {
 	cfg   config
 	log   *slog.Logger
 	clock func() time.Time
-	start time.Time // clock time at start; simulated time 0
-	srv   *http.Server
-	ln    net.Listener
-	done  chan struct{}
-	once  sync.Once
-	serve chan error
+	start time.Time // clock time at start
+	// simStart is the simulated time at start, Unix seconds (see simSeconds).
+	simStart float64
+	srv      *http.Server
+	ln       net.Listener
+	done     chan struct{}
+	once     sync.Once
+	serve    chan error
 
 	ids    *idGen
 	reqIDs requestIDs
@@ -143,6 +145,10 @@ func newServer(opts ...Option) *Server {
 		rec:      newRecorder(cfg.recordLimit),
 	}
 	s.start = s.clock()
+	s.simStart = float64(s.start.UnixNano()) / 1e9
+	if !cfg.startTime.IsZero() {
+		s.simStart = float64(cfg.startTime.UnixNano()) / 1e9
+	}
 	s.v3.init()
 	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("request-ids"), uint64(cfg.seed)))
 	s.reqIDs.prefix = binary.BigEndian.Uint64(sum[:8])
@@ -155,7 +161,7 @@ func newServer(opts ...Option) *Server {
 		s.users = append(s.users, s.ids.uuid())
 	}
 	for i := range cfg.vehicles {
-		s.addVehicle(kindCycle[i%len(kindCycle)], s.users[i%len(s.users)], 0)
+		s.addVehicle(kindCycle[i%len(kindCycle)], s.users[i%len(s.users)], s.simStart)
 	}
 	perSec := cfg.appPerMinute / 60
 	s.app.b.init(cfg.appBurst, perSec, s.start)

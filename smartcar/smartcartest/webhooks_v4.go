@@ -334,6 +334,7 @@ func (s *Server) sendLocked(o *outgoing) {
 	}
 	o.attempt++
 	o.sentAt = s.clock()
+	s.stats.webhookDeliveries.Add(1) // counted as it starts: the receiver may look before it ends
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -357,7 +358,6 @@ func (s *Server) attempt(o *outgoing) {
 	if h.ctx.Err() != nil {
 		return // closing: the attempt did not really happen
 	}
-	s.stats.webhookDeliveries.Add(1)
 	now := s.clock()
 	h.mu.Lock()
 	if !rec.OK {
