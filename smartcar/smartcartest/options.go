@@ -2,6 +2,7 @@ package smartcartest
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -53,6 +54,7 @@ type config struct {
 	asyncCommand   time.Duration // simulated
 	webhookCheck   time.Duration // real time between webhook checks
 	webhookBackoff []time.Duration
+	webhookClient  *http.Client
 }
 
 func defaultConfig() config {

@@ -89,6 +89,18 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
+// New returns a simulator that does not listen: it serves only through
+// ServeHTTP, mounted in a mux or an httptest.Server, or called by an
+// http.RoundTripper in-process (no sockets, and nothing runs but what the
+// caller calls, which suits a virtual clock). Its URL, the origin it
+// names in links and Origins, is http://smartcar.invalid. Close it when
+// done: it stops the webhook deliveries.
+func New(opts ...Option) *Server {
+	s := newServer(opts...)
+	s.URL = "http://smartcar.invalid"
+	return s
+}
+
 // Start starts a simulator listening on the WithAddr address
 // (default 127.0.0.1:0).
 func Start(opts ...Option) (*Server, error) {
