@@ -33,7 +33,7 @@ const (
 	followRate   = 0.8             // trips per hour meanwhile
 	followHome   = 12 * 60         // seconds: after one ends at home an EV is plugged in within about this
 	followUnplug = 15 * 60         // seconds: after an unplug the trip starts within about this
-	pendingRate  = 0.25            // charges per hour when one is pending
+	pendingRate  = 0.5             // charges per hour when one is pending
 	defaultTrip  = 20              // minutes, before a vehicle's trips are known
 	staleAfter   = 3               // unexplained stale polls before backing off
 	maxBackoff   = 8               // the most the stale back-off multiplies the gaps by
