@@ -246,22 +246,10 @@ func (s *Server) checkSubscription(sub *subscription, w *Webhook, v *vehicle, no
 			map[string]any{"vehicle": vehicleInfo(v), "user": map[string]string{"id": sub.userID},
 				"errors": []any{webhookErrorEntry(e, "RESOLVED", w.Signals)}}, nil)
 	}
-	codes := slices.Clone(w.Signals)
-	for _, c := range w.Triggers {
-		if !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
-	}
-	sigs := s.buildSignals(v, now, defsOf(codes), nil)
+	// The trigger signals first: most looks find nothing changed.
 	current := map[string]string{}
-	delivered := make([]webhookSignal, 0, len(w.Signals))
-	for i := range sigs {
-		if slices.Contains(w.Triggers, sigs[i].def.code) {
-			current[sigs[i].def.code] = sigs[i].bodyJSON()
-		}
-		if slices.Contains(w.Signals, sigs[i].def.code) {
-			delivered = append(delivered, sigs[i].webhook())
-		}
+	for _, sg := range s.buildSignals(v, now, defsOf(w.Triggers), nil) {
+		current[sg.def.code] = sg.bodyJSON()
 	}
 	var triggers []map[string]any
 	var names []string
@@ -279,6 +267,11 @@ func (s *Server) checkSubscription(sub *subscription, w *Webhook, v *vehicle, no
 	}
 	if len(triggers) == 0 {
 		return
+	}
+	sigs := s.buildSignals(v, now, defsOf(w.Signals), nil)
+	delivered := make([]webhookSignal, len(sigs))
+	for i := range sigs {
+		delivered[i] = sigs[i].webhook()
 	}
 	sub.delivered, sub.last = true, current
 	s.queueEvent(sub, w, v, now, EventVehicleState, names,
