@@ -21,8 +21,8 @@ import (
 // The demo's rhythm, in poll intervals (--every).
 const (
 	// demoSimPerPoll is how much simulated time passes per poll interval
-	// by default: a drive (20 to 70 simulated minutes) spans a few polls and
-	// every vehicle drives every few minutes, so values change as you watch.
+	// by default: a drive (10 to 50 simulated minutes) spans a poll or two
+	// and a day passes in four minutes, so values change as you watch.
 	demoSimPerPoll = 30 * time.Minute
 	// An injected RATE_LIMIT:VEHICLE comes demoThrottleFirst intervals after
 	// start and then every demoThrottleEvery, with a Retry-After of
@@ -201,6 +201,12 @@ func demoCallsPerMinute(vehicles int, every time.Duration) float64 {
 	return 4 * float64(vehicles) * time.Minute.Seconds() / every.Seconds()
 }
 
+// demoStart is the simulated time the demo starts at. The simulated vehicles
+// live by their local time of day (a commuter in Berlin, an errand runner in
+// San Francisco, a delivery van in Tokyo): a Monday 06:00 UTC has all three
+// busy or about to be, whenever the demo runs.
+var demoStart = time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC)
+
 // demoSimOptions are the simulator of the demo. Smartcar advises about 20
 // calls per vehicle per hour, and the simulator's default vehicle bucket (10,
 // one more every 3 minutes) enforces that: the demo's fast schedules would
@@ -214,6 +220,7 @@ func demoSimOptions(vehicles int, every time.Duration, timeScale float64) []smar
 		smartcartest.WithVehicles(vehicles),
 		smartcartest.WithSeed(1),
 		smartcartest.WithTimeScale(timeScale),
+		smartcartest.WithStartTime(demoStart),
 		smartcartest.WithVehicleRateLimit(smartcartest.DefaultVehicleBurst, every/4),
 		smartcartest.WithAppRateLimit(max(smartcartest.DefaultAppBurst, int(perMinute)), perMinute),
 	}

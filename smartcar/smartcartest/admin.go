@@ -236,6 +236,10 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusNoContent, nil)
 	default:
 		if id, ok := strings.CutPrefix(r.URL.Path, "/admin/vehicles/"); ok && r.Method == http.MethodGet {
+			if id, ok := strings.CutSuffix(id, "/changes"); ok && s.vehicle(id) != nil {
+				s.adminChanges(id, r, reply, bad)
+				return
+			}
 			if st, found := s.VehicleState(strings.TrimSuffix(id, "/state")); found {
 				reply(http.StatusOK, st)
 				return
@@ -243,4 +247,26 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(http.StatusNotFound, map[string]string{"error": "no admin endpoint " + route})
 	}
+}
+
+// adminChanges answers GET /admin/vehicles/{id}/changes?from=&to= (RFC 3339;
+// default the last simulated day up to now).
+func (s *Server) adminChanges(id string, r *http.Request, reply func(int, any), bad func(error)) {
+	now := s.clock()
+	from, to := now.Add(-24*time.Hour), now
+	for name, t := range map[string]*time.Time{"from": &from, "to": &to} {
+		if raw := r.URL.Query().Get(name); raw != "" {
+			v, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				bad(fmt.Errorf("%s must be an RFC 3339 time: %w", name, err))
+				return
+			}
+			*t = v
+		}
+	}
+	changes := s.StateChanges(id, from, to)
+	if changes == nil {
+		changes = []StateChange{}
+	}
+	reply(http.StatusOK, changes)
 }

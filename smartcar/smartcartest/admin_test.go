@@ -53,6 +53,17 @@ func TestServer_Admin(t *testing.T) {
 	if state.OdometerKm <= 0 {
 		t.Errorf("state = %+v", state)
 	}
+	var changes []smartcartest.StateChange
+	now := time.Now()
+	from, to := now.Add(-72*time.Hour), now // three days: a weekend day may have no trip
+	admin("GET", "vehicles/"+added.ID+"/changes?from="+from.Format(time.RFC3339Nano)+"&to="+to.Format(time.RFC3339Nano),
+		nil).decode(t, &changes)
+	if want := s.StateChanges(added.ID, from, to); len(want) == 0 || !cmp.Equal(changes, want) {
+		t.Errorf("changes over HTTP %v, want %v", changes, want)
+	}
+	if r := admin("GET", "vehicles/"+added.ID+"/changes?from=yesterday", nil); r.status != 400 {
+		t.Errorf("changes from=yesterday: HTTP %d %s, want 400", r.status, r.body)
+	}
 
 	if r := admin("POST", "faults", map[string]any{"vehicleId": added.ID, "path": "/odometer",
 		"fault": map[string]any{"type": "RATE_LIMIT", "code": "VEHICLE", "retryAfter": "2m", "times": 1}}); r.status != 204 {

@@ -190,7 +190,7 @@ func (s *Server) handleRead(c *call, g *grant, v *vehicle, ep *endpoint) {
 	if !s.admitVehicle(c, v, true) || s.fault(c, v.ID) {
 		return
 	}
-	st := v.read(s.simElapsed(c.now))
+	st := v.read(s.simSeconds(c.now))
 	rd := reading{s: s, v: v, st: &st, u: u, now: c.now}
 	if c.rec.Route == "/service/history" {
 		rd.query = c.r.URL.Query()

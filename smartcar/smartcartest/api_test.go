@@ -134,7 +134,7 @@ func TestServer_Endpoints(t *testing.T) {
 		get(t, s, tok.AccessToken, vehiclePath(v.ID, "")).decode(t, &got)
 		get(t, s, tok.AccessToken, vehiclePath(v.ID, "/vin")).decode(t, &got)
 		want := v
-		want.Kind, want.UserID = "", ""
+		want.Kind, want.Persona, want.UserID = "", "", ""
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("attributes + vin (-want +got):\n%s", diff)
 		}

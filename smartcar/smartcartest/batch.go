@@ -48,7 +48,7 @@ func (s *Server) handleBatch(c *call, g *grant, v *vehicle) {
 	if f, ok := s.faults.match(v.ID, "/batch", batchOuter); ok && s.applyFault(c, v.ID, f) {
 		return
 	}
-	st := v.read(s.simElapsed(c.now))
+	st := v.read(s.simSeconds(c.now))
 	rd := reading{s: s, v: v, st: &st, u: u, now: c.now}
 	unitsName := "metric"
 	if u == imperial {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
@@ -129,4 +130,21 @@ func BenchmarkServer_OdometerHandler(b *testing.B) {
 func BenchmarkServer_Batch3Handler(b *testing.B) {
 	benchHandler(b, http.MethodPost, "/batch",
 		[]byte(`{"requests":[{"path":"/odometer"},{"path":"/location"},{"path":"/battery"}]}`))
+}
+
+// BenchmarkVehicleLife is what a month of a 1,000-vehicle fleet costs the
+// simulator: every vehicle's state read every 30 simulated minutes.
+func BenchmarkVehicleLife(b *testing.B) {
+	for b.Loop() {
+		clock := newClock()
+		s := smartcartest.NewServer(smartcartest.WithClock(clock.Now), smartcartest.WithVehicles(1000))
+		ids := s.VehicleIDs()
+		for range 30 * 48 {
+			clock.Advance(30 * time.Minute)
+			for _, id := range ids {
+				s.VehicleState(id)
+			}
+		}
+		s.Close()
+	}
 }

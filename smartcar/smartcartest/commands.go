@@ -41,7 +41,7 @@ func (s *Server) handleCommand(c *call, g *grant, v *vehicle, cmd *command) {
 	if !s.admitVehicle(c, v, true) || s.fault(c, v.ID) {
 		return
 	}
-	if err := v.change(s.simElapsed(c.now), func(st *simState) *apiError { return cmd.apply(v, st, body) }); err != nil {
+	if err := v.change(s.simSeconds(c.now), func(st *simState) *apiError { return cmd.apply(v, st, body) }); err != nil {
 		c.fail(err)
 		return
 	}
@@ -92,7 +92,7 @@ func applyCharge(v *vehicle, st *simState, body map[string]json.RawMessage) *api
 	case action == "STOP" && state != "CHARGING":
 		return newError("VEHICLE_STATE", "NOT_CHARGING")
 	}
-	st.chargeStopped = action == "STOP"
+	st.chargeStopped, st.forceCharge = action == "STOP", action == "START"
 	return nil
 }
 

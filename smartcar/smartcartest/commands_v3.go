@@ -85,8 +85,7 @@ func (v *vehicle) settle(t float64) {
 	for len(v.pending) > 0 && v.pending[0].at <= t {
 		p := v.pending[0]
 		v.pending = v.pending[1:]
-		v.st = v.j.at(v.st, v.Kind, p.at)
-		p.exec.err = p.apply(&v.st)
+		p.exec.err = v.changeLocked(p.at, p.apply)
 		p.exec.done = true
 	}
 }
@@ -97,7 +96,7 @@ func (v *vehicle) try(t float64, f func(*simState) *apiError) *apiError {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.settle(t)
-	st := v.j.at(v.st, v.Kind, t)
+	st := v.stateAt(t)
 	return f(&st)
 }
 
@@ -134,7 +133,7 @@ func (s *Server) handleCommandV3(c *call, v *vehicle, scopes map[string]bool, cm
 		return
 	}
 	apply := func(st *simState) *apiError { return cmd.v2.apply(v, st, body) }
-	t := s.simElapsed(c.now)
+	t := s.simSeconds(c.now)
 	ex := &execution{id: "exec_" + s.ids.uuid(), vehicleID: v.ID, typ: cmd.typ, async: cmd.async,
 		executedAt: c.now}
 	if cmd.async {
@@ -180,7 +179,7 @@ func (s *Server) handleCommandExecution(c *call, v *vehicle, id string) {
 		c.fail(newError("RESOURCE_NOT_FOUND", "PATH"))
 		return
 	}
-	v.read(s.simElapsed(c.now)) // carries out what is due
+	v.read(s.simSeconds(c.now)) // carries out what is due
 	c.value(map[string]any{"data": s.executionResource(v, ex)})
 }
 

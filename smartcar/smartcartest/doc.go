@@ -12,9 +12,11 @@
 // webhook deliveries with retries), the application token bucket, the
 // per-vehicle throttle with Retry-After, billed calls per vehicle and month
 // with the monthly quota, webhooks signed with the management token, and
-// injected faults. Simulated vehicles drive, charge and refuel over
-// simulated time, deterministically for a seed; v2.0 endpoints, v3 signals
-// and webhooks all read that one state.
+// injected faults. Simulated vehicles live daily lives over simulated time
+// (commutes, errands, deliveries, charging, refuelling, sleep), read from a
+// precomputed timeline and deterministic for a seed; v2.0 endpoints, v3
+// signals and webhooks all read that one state, and StateChanges is the
+// journal of its true changes.
 //
 // It must not know the daemon or any other package of this module: it
 // imports only the standard library.

@@ -72,7 +72,7 @@ func renderOdometer(rd *reading) ([]byte, *apiError) {
 }
 
 func renderLocation(rd *reading) ([]byte, *apiError) {
-	lat, lon := rd.v.location(rd.st)
+	lat, lon := rd.st.pos[0], rd.st.pos[1]
 	b := make([]byte, 0, 48)
 	b = append(b, `{"latitude":`...)
 	b = appendNum(b, lat, 6)
@@ -91,11 +91,11 @@ func renderBattery(rd *reading) ([]byte, *apiError) {
 }
 
 func renderCapacity(rd *reading) ([]byte, *apiError) {
-	return []byte(`{"capacity":` + string(appendNum(nil, rd.v.j.capacity, 1)) + `}`), nil
+	return []byte(`{"capacity":` + string(appendNum(nil, rd.v.h.capacity, 1)) + `}`), nil
 }
 
 func renderNominalCapacity(rd *reading) ([]byte, *apiError) {
-	c := math.Round(rd.v.j.capacity*10) / 10
+	c := math.Round(rd.v.h.capacity*10) / 10
 	return marshal(map[string]any{
 		"availableCapacities": []map[string]any{{"capacity": c, "description": nil}},
 		"capacity":            map[string]any{"nominal": c, "source": "SMARTCAR"},
@@ -115,7 +115,7 @@ func renderChargeLimit(rd *reading) ([]byte, *apiError) {
 func renderFuel(rd *reading) ([]byte, *apiError) {
 	b := make([]byte, 0, 64)
 	b = append(b, `{"amountRemaining":`...)
-	b = appendNum(b, rd.u.volume(rd.st.fuel*rd.v.j.tank), 1)
+	b = appendNum(b, rd.u.volume(rd.st.fuel*rd.v.h.tank), 2)
 	b = append(b, `,"percentRemaining":`...)
 	b = appendNum(b, rd.st.fuel, 4)
 	b = append(b, `,"range":`...)
@@ -125,7 +125,7 @@ func renderFuel(rd *reading) ([]byte, *apiError) {
 
 func renderTires(rd *reading) ([]byte, *apiError) {
 	// Pressure breathes a little with the time of day.
-	wave := 3 * math.Sin(2*math.Pi*rd.st.t/secondsInDay)
+	wave := tireWave(rd.st)
 	b := make([]byte, 0, 96)
 	for i, name := range []string{`{"frontLeft":`, `,"frontRight":`, `,"backLeft":`, `,"backRight":`} {
 		b = append(b, name...)
@@ -250,13 +250,12 @@ func renderServiceHistory(rd *reading) ([]byte, *apiError) {
 			to = t
 		}
 	}
-	j := &rd.v.j
-	kmPerDay := j.speed * j.drive / 3600 * secondsInDay / j.period
+	kmPerDay := rd.v.h.kmPerDay
 	odo := rd.v.odometer(rd.st)
 	out := []serviceRecord{}
 	for n := 1; float64(n)*rd.v.oilInterval <= odo; n++ {
 		km := float64(n) * rd.v.oilInterval
-		date := rd.s.start.Add(time.Duration((km - j.odo0) / kmPerDay * secondsInDay * float64(time.Second))).Truncate(time.Minute)
+		date := unixTime(rd.s.simStart + (km-rd.v.odo0)/kmPerDay*secondsInDay).Truncate(time.Minute)
 		if date.Before(from) || date.After(to) || date.After(simNow) {
 			continue
 		}

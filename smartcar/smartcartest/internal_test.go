@@ -1,7 +1,9 @@
 package smartcartest
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -67,23 +69,26 @@ func TestBucket(t *testing.T) {
 	}
 }
 
-func TestRoute(t *testing.T) {
-	v := newVehicle(1, 0, BEV, "u", 0)
-	r := v.j.route
-	length := r.cum[len(r.cum)-1]
-	lat0, lon0 := r.at(0)
-	lat1, lon1 := r.at(length)
-	if math.Abs(lat0-lat1) > 1e-9 || math.Abs(lon0-lon1) > 1e-9 {
-		t.Errorf("loop does not close: %v,%v vs %v,%v", lat0, lon0, lat1, lon1)
-	}
-	// Moving d km along the route moves at most d km (up to the flat-earth error).
-	for _, d := range []float64{0.1, 1, 3} {
-		for pos := 0.0; pos < length; pos += length / 17 {
-			a1, o1 := r.at(pos)
-			a2, o2 := r.at(pos + d)
-			if got := distanceKm([2]float64{a1, o1}, [2]float64{a2, o2}); got > d*1.001 {
-				t.Errorf("at %v, %v km along the route is %v km away", pos, d, got)
+// TestTimeline: the phases of a month of lives are contiguous and in order,
+// every phase ends with its event at its end, and the journal is in order.
+func TestTimeline(t *testing.T) {
+	start := float64(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).Unix())
+	for i, kind := range []Kind{BEV, ICE, PHEV, BEV, ICE, PHEV, BEV} {
+		v := newVehicle(7, i, kind, "u", start)
+		v.extend(start + 30*secondsInDay)
+		ph := v.tl.phases
+		for j := 1; j < len(ph); j++ {
+			if ph[j].t != ph[j-1].end || ph[j].t < ph[j-1].t {
+				t.Fatalf("%s %s: phase %d starts at %v, the one before ends at %v", kind, v.Persona, j, ph[j].t, ph[j-1].end)
 			}
+			if got := ph[j-1].at(ph[j].t); math.Abs(got.dist-ph[j].dist) > 1e-6 || (ph[j-1].ev != evFull && math.Abs(got.soc-ph[j].soc) > 1e-6) {
+				t.Fatalf("%s %s: phase %d jumps: %+v → %+v", kind, v.Persona, j, got, ph[j])
+			}
+		}
+		j := v.tl.journal
+		if !slices.IsSortedFunc(j, func(a, b change) int { return cmp.Compare(a.t, b.t) }) || len(j) < 100 {
+			t.Errorf("%s %s: %d journal entries, sorted %v", kind, v.Persona, len(j),
+				slices.IsSortedFunc(j, func(a, b change) int { return cmp.Compare(a.t, b.t) }))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package smartcartest
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -42,6 +43,7 @@ type config struct {
 	quota        int
 	clock        func() time.Time
 	timeScale    float64
+	startTime    time.Time
 	logger       *slog.Logger
 	addr         string
 	recordLimit  int
@@ -53,6 +55,7 @@ type config struct {
 	asyncCommand   time.Duration // simulated
 	webhookCheck   time.Duration // real time between webhook checks
 	webhookBackoff []time.Duration
+	webhookClient  *http.Client
 }
 
 func defaultConfig() config {
@@ -150,6 +153,12 @@ func WithTimeScale(f float64) Option {
 		}
 	}
 }
+
+// WithStartTime sets the simulated time at the server's start (default: the
+// clock's time then). The vehicles live by their local time of day and day
+// of the week (each lives in a city of its own zone), so a start at a busy
+// hour shows trips at once.
+func WithStartTime(t time.Time) Option { return func(c *config) { c.startTime = t } }
 
 // WithLogger sets the logger (default: discard). It never logs tokens.
 func WithLogger(l *slog.Logger) Option {

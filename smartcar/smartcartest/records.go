@@ -75,7 +75,7 @@ type Stats struct {
 	// BilledCalls counts billed calls of every vehicle (Billing has them
 	// per vehicle and month).
 	BilledCalls       int64 `json:"billedCalls"`
-	WebhookDeliveries int64 `json:"webhookDeliveries"` // delivery attempts of VEHICLE_STATE / VEHICLE_ERROR events
+	WebhookDeliveries int64 `json:"webhookDeliveries"` // delivery attempts of VEHICLE_STATE / VEHICLE_ERROR events, counted as they start
 	WebhookFailures   int64 `json:"webhookFailures"`   // attempts the receiver did not answer 2xx
 }
 

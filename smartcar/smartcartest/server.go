@@ -31,12 +31,14 @@ type Server struct {
 	cfg   config
 	log   *slog.Logger
 	clock func() time.Time
-	start time.Time // clock time at start; simulated time 0
-	srv   *http.Server
-	ln    net.Listener
-	done  chan struct{}
-	once  sync.Once
-	serve chan error
+	start time.Time // clock time at start
+	// simStart is the simulated time at start, Unix seconds (see simSeconds).
+	simStart float64
+	srv      *http.Server
+	ln       net.Listener
+	done     chan struct{}
+	once     sync.Once
+	serve    chan error
 
 	ids    *idGen
 	reqIDs requestIDs
@@ -84,6 +86,18 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic(fmt.Sprintf("smartcartest: %v", err))
 	}
+	return s
+}
+
+// New returns a simulator that does not listen: it serves only through
+// ServeHTTP, mounted in a mux or an httptest.Server, or called by an
+// http.RoundTripper in-process (no sockets, and nothing runs but what the
+// caller calls, which suits a virtual clock). Its URL, the origin it
+// names in links and Origins, is http://smartcar.invalid. Close it when
+// done: it stops the webhook deliveries.
+func New(opts ...Option) *Server {
+	s := newServer(opts...)
+	s.URL = "http://smartcar.invalid"
 	return s
 }
 
@@ -143,6 +157,10 @@ func newServer(opts ...Option) *Server {
 		rec:      newRecorder(cfg.recordLimit),
 	}
 	s.start = s.clock()
+	s.simStart = float64(s.start.UnixNano()) / 1e9
+	if !cfg.startTime.IsZero() {
+		s.simStart = float64(cfg.startTime.UnixNano()) / 1e9
+	}
 	s.v3.init()
 	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("request-ids"), uint64(cfg.seed)))
 	s.reqIDs.prefix = binary.BigEndian.Uint64(sum[:8])
@@ -155,7 +173,7 @@ func newServer(opts ...Option) *Server {
 		s.users = append(s.users, s.ids.uuid())
 	}
 	for i := range cfg.vehicles {
-		s.addVehicle(kindCycle[i%len(kindCycle)], s.users[i%len(s.users)], 0)
+		s.addVehicle(kindCycle[i%len(kindCycle)], s.users[i%len(s.users)], s.simStart)
 	}
 	perSec := cfg.appPerMinute / 60
 	s.app.b.init(cfg.appBurst, perSec, s.start)

@@ -30,13 +30,11 @@ const (
 	atEvents                  // changes at a park, a drive or a command (locks, limits)
 )
 
-// signalCtx is what a signal body reads: the state at t and the last
-// committed event before it.
+// signalCtx is what a signal body reads: the state at t.
 type signalCtx struct {
-	v         *vehicle
-	st        simState // state at t
-	committed simState // state at the last event (boundary or command)
-	t         float64  // simulated seconds
+	v  *vehicle
+	st simState // state at t
+	t  float64  // simulated Unix seconds
 }
 
 // Signal bodies; field order is the JSON order.
@@ -109,9 +107,9 @@ var signalDefs = sortDefs([]*signalDef{
 	}},
 	{"wheel-tires", "Tires", "Wheel", "read_tires", 0, always, bodyTires},
 	{"connectivitystatus-isonline", "IsOnline", "ConnectivityStatus", "read_vehicle_info", 0, atEvents,
-		func(sc *signalCtx) any { return boolBody{!sc.asleep()} }},
+		func(sc *signalCtx) any { return boolBody{!sc.st.asleep} }},
 	{"connectivitystatus-isasleep", "IsAsleep", "ConnectivityStatus", "read_vehicle_info", 0, atEvents,
-		func(sc *signalCtx) any { return boolBody{sc.asleep()} }},
+		func(sc *signalCtx) any { return boolBody{sc.st.asleep} }},
 	{"transmission-gearstate", "GearState", "Transmission", "read_vehicle_info", 0, whileDriving,
 		func(sc *signalCtx) any {
 			if sc.st.driving {
@@ -124,7 +122,7 @@ var signalDefs = sortDefs([]*signalDef{
 			// Topped up while driving, drains slowly while parked.
 			v := 95.0
 			if !sc.st.driving {
-				v = math.Max(70, 95-0.5*(sc.t-sc.segmentStart())/3600)
+				v = math.Max(70, 95-0.5*(sc.st.dataTime()-sc.st.since)/3600)
 			}
 			return scalarBody{"percent", round(v, 1)}
 		}},
@@ -136,9 +134,9 @@ var signalDefs = sortDefs([]*signalDef{
 	{"tractionbattery-range", "Range", "TractionBattery", "read_battery", electric, withBattery,
 		func(sc *signalCtx) any { return scalarBody{"kilometers", round(sc.v.batteryRange(&sc.st), 1)} }},
 	{"tractionbattery-nominalcapacity", "NominalCapacity", "TractionBattery", "read_battery", electric, atEvents,
-		func(sc *signalCtx) any { return scalarBody{"kilowattHours", round(sc.v.j.capacity, 1)} }},
+		func(sc *signalCtx) any { return scalarBody{"kilowattHours", round(sc.v.h.capacity, 1)} }},
 	{"charge-ischarging", "IsCharging", "Charge", "read_charge", electric, withBattery,
-		func(sc *signalCtx) any { return boolBody{chargeState(sc.v.Kind, &sc.st) == "CHARGING"} }},
+		func(sc *signalCtx) any { return boolBody{sc.st.charging} }},
 	{"charge-ischargingcableconnected", "IsChargingCableConnected", "Charge", "read_charge", electric, atEvents,
 		func(sc *signalCtx) any { return boolBody{sc.st.plugged} }},
 	{"charge-detailedchargingstatus", "DetailedChargingStatus", "Charge", "read_charge", electric, withBattery,
@@ -149,17 +147,26 @@ var signalDefs = sortDefs([]*signalDef{
 	}},
 	{"charge-chargerate", "ChargeRate", "Charge", "read_charge", electric, withBattery, func(sc *signalCtx) any {
 		rate := 0.0
-		if chargeState(sc.v.Kind, &sc.st) == "CHARGING" {
-			rate = sc.v.j.power
+		if sc.st.charging {
+			rate = round(sc.st.power, 1)
 		}
 		return scalarBody{"kilowatts", rate}
 	}},
+	{"charge-timetocomplete", "TimeToComplete", "Charge", "read_charge", electric, withBattery,
+		func(sc *signalCtx) any {
+			// The car's estimate: off by up to 10% either way, session by session.
+			minutes := 0.0
+			if st := &sc.st; st.charging {
+				minutes = math.Ceil((st.target() - st.soc) * sc.v.h.capacity / st.power * 60 * st.eta)
+			}
+			return scalarBody{"minutes", minutes}
+		}},
 
 	{"internalcombustionengine-fuellevel", "FuelLevel", "InternalCombustionEngine", "read_fuel", burning,
 		whileDriving, func(sc *signalCtx) any { return scalarBody{"percent", round(sc.st.fuel*100, 2)} }},
 	{"internalcombustionengine-amountremaining", "AmountRemaining", "InternalCombustionEngine", "read_fuel",
 		burning, whileDriving, func(sc *signalCtx) any {
-			return scalarBody{"liters", round(sc.st.fuel*sc.v.j.tank, 1)}
+			return scalarBody{"liters", round(sc.st.fuel*sc.v.h.tank, 2)}
 		}},
 	{"internalcombustionengine-range", "Range", "InternalCombustionEngine", "read_fuel", burning, whileDriving,
 		func(sc *signalCtx) any { return scalarBody{"kilometers", round(sc.v.fuelRange(&sc.st), 1)} }},
@@ -213,20 +220,15 @@ func closures(locked *bool) closuresBody {
 }
 
 func bodyLocation(sc *signalCtx) any {
-	lat, lon := sc.v.location(&sc.st)
-	// Heading: towards the point a few metres further along the route.
-	pos := sc.v.j.routeOffset + sc.st.dist
-	lat2, lon2 := sc.v.j.route.at(pos + 0.01)
-	dx := (lon2 - lon) * math.Cos(lat*math.Pi/180)
-	heading := math.Mod(math.Atan2(dx, lat2-lat)*180/math.Pi+360, 360)
+	heading := sc.st.heading
 	dirs := [...]string{"N", "NE", "E", "SE", "S", "SW", "W", "NW"}
-	return locationBody{Latitude: round(lat, 6), Longitude: round(lon, 6), Heading: round(heading, 1),
+	return locationBody{Latitude: round(sc.st.pos[0], 6), Longitude: round(sc.st.pos[1], 6), Heading: round(heading, 1),
 		Direction: dirs[int(math.Round(heading/45))%8], LocationType: "CURRENT"}
 }
 
 func bodyTires(sc *signalCtx) any {
 	// The same pressures as /tires/pressure: they breathe with the time of day.
-	wave := 3 * math.Sin(2*math.Pi*sc.st.t/secondsInDay)
+	wave := tireWave(&sc.st)
 	b := tiresBody{Unit: "kilopascals", RowCount: 2, ColumnCount: 2}
 	for i, p := range sc.v.tires {
 		b.Values = append(b.Values, tire{Row: i / 2, Column: i % 2, TirePressure: round(p+wave, 1)})
@@ -234,49 +236,28 @@ func bodyTires(sc *signalCtx) any {
 	return b
 }
 
-// segmentStart is when the current drive or park began.
-func (sc *signalCtx) segmentStart() float64 {
-	j := &sc.v.j
-	start := j.phase + float64(sc.st.cycle)*j.period
-	if !sc.st.driving {
-		start += j.drive
-	}
-	return start
+// tireWave is how far tire pressures are off their base at the data's time.
+func tireWave(st *simState) float64 {
+	return 3 * math.Sin(2*math.Pi*st.dataTime()/secondsInDay)
 }
 
-// sleepAfter is how long a parked vehicle that is not charging stays awake.
-const sleepAfter = 15 * 60
-
-// quietSince is when a parked vehicle's battery data last changed: the
-// last event, or the moment it reached its charge limit.
-func (sc *signalCtx) quietSince() float64 {
-	last := sc.committed.t
-	c := &sc.committed
-	if sc.v.Kind != ICE && c.plugged && !c.chargeStopped && c.soc < c.limit && !c.driving {
-		last += (c.limit - c.soc) * sc.v.j.capacity / sc.v.j.power * 3600
-	}
-	return math.Min(last, sc.t)
-}
-
-// asleep reports whether the vehicle sleeps: parked, not charging, and
-// quiet for sleepAfter.
-func (sc *signalCtx) asleep() bool {
-	return !sc.st.driving && chargeState(sc.v.Kind, &sc.st) != "CHARGING" && sc.t-sc.quietSince() >= sleepAfter
-}
-
-// changedAt is the simulated second the signal's value last changed.
+// changedAt is the simulated second the value of a signal that moves like
+// m last changed. A sleeping vehicle's data is frozen when it fell asleep.
 func (sc *signalCtx) changedAt(m moves) float64 {
+	st := &sc.st
 	switch {
-	case m == always || sc.st.driving:
+	case m == always:
+		return st.dataTime()
+	case st.driving && m != atEvents:
 		return sc.t
 	case m == whileDriving:
-		return sc.segmentStart()
-	case m == withBattery && chargeState(sc.v.Kind, &sc.st) == "CHARGING":
+		return st.moved
+	case m == withBattery && st.charging:
 		return sc.t
 	case m == withBattery:
-		return sc.quietSince()
+		return st.battery
 	}
-	return math.Min(sc.committed.t, sc.t)
+	return st.event
 }
 
 // signal is one built signal: a body, or the error that stands in for it.
@@ -288,21 +269,11 @@ type signal struct {
 	oemUpdatedAt int64 // epoch ms
 }
 
-// snapshot returns the state at t and the state of the last event.
-func (v *vehicle) snapshot(t float64) (st, committed simState) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.settle(t)
-	v.st = v.j.commit(v.st, v.Kind, t)
-	return v.j.evolve(v.st, v.Kind, t), v.st
-}
-
 // buildSignals builds the signals of defs for v at clock time now. scopes
 // nil means every permission; a signal outside scopes is a PERMISSION error.
 func (s *Server) buildSignals(v *vehicle, now time.Time, defs []*signalDef, scopes map[string]bool) []signal {
-	t := s.simElapsed(now)
-	st, committed := v.snapshot(t)
-	sc := signalCtx{v: v, st: st, committed: committed, t: t}
+	t := s.simSeconds(now)
+	sc := signalCtx{v: v, st: v.read(t), t: t}
 	retrieved := now.UnixMilli()
 	newest := now.Add(-v.lag)
 	out := make([]signal, len(defs))
@@ -324,11 +295,6 @@ func (s *Server) buildSignals(v *vehicle, now time.Time, defs []*signalDef, scop
 		out[i] = sg
 	}
 	return out
-}
-
-// clockAt is the clock time of simulated second t.
-func (s *Server) clockAt(t float64) time.Time {
-	return s.start.Add(time.Duration(t / s.cfg.timeScale * float64(time.Second)))
 }
 
 // Wire forms of a signal.

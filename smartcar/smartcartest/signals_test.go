@@ -148,8 +148,8 @@ func TestServer_Signals(t *testing.T) {
 	user := s.Users()[0]
 	app := appToken(t, s)
 	codes := smartcartest.SignalCodes()
-	if !slices.IsSorted(codes) || len(codes) != 23 {
-		t.Fatalf("SignalCodes() = %v, want 23 codes in order", codes)
+	if !slices.IsSorted(codes) || len(codes) != 24 {
+		t.Fatalf("SignalCodes() = %v, want 24 codes in order", codes)
 	}
 	for _, kind := range []smartcartest.Kind{smartcartest.BEV, smartcartest.ICE, smartcartest.PHEV} {
 		veh := firstOfKind(t, s, kind)
@@ -189,9 +189,9 @@ func TestServer_Signals(t *testing.T) {
 		hasPrev, hasNext bool
 	}{
 		{"", 200, 1, 10, 10, false, true},
-		{"?page=3", 200, 3, 10, 3, true, false},
-		{"?page[number]=2&page[size]=20", 200, 2, 20, 3, true, false},
-		{"?pageSize=100", 200, 1, 100, 23, false, false},
+		{"?page=3", 200, 3, 10, 4, true, false},
+		{"?page[number]=2&page[size]=20", 200, 2, 20, 4, true, false},
+		{"?pageSize=100", 200, 1, 100, 24, false, false},
 		{"?page=9", 200, 9, 10, 0, true, false},
 		{"?pageSize=101", 400, 0, 0, 0, false, false},
 		{"?page=0", 400, 0, 0, 0, false, false},
@@ -211,7 +211,7 @@ func TestServer_Signals(t *testing.T) {
 			}
 			var doc signalsDoc
 			r.decode(t, &doc)
-			if doc.Meta.Page != tt.page || doc.Meta.PageSize != tt.size || doc.Meta.TotalCount != 23 || len(doc.Data) != tt.n ||
+			if doc.Meta.Page != tt.page || doc.Meta.PageSize != tt.size || doc.Meta.TotalCount != 24 || len(doc.Data) != tt.n ||
 				(doc.Links.Previous != nil) != tt.hasPrev || (doc.Links.Next != nil) != tt.hasNext {
 				t.Errorf("meta %+v, %d signals, links %+v", doc.Meta, len(doc.Data), doc.Links)
 			}
@@ -265,21 +265,12 @@ func TestServer_SignalTimes(t *testing.T) {
 	s.Connect(nil, nil)
 	user := s.Users()[0]
 	ice := firstOfKind(t, s, smartcartest.ICE)
-	// advanceUntil moves the clock a simulated minute at a time until the
-	// vehicle drives (or parks).
-	advanceUntil := func(driving bool) {
-		for range 24 * 60 {
-			if st, _ := s.VehicleState(ice.ID); st.Driving == driving {
-				return
-			}
-			clock.Advance(6 * time.Second)
-		}
-		t.Fatalf("the vehicle never had driving=%v in a simulated day", driving)
-	}
+	// A drive of at least 5 simulated minutes followed by a park of at least
+	// an hour (30 and 360 clock seconds at this scale).
+	start, end := driveThenPark(t, s, ice.ID, clock.Now(), 30*time.Second, 360*time.Second)
 	odometer := func() signalDoc { return signalOf(t, s, s.AppToken(), user, ice.ID, "odometer-traveleddistance") }
 
-	advanceUntil(true)
-	clock.Advance(12 * time.Second) // two simulated minutes into the drive
+	clock.Advance(start.Sub(clock.Now()) + 12*time.Second) // two simulated minutes into the drive
 	a := odometer()
 	now := clock.Now().UnixMilli()
 	if a.Meta.RetrievedAt != now || a.Meta.OEMUpdatedAt > now || a.Meta.OEMUpdatedAt < now-120_000 {
@@ -291,10 +282,8 @@ func TestServer_SignalTimes(t *testing.T) {
 	if b.Meta.OEMUpdatedAt != a.Meta.OEMUpdatedAt+1000 {
 		t.Errorf("driving: oemUpdatedAt moved %d ms in a clock second, want 1000", b.Meta.OEMUpdatedAt-a.Meta.OEMUpdatedAt)
 	}
-	advanceUntil(false)
-	// Past the OEM's reporting lag (at most 2 clock minutes; parks last
-	// over 100 simulated minutes, 600 clock seconds at this scale).
-	clock.Advance(130 * time.Second)
+	// Past the OEM's reporting lag (at most 2 clock minutes).
+	clock.Advance(end.Sub(clock.Now()) + 130*time.Second)
 	c := odometer()
 	clock.Advance(5 * time.Second)
 	d := odometer()
@@ -304,10 +293,34 @@ func TestServer_SignalTimes(t *testing.T) {
 		t.Errorf("parked: odometer %v@%d then %v@%d (retrieved %d, %d): want the same value and oemUpdatedAt",
 			cv, c.Meta.OEMUpdatedAt, dv, d.Meta.OEMUpdatedAt, c.Meta.RetrievedAt, d.Meta.RetrievedAt)
 	}
-	if c.Meta.OEMUpdatedAt <= b.Meta.OEMUpdatedAt || c.Meta.OEMUpdatedAt >= c.Meta.RetrievedAt {
-		t.Errorf("parked: oemUpdatedAt %d, want the end of the drive, after %d and before %d", c.Meta.OEMUpdatedAt,
-			b.Meta.OEMUpdatedAt, c.Meta.RetrievedAt)
+	if c.Meta.OEMUpdatedAt != end.UnixMilli() {
+		t.Errorf("parked: oemUpdatedAt %d, want the end of the drive %d", c.Meta.OEMUpdatedAt, end.UnixMilli())
 	}
+}
+
+// driveThenPark returns the start and end of the first drive after from
+// that lasts at least drive and is followed by a park of at least park.
+func driveThenPark(t *testing.T, s *smartcartest.Server, id string, from time.Time, drive, park time.Duration) (start, end time.Time) {
+	t.Helper()
+	changes := s.StateChanges(id, from, from.Add(14*24*time.Hour))
+	var trips [][2]time.Time
+	for _, c := range changes {
+		switch c.Kind {
+		case smartcartest.ChangeTripStart:
+			trips = append(trips, [2]time.Time{c.Time})
+		case smartcartest.ChangeTripEnd:
+			if len(trips) > 0 {
+				trips[len(trips)-1][1] = c.Time
+			}
+		}
+	}
+	for i := 0; i+1 < len(trips); i++ {
+		if !trips[i][1].IsZero() && trips[i][1].Sub(trips[i][0]) >= drive && trips[i+1][0].Sub(trips[i][1]) >= park {
+			return trips[i][0], trips[i][1]
+		}
+	}
+	t.Fatalf("vehicle %s: no drive of %v followed by a park of %v in %d trips", id, drive, park, len(trips))
+	return
 }
 
 // TestServer_V3ErrorForms: a fault can answer in the JSON:API form.

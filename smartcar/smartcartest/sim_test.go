@@ -77,72 +77,87 @@ func TestServer_ReadPatternIndependent(t *testing.T) {
 	}
 }
 
+// TestServer_VehiclesEvolve samples a fleet every 10 minutes for four
+// weeks: the values follow physics (odometers only grow, vehicles move only
+// while driving, batteries gain only plugged in and never past the limit)
+// and every kind of vehicle does what it can.
 func TestServer_VehiclesEvolve(t *testing.T) {
 	clock := newClock()
-	s := newServer(t, smartcartest.WithClock(clock.Now), smartcartest.WithVehicles(5))
+	s := newServer(t, smartcartest.WithClock(clock.Now), smartcartest.WithVehicles(15))
 	history := map[string][]smartcartest.State{}
-	for range 48 * 6 { // two days in 10-minute steps
+	for range 28 * 24 * 6 {
 		for _, id := range s.VehicleIDs() {
 			st, _ := s.VehicleState(id)
 			history[id] = append(history[id], st)
 		}
 		clock.Advance(10 * time.Minute)
 	}
+	seen := map[smartcartest.Kind]map[string]bool{}
 	for _, v := range s.Vehicles() {
 		h := history[v.ID]
-		var driven, drained, charged, burned, refuelled, moved bool
+		did := map[string]bool{}
 		for i := 1; i < len(h); i++ {
 			prev, cur := h[i-1], h[i]
 			if cur.OdometerKm < prev.OdometerKm {
 				t.Fatalf("%s odometer went back: %v → %v", v.ID, prev.OdometerKm, cur.OdometerKm)
 			}
 			if cur.OdometerKm > prev.OdometerKm {
-				driven = true
-				if cur.Latitude != prev.Latitude || cur.Longitude != prev.Longitude {
-					moved = true
-				}
+				did["drove"] = true
 			} else if cur.Latitude != prev.Latitude || cur.Longitude != prev.Longitude {
 				t.Errorf("%s moved without driving", v.ID)
 			}
 			if cur.Driving && prev.Driving && cur.BatteryPercent < prev.BatteryPercent {
-				drained = true
+				did["drained"] = true
 			}
 			if !cur.Driving && !prev.Driving && cur.BatteryPercent > prev.BatteryPercent {
-				charged = true
-				if !prev.PluggedIn {
+				did["charged"] = true
+				if !prev.PluggedIn && !cur.PluggedIn {
 					t.Errorf("%s charged while unplugged", v.ID)
 				}
 			}
-			if cur.FuelPercent < prev.FuelPercent && cur.Driving {
-				burned = true
+			if cur.FuelPercent < prev.FuelPercent {
+				did["burned"] = true
 			}
 			if cur.FuelPercent > prev.FuelPercent {
-				refuelled = true
+				did["refuelled"] = true
 			}
 			if cur.BatteryPercent > cur.ChargeLimit+1e-9 && cur.BatteryPercent > prev.BatteryPercent {
 				t.Errorf("%s charged past its limit %v: %v", v.ID, cur.ChargeLimit, cur.BatteryPercent)
 			}
+			if cur.Asleep {
+				did["slept"] = true
+				if cur.Driving || cur.ChargeState == "CHARGING" {
+					t.Errorf("%s asleep while driving or charging: %+v", v.ID, cur)
+				}
+			}
 		}
-		if !driven || !moved {
-			t.Errorf("%s (%s) never drove in two days", v.ID, v.Kind)
+		if !did["drove"] || !did["slept"] {
+			t.Errorf("%s (%s %s) in four weeks: %v", v.ID, v.Kind, v.Persona, did)
 		}
-		switch v.Kind {
-		case smartcartest.BEV:
-			if !drained || !charged || burned || refuelled {
-				t.Errorf("BEV %s: drained %v charged %v burned %v refuelled %v", v.ID, drained, charged, burned, refuelled)
-			}
-		case smartcartest.ICE:
-			if !burned || drained || charged {
-				t.Errorf("ICE %s: burned %v drained %v charged %v", v.ID, burned, drained, charged)
-			}
-		case smartcartest.PHEV:
-			if !drained || !charged {
-				t.Errorf("PHEV %s: drained %v charged %v", v.ID, drained, charged)
-			}
+		if (v.Kind == smartcartest.BEV && did["burned"]) || (v.Kind == smartcartest.ICE && (did["drained"] || did["charged"])) {
+			t.Errorf("%s %s: %v", v.Kind, v.ID, did)
+		}
+		if seen[v.Kind] == nil {
+			seen[v.Kind] = map[string]bool{}
+		}
+		for k := range did {
+			seen[v.Kind][k] = true
 		}
 		last := h[len(h)-1]
-		if last.OdometerKm-h[0].OdometerKm > 2*24*120 {
-			t.Errorf("%s drove %v km in two days", v.ID, last.OdometerKm-h[0].OdometerKm)
+		if km := last.OdometerKm - h[0].OdometerKm; km > 28*400 {
+			t.Errorf("%s drove %v km in four weeks", v.ID, km)
+		}
+	}
+	want := map[smartcartest.Kind][]string{
+		smartcartest.BEV:  {"drained", "charged"},
+		smartcartest.PHEV: {"drained", "charged", "burned"},
+		smartcartest.ICE:  {"burned", "refuelled"},
+	}
+	for kind, things := range want {
+		for _, thing := range things {
+			if !seen[kind][thing] {
+				t.Errorf("no %s %s in four weeks (%v)", kind, thing, seen[kind])
+			}
 		}
 	}
 }

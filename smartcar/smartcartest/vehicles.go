@@ -48,19 +48,21 @@ var models = map[Kind][]model{
 
 // Vehicle describes a simulated vehicle.
 type Vehicle struct {
-	ID     string `json:"id"`
-	VIN    string `json:"vin"`
-	Make   string `json:"make"`
-	Model  string `json:"model"`
-	Year   int    `json:"year"`
-	Kind   Kind   `json:"kind"`
-	UserID string `json:"userId"`
+	ID      string  `json:"id"`
+	VIN     string  `json:"vin"`
+	Make    string  `json:"make"`
+	Model   string  `json:"model"`
+	Year    int     `json:"year"`
+	Kind    Kind    `json:"kind"`
+	Persona Persona `json:"persona"`
+	UserID  string  `json:"userId"`
 }
 
 // State is a vehicle's simulated state, in metric units.
 type State struct {
 	Time           time.Time `json:"time"` // simulated time of the state
 	Driving        bool      `json:"driving"`
+	Asleep         bool      `json:"asleep"` // its data is frozen since it fell asleep
 	OdometerKm     float64   `json:"odometerKm"`
 	Latitude       float64   `json:"latitude"`
 	Longitude      float64   `json:"longitude"`
@@ -79,7 +81,8 @@ type State struct {
 type vehicle struct {
 	Vehicle
 	index       int
-	j           journey
+	h           habits
+	odo0        float64       // km when its timeline begins
 	lag         time.Duration // how old the data the OEM reports is
 	tires       [4]float64    // kPa
 	oilInterval float64       // km between oil services
@@ -87,7 +90,7 @@ type vehicle struct {
 	alert       bool          // has a diagnostic alert
 
 	mu      sync.Mutex
-	st      simState
+	tl      timeline
 	pending []*pendingCommand // v3 commands that complete later, by time
 
 	lim vehicleLimiter
@@ -98,24 +101,48 @@ func (v *vehicle) capable(k kinds) bool { return k == 0 || k&kindBit(v.Kind) != 
 // read returns the state at simulated second t.
 func (v *vehicle) read(t float64) simState {
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.settle(t)
-	v.st = v.j.commit(v.st, v.Kind, t)
-	st := v.j.evolve(v.st, v.Kind, t)
-	v.mu.Unlock()
-	return st
+	return v.stateAt(t)
 }
 
-// change applies f to the state at t and keeps the result.
+// change applies f to the state at t and, unless it fails, makes the result
+// the state from t on: the vehicle wakes and its timeline goes on from there.
 func (v *vehicle) change(t float64, f func(*simState) *apiError) *apiError {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.settle(t)
-	v.st = v.j.at(v.st, v.Kind, t)
-	return f(&v.st)
+	return v.changeLocked(t, f)
 }
 
-// newVehicle makes vehicle number index: everything about it comes from the
-// seed and the index, so it does not depend on the order of other calls.
+// changeLocked is change for a caller that holds v.mu.
+func (v *vehicle) changeLocked(t float64, f func(*simState) *apiError) *apiError {
+	st := v.stateAt(t)
+	before := st
+	if err := f(&st); err != nil {
+		return err
+	}
+	v.cut(t)
+	st.n++
+	v.wake(&st)
+	switch {
+	case st.plugged && !before.plugged:
+		v.record(&st, ChangePlugIn)
+	case !st.plugged && before.plugged:
+		if st.charging {
+			st.charging, st.battery = false, st.t
+			v.record(&st, ChangeChargeStop)
+		}
+		v.record(&st, ChangeUnplug)
+	}
+	v.resume(st)
+	return nil
+}
+
+// newVehicle makes vehicle number index, living from simulated second t:
+// everything about it comes from the seed and the index, so it does not
+// depend on the order of other calls. Its timeline starts at local midnight
+// the day before t, so at t it is in the middle of its life.
 func newVehicle(seed int64, index int, kind Kind, userID string, t float64) *vehicle {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed0000+uint64(index)))
 	if _, ok := models[kind]; !ok {
@@ -137,45 +164,26 @@ func newVehicle(seed int64, index int, kind Kind, userID string, t float64) *veh
 		oilInterval: 15000,
 		alert:       index%4 == 2,
 	}
-	j := &v.j
-	j.period = float64(3+rng.IntN(4)) * 3600
-	j.phase = rng.Float64() * j.period
-	j.drive = float64(20+rng.IntN(50)) * 60
-	j.speed = 30 + rng.Float64()*40
-	j.hash = rng.Uint64()
-	j.odo0 = 3000 + rng.Float64()*87000
-	j.route = newRoute(rng)
-	j.routeOffset = rng.Float64() * j.route.cum[len(j.route.cum)-1]
-	st := simState{locked: true, limit: 1}
-	switch kind {
-	case BEV:
-		j.capacity = 50 + rng.Float64()*50
-		j.elecCons = 0.14 + rng.Float64()*0.08
-		j.power = []float64{7.2, 11}[rng.IntN(2)]
-		st.soc = 0.4 + rng.Float64()*0.5
-		st.limit = 0.8
-	case PHEV:
-		j.capacity = 10 + rng.Float64()*8
-		j.elecCons = 0.18 + rng.Float64()*0.07
-		j.power = 3.6
-		j.tank = 35 + rng.Float64()*15
-		j.fuelCons = 0.06 + rng.Float64()*0.02
-		st.soc = 0.4 + rng.Float64()*0.5
-		st.fuel = 0.3 + rng.Float64()*0.6
-	case ICE:
-		j.tank = 45 + rng.Float64()*30
-		j.fuelCons = 0.05 + rng.Float64()*0.05
-		st.fuel = 0.3 + rng.Float64()*0.6
-	}
+	v.h = newHabits(rng, index, kind)
+	v.Persona = v.h.persona
+	v.odo0 = 3000 + rng.Float64()*87000
 	base := 220 + rng.Float64()*30
 	for i := range v.tires {
 		v.tires[i] = base + (rng.Float64()-0.5)*10
 	}
-	v.lastService = j.odo0 - rng.Float64()*v.oilInterval
-	j.locate(&st, t)
-	st.locked = !st.driving
-	st.plugged = !st.driving && kind != ICE && j.plugsIn(st.cycle, st.soc)
-	v.st = st
+	v.lastService = v.odo0 - rng.Float64()*v.oilInterval
+	begin := float64(v.h.dayOf(t)-1)*secondsInDay - v.h.tz
+	st := simState{t: begin, pos: v.h.home, place: atHome, limit: v.h.limit, locked: true, asleep: true,
+		plugAt: inf, refuelAt: inf, switchAt: inf, arriveAt: inf, departAt: inf}
+	st.since, st.moved, st.battery, st.event, st.slept, st.idle = begin, begin, begin, begin, begin, begin
+	if kind != ICE {
+		st.soc = 0.4 + rng.Float64()*0.5
+		st.plugged = st.soc < v.h.plugBelow
+	}
+	if kind != BEV {
+		st.fuel = 0.3 + rng.Float64()*0.6
+	}
+	v.begin(st)
 	return v
 }
 
@@ -205,7 +213,7 @@ func (s *Server) NewVehicle(kind Kind) Vehicle {
 	now := s.clock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addVehicle(kind, s.users[0], s.simElapsed(now)).Vehicle
+	return s.addVehicle(kind, s.users[0], s.simSeconds(now)).Vehicle
 }
 
 // VehicleIDs returns the ids of all vehicles in creation order.
@@ -261,18 +269,18 @@ func (s *Server) VehicleState(id string) (State, bool) {
 		return State{}, false
 	}
 	now := s.clock()
-	st := v.read(s.simElapsed(now))
+	st := v.read(s.simSeconds(now))
 	return v.state(&st, s.simTime(now)), true
 }
 
 func (v *vehicle) state(st *simState, at time.Time) State {
-	lat, lon := v.location(st)
 	out := State{
 		Time:        at,
 		Driving:     st.driving,
+		Asleep:      st.asleep,
 		OdometerKm:  v.odometer(st),
-		Latitude:    lat,
-		Longitude:   lon,
+		Latitude:    st.pos[0],
+		Longitude:   st.pos[1],
 		PluggedIn:   st.plugged,
 		ChargeState: chargeState(v.Kind, st),
 		ChargeLimit: st.limit,
@@ -284,7 +292,7 @@ func (v *vehicle) state(st *simState, at time.Time) State {
 	}
 	if v.Kind != BEV {
 		out.FuelPercent = st.fuel
-		out.FuelLitres = st.fuel * v.j.tank
+		out.FuelLitres = st.fuel * v.h.tank
 		out.FuelRangeKm = v.fuelRange(st)
 	}
 	if st.hasDest {
@@ -293,39 +301,39 @@ func (v *vehicle) state(st *simState, at time.Time) State {
 	return out
 }
 
-func (v *vehicle) odometer(st *simState) float64 { return v.j.odo0 + st.dist }
-
-func (v *vehicle) location(st *simState) (lat, lon float64) {
-	return v.j.route.at(v.j.routeOffset + st.dist)
-}
+func (v *vehicle) odometer(st *simState) float64 { return v.odo0 + st.dist }
 
 func (v *vehicle) batteryRange(st *simState) float64 {
-	return st.soc * v.j.capacity / v.j.elecCons
+	return st.soc * v.h.capacity / v.h.elecCons
 }
 
 func (v *vehicle) fuelRange(st *simState) float64 {
-	return st.fuel * v.j.tank / v.j.fuelCons
+	return st.fuel * v.h.tank / v.h.fuelCons
 }
 
-// SetPlugged plugs an EV in or out until it next drives away. It reports
-// false for an unknown vehicle, an ICE vehicle or one that is driving.
+// SetPlugged plugs an EV in (it charges at once, below its limit, whatever
+// its charge timer says) or unplugs it, until it next drives away. It
+// reports false for an unknown vehicle, an ICE vehicle or one that is
+// driving.
 func (s *Server) SetPlugged(id string, plugged bool) bool {
 	v := s.vehicle(id)
 	if v == nil || v.Kind == ICE {
 		return false
 	}
 	ok := true
-	_ = v.change(s.simElapsed(s.clock()), func(st *simState) *apiError {
+	_ = v.change(s.simSeconds(s.clock()), func(st *simState) *apiError {
 		if st.driving {
 			ok = false
-			return nil
+			return errNoChange
 		}
-		st.plugged = plugged
-		st.chargeStopped = false
+		st.plugged, st.chargeStopped, st.forceCharge, st.plugAt = plugged, false, plugged, inf
 		return nil
 	})
 	return ok
 }
+
+// errNoChange makes change keep the state as it was.
+var errNoChange = newError("VEHICLE_STATE", "")
 
 // kinds is a set of powertrains.
 type kinds uint8

@@ -27,6 +27,11 @@ func WithWebhookCheckInterval(d time.Duration) Option {
 	}
 }
 
+// WithWebhookClient sets the HTTP client that delivers v4 webhook events
+// (default: one with a 15 s timeout). A test that serves its receiver
+// in-process passes a client whose Transport calls the receiver's handler.
+func WithWebhookClient(c *http.Client) Option { return func(cfg *config) { cfg.webhookClient = c } }
+
 // WebhookDelivery is the record of one delivery attempt of a v4 webhook
 // event.
 type WebhookDelivery struct {
@@ -63,6 +68,7 @@ type hookEngine struct {
 
 	mu       sync.Mutex
 	stopped  bool
+	started  int // attempts started
 	retries  []*outgoing
 	records  []WebhookDelivery // the latest, at most the record limit
 	dropped  int               // older records forgotten
@@ -92,7 +98,10 @@ func (h *hookEngine) start(s *Server) {
 		}
 		h.kickC = make(chan struct{}, 1)
 		h.ctx, h.cancel = context.WithCancel(context.Background())
-		h.client = &http.Client{Timeout: 15 * time.Second}
+		h.client = s.cfg.webhookClient
+		if h.client == nil {
+			h.client = &http.Client{Timeout: 15 * time.Second}
+		}
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
@@ -161,10 +170,10 @@ func (s *Server) watchWebhooks() {
 // webhooks must be told: a subscribed vehicle's first delivery, a changed
 // trigger signal, a vehicle error or its resolution, and retries that are
 // due. It starts those deliveries (they run in the background; see
-// WaitWebhookDelivery) and returns. The simulator calls it every
-// WithWebhookCheckInterval; tests that move a WithClock clock call it
-// after moving it.
-func (s *Server) CheckWebhooks() {
+// WaitWebhookDelivery) and returns how many it started. The simulator
+// calls it every WithWebhookCheckInterval; tests that move a WithClock
+// clock call it after moving it.
+func (s *Server) CheckWebhooks() int {
 	h := &s.hooks
 	h.check.Lock()
 	defer h.check.Unlock()
@@ -173,8 +182,9 @@ func (s *Server) CheckWebhooks() {
 	h.mu.Lock()
 	if h.stopped || h.ctx == nil {
 		h.mu.Unlock()
-		return
+		return 0
 	}
+	started := h.started
 	var due []*outgoing
 	kept := h.retries[:0]
 	for _, o := range h.retries {
@@ -208,6 +218,9 @@ func (s *Server) CheckWebhooks() {
 	for _, tg := range targets {
 		s.checkSubscription(tg.sub, &tg.w, tg.v, now)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.started - started
 }
 
 // checkSubscription sends what one subscription is owed.
@@ -233,22 +246,10 @@ func (s *Server) checkSubscription(sub *subscription, w *Webhook, v *vehicle, no
 			map[string]any{"vehicle": vehicleInfo(v), "user": map[string]string{"id": sub.userID},
 				"errors": []any{webhookErrorEntry(e, "RESOLVED", w.Signals)}}, nil)
 	}
-	codes := slices.Clone(w.Signals)
-	for _, c := range w.Triggers {
-		if !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
-	}
-	sigs := s.buildSignals(v, now, defsOf(codes), nil)
+	// The trigger signals first: most looks find nothing changed.
 	current := map[string]string{}
-	delivered := make([]webhookSignal, 0, len(w.Signals))
-	for i := range sigs {
-		if slices.Contains(w.Triggers, sigs[i].def.code) {
-			current[sigs[i].def.code] = sigs[i].bodyJSON()
-		}
-		if slices.Contains(w.Signals, sigs[i].def.code) {
-			delivered = append(delivered, sigs[i].webhook())
-		}
+	for _, sg := range s.buildSignals(v, now, defsOf(w.Triggers), nil) {
+		current[sg.def.code] = sg.bodyJSON()
 	}
 	var triggers []map[string]any
 	var names []string
@@ -266,6 +267,11 @@ func (s *Server) checkSubscription(sub *subscription, w *Webhook, v *vehicle, no
 	}
 	if len(triggers) == 0 {
 		return
+	}
+	sigs := s.buildSignals(v, now, defsOf(w.Signals), nil)
+	delivered := make([]webhookSignal, len(sigs))
+	for i := range sigs {
+		delivered[i] = sigs[i].webhook()
 	}
 	sub.delivered, sub.last = true, current
 	s.queueEvent(sub, w, v, now, EventVehicleState, names,
@@ -333,7 +339,9 @@ func (s *Server) sendLocked(o *outgoing) {
 		return
 	}
 	o.attempt++
+	h.started++
 	o.sentAt = s.clock()
+	s.stats.webhookDeliveries.Add(1) // counted as it starts: the receiver may look before it ends
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -357,7 +365,6 @@ func (s *Server) attempt(o *outgoing) {
 	if h.ctx.Err() != nil {
 		return // closing: the attempt did not really happen
 	}
-	s.stats.webhookDeliveries.Add(1)
 	now := s.clock()
 	h.mu.Lock()
 	if !rec.OK {

@@ -140,9 +140,13 @@ func TestServer_WebhooksV4(t *testing.T) {
 	prev := a1
 	for i, backoff := range []time.Duration{25 * time.Second, 50 * time.Second, 100 * time.Second} {
 		clock.Advance(backoff - time.Second)
-		s.CheckWebhooks() // not yet due
+		if n := s.CheckWebhooks(); n != 0 { // not yet due
+			t.Errorf("CheckWebhooks before the retry is due started %d deliveries", n)
+		}
 		clock.Advance(time.Second)
-		s.CheckWebhooks()
+		if n := s.CheckWebhooks(); n != 1 {
+			t.Errorf("CheckWebhooks when the retry is due started %d deliveries, want 1", n)
+		}
 		d, _ := wait("retry", func(d smartcartest.WebhookDelivery) bool { return d.Attempt == i+2 })
 		if d.EventID != a1.EventID || string(d.Payload) != string(a1.Payload) || d.Time.Sub(prev.Time) != backoff ||
 			d.OK || d.GaveUp != (i == 2) {
