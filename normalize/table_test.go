@@ -102,7 +102,7 @@ func TestTable(t *testing.T) {
 
 	// Each code the simulator serves is part of a signal, or one the table
 	// leaves to the generic event.
-	generic := []string{smartcar.SignalChargeRate, smartcar.SignalGearState, smartcar.SignalLowVoltageSoC}
+	generic := []string{smartcar.SignalChargeRate, smartcar.SignalGearState, smartcar.SignalLowVoltageSoC, "charge-timetocomplete"}
 	for _, c := range smartcartest.SignalCodes() {
 		if got := normalize.SignalsForCode(c); (len(got) == 0) != slices.Contains(generic, c) {
 			t.Errorf("SignalsForCode(%s) = %v", c, got)
