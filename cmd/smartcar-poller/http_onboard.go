@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
@@ -19,8 +20,10 @@ var (
 // onboarding builds the Connect and webhook handler on the app's parts.
 func (a *App) onboarding() (*onboard.Handler, error) {
 	return onboard.New(onboard.Config{
-		Scopes:          a.cfg.Connect.Scopes,
-		StateTTL:        a.cfg.Connect.StateTTL,
+		Scopes:   a.cfg.Connect.Scopes,
+		StateTTL: a.cfg.Connect.StateTTL,
+		// API v3 polls with the application token: no user's pair is kept.
+		DropGrants:      a.cfg.Smartcar.API != config.APIV2,
 		ManagementToken: a.cfg.Webhooks.ManagementToken.Reveal(),
 		DedupTTL:        a.cfg.Webhooks.DedupTTL,
 	}, a.log, onboard.Deps{Auth: a.auth, API: a.api, Grants: a.tokens, Registry: a.reg, Marks: a.marks,
