@@ -95,6 +95,8 @@ type Redis struct {
 
 // Smartcar holds the API application settings.
 type Smartcar struct {
+	// API is the Smartcar API polled: APIV3 (the default) or APIV2.
+	API string `yaml:"api"`
 	// UnitSystem is what is requested from Smartcar: "metric" or "imperial".
 	// Events are always metric.
 	UnitSystem string `yaml:"unit_system"`
@@ -108,8 +110,8 @@ type Smartcar struct {
 	Mode Mode `yaml:"mode"`
 	// RateLimit is the application-level token bucket.
 	RateLimit RateLimit `yaml:"rate_limit"`
-	// MonthlyQuota is the plan's requests per vehicle per month, used by
-	// Projections; 0 means unknown.
+	// MonthlyQuota is the plan's billed requests per vehicle per month,
+	// used by Projections; 0 means unknown.
 	MonthlyQuota int `yaml:"monthly_quota"`
 	// Timeout bounds one HTTP call to Smartcar.
 	Timeout time.Duration `yaml:"timeout"`
@@ -155,15 +157,23 @@ func (l Log) SlogLevel() slog.Level {
 	return slog.LevelInfo
 }
 
-// Schedule polls Paths of the selected Vehicles each time Cron fires.
+// Schedule polls Signals (or, as API v2 names them, Paths) of the selected
+// Vehicles each time Cron fires: one job per vehicle, which is one call on
+// either API.
 type Schedule struct {
 	// Name identifies the schedule in job ids and events; [A-Za-z0-9_-]+.
 	Name string `yaml:"name"`
 	// Cron is a standard 5-field spec or a descriptor (@hourly, @every 10m),
 	// optionally preceded by CRON_TZ=Zone; without a zone it runs in UTC.
 	Cron string `yaml:"cron"`
-	// Paths are the Smartcar paths requested in one batch (see KnownPaths).
-	Paths []string `yaml:"paths"`
+	// Signals are what each job asks for, whichever API polls: the
+	// daemon's signal names (KnownSignals), raw API v3 codes such as
+	// "transmission-gearstate" (v3 only), or SignalAll alone (v3 only: every
+	// signal the vehicle returns). See V3Signals and V2Paths.
+	Signals []string `yaml:"signals,omitempty"`
+	// Paths are API v2 paths (KnownPaths), instead of Signals: requested in
+	// one batch on v2, translated to their signals on v3.
+	Paths []string `yaml:"paths,omitempty"`
 	// Vehicles selects the vehicles; default all.
 	Vehicles Vehicles `yaml:"vehicles"`
 	// Jitter spreads a firing's jobs over this window; 0 enqueues them at once.
@@ -198,7 +208,7 @@ const (
 	EmitOnChange Emit = "on_change" // only when the data's age advanced or the value changed
 )
 
-// KnownPaths are the Smartcar paths a schedule may poll.
+// KnownPaths are the API v2 paths a schedule's paths may hold.
 var KnownPaths = []string{
 	"/", "/vin", "/odometer", "/location", "/battery", "/battery/capacity",
 	"/battery/nominal_capacity", "/charge", "/charge/limit", "/fuel",
@@ -215,7 +225,7 @@ func Default() *Config {
 	c.Schedules = []Schedule{{
 		Name:     "demo",
 		Cron:     "@every 30s",
-		Paths:    []string{"/odometer", "/location", "/battery", "/charge"},
+		Signals:  []string{"odometer", "location", "battery", "charge"},
 		Vehicles: Vehicles{All: true},
 		Jitter:   5 * time.Second,
 		Emit:     EmitAlways,
@@ -230,6 +240,7 @@ func defaults() *Config {
 		Redis:   Redis{KeyPrefix: "smartcar:"},
 		DataDir: "./data",
 		Smartcar: Smartcar{
+			API:          APIV3,
 			UnitSystem:   "metric",
 			Mode:         ModeLive,
 			RateLimit:    RateLimit{RequestsPerMinute: 2, Burst: 120},

@@ -31,8 +31,8 @@ schedules:
 func ExampleFormatProjections() {
 	file := `smartcar: {mode: simulated, monthly_quota: 500}
 schedules:
-  - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
-  - {name: morning, cron: "0 7 * * *", paths: [/charge]}
+  - {name: every_2h, cron: "0 */2 * * *", signals: [odometer, location, battery]}
+  - {name: morning, cron: "0 7 * * *", signals: [charge, connectivity]}
 `
 	cfg, err := config.Parse("poller.yaml", []byte(file), nil, config.SkipCredentials())
 	if err != nil {
@@ -41,17 +41,19 @@ schedules:
 	}
 	_ = config.FormatProjections(os.Stdout, cfg.Projections(), cfg.Smartcar.MonthlyQuota)
 	// Output:
-	// SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
-	// every_30m      1440         4320                  864% of 500  OVER QUOTA
-	// morning        30           30                    6% of 500
-	// all schedules  1470         4350                  870% of 500  OVER QUOTA
+	// SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D (API v3)  QUOTA       ON API v2
+	// every_2h       360          360                            72% of 500  1080
+	// morning        30           30                             6% of 500   -
+	// all schedules  390          390                            78% of 500  -
+	//
+	// API v3 (smartcar.api) bills 390 requests per vehicle in 30 days for these schedules; API v2 cannot poll them: connectivity has no API v2 path.
 }
 
 func ExampleQuotaWarnings() {
-	file := `smartcar: {mode: simulated, monthly_quota: 500}
+	file := `smartcar: {api: v2, mode: simulated, monthly_quota: 500}
 schedules:
   - {name: every_30m, cron: "*/30 * * * *", paths: [/odometer, /location, /battery]}
-  - {name: every_6h, cron: "0 */6 * * *", paths: [/odometer, /location, /battery]}
+  - {name: every_6h, cron: "0 */6 * * *", signals: [odometer, location, battery]}
 `
 	env := map[string]string{"SMARTCAR_CLIENT_ID": "id", "SMARTCAR_CLIENT_SECRET": "secret"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }

@@ -23,6 +23,7 @@ func wantDefaults(schedules ...config.Schedule) *config.Config {
 		Redis:   config.Redis{URL: "", KeyPrefix: "smartcar:"},
 		DataDir: "./data",
 		Smartcar: config.Smartcar{
+			API:          config.APIV3,
 			UnitSystem:   "metric",
 			ClientID:     testClientID,
 			ClientSecret: testClientSecret,
@@ -80,6 +81,7 @@ func TestParse_good(t *testing.T) {
 				Redis:   config.Redis{URL: "redis://:pw@redis:6379/2", KeyPrefix: "fleet1:"},
 				DataDir: "/var/lib/smartcar-poller",
 				Smartcar: config.Smartcar{
+					API:          config.APIV2,
 					UnitSystem:   "imperial",
 					ClientID:     "file-client-id",
 					ClientSecret: "file-secret",
@@ -164,11 +166,11 @@ func TestParse_example(t *testing.T) {
 	}
 	want := wantDefaults(
 		config.Schedule{
-			Name: "default", Cron: "0 */6 * * *", Paths: []string{"/odometer", "/location", "/battery"},
+			Name: "default", Cron: "0 */2 * * *", Signals: []string{"odometer", "location", "battery", "charge", "lock_status", "connectivity"},
 			Vehicles: config.Vehicles{All: true}, Jitter: 5 * time.Minute, Emit: config.EmitOnChange,
 		},
 		config.Schedule{
-			Name: "weekly_health", Cron: "0 6 * * 1", Paths: []string{"/engine/oil", "/tires/pressure", "/diagnostics/system_status"},
+			Name: "weekly_health", Cron: "0 6 * * 1", Signals: []string{"engine_oil", "tire_pressure", "battery_capacity", "transmission-gearstate"},
 			Vehicles: config.Vehicles{Tags: []string{"fleet"}}, Jitter: 30 * time.Minute, Emit: config.EmitAlways,
 		},
 	)
@@ -344,16 +346,16 @@ func TestDefault_demoSchedule(t *testing.T) {
 	// Everything but the schedule is the documented default.
 	c.Smartcar.ClientID, c.Smartcar.ClientSecret = testClientID, testClientSecret
 	want := wantDefaults(config.Schedule{
-		Name: "demo", Cron: "@every 30s", Paths: []string{"/odometer", "/location", "/battery", "/charge"},
+		Name: "demo", Cron: "@every 30s", Signals: []string{"odometer", "location", "battery", "charge"},
 		Vehicles: config.Vehicles{All: true}, Jitter: 5 * time.Second, Emit: config.EmitAlways,
 	})
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Default (-want +got):\n%s", diff)
 	}
 	// Each call is a fresh copy.
-	c.Schedules[0].Paths[0] = "/changed"
-	if got := config.Default().Schedules[0].Paths[0]; got != "/odometer" {
-		t.Errorf("Default shares state: path %q after a change to another copy", got)
+	c.Schedules[0].Signals[0] = "changed"
+	if got := config.Default().Schedules[0].Signals[0]; got != "odometer" {
+		t.Errorf("Default shares state: signal %q after a change to another copy", got)
 	}
 }
 

@@ -29,17 +29,59 @@ func TestConfig_Projections(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.cron, func(t *testing.T) {
+			// The first paths of KnownPaths all have an API v3 signal.
+			s := config.Schedule{Name: "s", Cron: tc.cron, Paths: config.KnownPaths[:tc.paths]}
+			v2, v3 := tc.firings*float64(tc.paths), tc.firings // v2 bills each path, v3 each job
+			for _, api := range []string{config.APIV2, config.APIV3} {
+				c := config.Default()
+				c.Smartcar.API = api
+				c.Smartcar.MonthlyQuota = 500
+				c.Schedules = []config.Schedule{s}
+				want := config.Projection{Schedule: "s", FiringsPerMonth: tc.firings, API: api,
+					RequestsPerVehiclePerMonth: v2, OverQuota: v2 > 500,
+					Other: config.Alternative{API: config.APIV3, RequestsPerVehiclePerMonth: v3}}
+				if api == config.APIV3 {
+					want.RequestsPerVehiclePerMonth, want.OverQuota = v3, v3 > 500
+					want.Other = config.Alternative{API: config.APIV2, RequestsPerVehiclePerMonth: v2}
+				}
+				if diff := cmp.Diff([]config.Projection{want}, c.Projections()); diff != "" {
+					t.Errorf("API %s: Projections (-want +got):\n%s", api, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestConfig_Projections_signals: signals cost one request a job on v3 and
+// their first path each on v2; what one API lacks is said, not counted.
+func TestConfig_Projections_signals(t *testing.T) {
+	tests := []struct {
+		name     string
+		api      string
+		signals  []string
+		requests float64 // on api, 30 daily firings
+		other    config.Alternative
+	}{
+		{"v3 signals", config.APIV3, []string{"odometer", "location", "battery", "battery_capacity"}, 30,
+			config.Alternative{API: config.APIV2, RequestsPerVehiclePerMonth: 120}},
+		{"v3 only", config.APIV3, []string{"odometer", "connectivity"}, 30,
+			config.Alternative{API: config.APIV2, RequestsPerVehiclePerMonth: 30, Lacks: "connectivity has no API v2 path"}},
+		{"raw code", config.APIV3, []string{"transmission-gearstate"}, 30,
+			config.Alternative{API: config.APIV2, Lacks: "the API v3 code transmission-gearstate has no API v2 path"}},
+		{"all", config.APIV3, []string{"all"}, 30, config.Alternative{API: config.APIV2, Lacks: `"all" is API v3 only`}},
+		{"v2 diagnostics", config.APIV2, []string{"odometer", "diagnostics"}, 60,
+			config.Alternative{API: config.APIV3, RequestsPerVehiclePerMonth: 30, Lacks: "diagnostics has no API v3 signal"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			c := config.Default()
-			c.Smartcar.MonthlyQuota = 500
-			c.Schedules = []config.Schedule{{Name: "s", Cron: tc.cron, Paths: config.KnownPaths[:tc.paths]}}
-			got := c.Projections()
-			want := []config.Projection{{
-				Schedule:                   "s",
-				FiringsPerMonth:            tc.firings,
-				RequestsPerVehiclePerMonth: tc.firings * float64(tc.paths),
-				OverQuota:                  tc.firings*float64(tc.paths) > 500,
-			}}
-			if diff := cmp.Diff(want, got); diff != "" {
+			c.Smartcar.API = tc.api
+			c.Schedules = []config.Schedule{{Name: "s", Cron: "@daily", Signals: tc.signals, Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
+			if err := c.Validate(config.SkipCredentials()); err != nil {
+				t.Fatal(err)
+			}
+			want := []config.Projection{{Schedule: "s", FiringsPerMonth: 30, API: tc.api, RequestsPerVehiclePerMonth: tc.requests, Other: tc.other}}
+			if diff := cmp.Diff(want, c.Projections()); diff != "" {
 				t.Errorf("Projections (-want +got):\n%s", diff)
 			}
 		})
@@ -78,8 +120,10 @@ func TestConfig_Projections_quota(t *testing.T) {
 
 func TestFormatProjections(t *testing.T) {
 	ps := []config.Projection{
-		{Schedule: "default", FiringsPerMonth: 1440, RequestsPerVehiclePerMonth: 4320, OverQuota: true},
-		{Schedule: "daily_health", FiringsPerMonth: 30, RequestsPerVehiclePerMonth: 90},
+		{Schedule: "default", FiringsPerMonth: 1440, API: config.APIV2, RequestsPerVehiclePerMonth: 4320, OverQuota: true,
+			Other: config.Alternative{API: config.APIV3, RequestsPerVehiclePerMonth: 1440}},
+		{Schedule: "daily_health", FiringsPerMonth: 30, API: config.APIV2, RequestsPerVehiclePerMonth: 90,
+			Other: config.Alternative{API: config.APIV3, RequestsPerVehiclePerMonth: 30}},
 	}
 	tests := []struct {
 		name  string
@@ -89,22 +133,53 @@ func TestFormatProjections(t *testing.T) {
 	}{
 		{
 			name: "two schedules", ps: ps, quota: 500,
-			want: `SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
-default        1440         4320                  864% of 500  OVER QUOTA
-daily_health   30           90                    18% of 500
-all schedules  1470         4410                  882% of 500  OVER QUOTA
+			want: `SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D (API v2)  QUOTA                    ON API v3
+default        1440         4320                           864% of 500  OVER QUOTA  1440
+daily_health   30           90                             18% of 500               30
+all schedules  1470         4410                           882% of 500  OVER QUOTA  1470
+
+API v2 (smartcar.api) bills 4410 requests per vehicle in 30 days for these schedules, API v3 would bill 1470: API v3 would be cheaper (smartcar.api: v3).
 `,
 		},
 		{
 			name: "one schedule, unknown quota", ps: ps[1:], quota: 0,
-			want: `SCHEDULE      FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
-daily_health  30           90                    -
+			want: `SCHEDULE      FIRINGS/30D  REQUESTS/VEHICLE/30D (API v2)  QUOTA  ON API v3
+daily_health  30           90                             -      30
+
+API v2 (smartcar.api) bills 90 requests per vehicle in 30 days for these schedules, API v3 would bill 30: API v3 would be cheaper (smartcar.api: v3).
 `,
 		},
 		{
-			name: "fractions", ps: []config.Projection{{Schedule: "x", FiringsPerMonth: 2.5, RequestsPerVehiclePerMonth: 7.5}}, quota: 1000,
-			want: `SCHEDULE  FIRINGS/30D  REQUESTS/VEHICLE/30D  QUOTA
-x         2.5          7.5                   1% of 1000
+			name: "fractions", ps: []config.Projection{{Schedule: "x", FiringsPerMonth: 2.5, API: config.APIV2, RequestsPerVehiclePerMonth: 7.5,
+				Other: config.Alternative{API: config.APIV3, RequestsPerVehiclePerMonth: 2.5}}}, quota: 1000,
+			want: `SCHEDULE  FIRINGS/30D  REQUESTS/VEHICLE/30D (API v2)  QUOTA       ON API v3
+x         2.5          7.5                            1% of 1000  2.5
+
+API v2 (smartcar.api) bills 7.5 requests per vehicle in 30 days for these schedules, API v3 would bill 2.5: API v3 would be cheaper (smartcar.api: v3).
+`,
+		},
+		{
+			name: "v3, v2 lacks a signal", quota: 500, ps: []config.Projection{
+				{Schedule: "a", FiringsPerMonth: 30, API: config.APIV3, RequestsPerVehiclePerMonth: 30,
+					Other: config.Alternative{API: config.APIV2, RequestsPerVehiclePerMonth: 60}},
+				{Schedule: "b", FiringsPerMonth: 4, API: config.APIV3, RequestsPerVehiclePerMonth: 4,
+					Other: config.Alternative{API: config.APIV2, Lacks: "connectivity has no API v2 path"}},
+			},
+			want: `SCHEDULE       FIRINGS/30D  REQUESTS/VEHICLE/30D (API v3)  QUOTA      ON API v2
+a              30           30                             6% of 500  60
+b              4            4                              1% of 500  -
+all schedules  34           34                             7% of 500  -
+
+API v3 (smartcar.api) bills 34 requests per vehicle in 30 days for these schedules; API v2 cannot poll them: connectivity has no API v2 path.
+`,
+		},
+		{
+			name: "same cost", quota: 500, ps: []config.Projection{{Schedule: "a", FiringsPerMonth: 30, API: config.APIV3,
+				RequestsPerVehiclePerMonth: 30, Other: config.Alternative{API: config.APIV2, RequestsPerVehiclePerMonth: 30}}},
+			want: `SCHEDULE  FIRINGS/30D  REQUESTS/VEHICLE/30D (API v3)  QUOTA      ON API v2
+a         30           30                             6% of 500  30
+
+API v3 (smartcar.api) bills 30 requests per vehicle in 30 days for these schedules, API v2 would bill 30: both cost the same.
 `,
 		},
 	}
@@ -123,7 +198,7 @@ x         2.5          7.5                   1% of 1000
 
 func TestQuotaWarnings(t *testing.T) {
 	p := func(name string, requests float64) config.Projection {
-		return config.Projection{Schedule: name, RequestsPerVehiclePerMonth: requests}
+		return config.Projection{Schedule: name, API: config.APIV2, RequestsPerVehiclePerMonth: requests}
 	}
 	tests := []struct {
 		name  string
@@ -143,6 +218,9 @@ func TestQuotaWarnings(t *testing.T) {
 		}},
 		{"only the sum over", []config.Projection{p("a", 360), p("b", 90), p("c", 90)}, 500, []string{
 			`schedules "a", "b", "c" together project 540 requests in 30 days for a vehicle they all select, 108% of smartcar.monthly_quota 500: poll less often or fewer paths`,
+		}},
+		{"v3 over", []config.Projection{{Schedule: "a", API: config.APIV3, RequestsPerVehiclePerMonth: 1440}}, 500, []string{
+			`schedule "a" projects 1440 requests per vehicle in 30 days, 288% of smartcar.monthly_quota 500: poll less often`,
 		}},
 	}
 	for _, tc := range tests {

@@ -114,13 +114,15 @@ func (v *validator) config(c *Config) {
 
 	v.onboarding(c)
 	v.security(c)
-	v.schedules(c.Schedules)
+	v.schedules(c.Schedules, c.Smartcar.API)
 }
 
 func (v *validator) smartcar(s *Smartcar) {
+	v.oneOf("smartcar.api", s.API, APIV3, APIV2)
 	v.oneOf("smartcar.unit_system", s.UnitSystem, "metric", "imperial")
 	v.oneOf("smartcar.mode", string(s.Mode), string(ModeLive), string(ModeTest), string(ModeSimulated))
-	// Every mode refreshes tokens, which needs the client id and secret.
+	// Every mode and both APIs need the client id and secret (for the
+	// application token on v3, to refresh tokens on v2).
 	if !v.opts.skipCredentials {
 		v.check(s.ClientID != "", "smartcar.client_id", "missing (set it or SMARTCAR_CLIENT_ID)")
 		v.check(s.ClientSecret != "", "smartcar.client_secret", "missing (set it or SMARTCAR_CLIENT_SECRET)")

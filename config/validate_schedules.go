@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-func (v *validator) schedules(ss []Schedule) {
+func (v *validator) schedules(ss []Schedule, api string) {
 	if len(ss) == 0 {
 		v.fail("schedules", "at least one schedule is required")
 		return
@@ -14,7 +14,7 @@ func (v *validator) schedules(ss []Schedule) {
 	first := map[string]int{}
 	for i, s := range ss {
 		path := fmt.Sprintf("schedules[%d]", i)
-		v.schedule(path, &s)
+		v.schedule(path, &s, api)
 		if s.Name == "" {
 			continue
 		}
@@ -26,7 +26,7 @@ func (v *validator) schedules(ss []Schedule) {
 	}
 }
 
-func (v *validator) schedule(path string, s *Schedule) {
+func (v *validator) schedule(path string, s *Schedule, api string) {
 	if v.bad[path] {
 		return
 	}
@@ -48,7 +48,9 @@ func (v *validator) schedule(path string, s *Schedule) {
 		}
 	}
 
-	v.paths(path+".paths", s.Paths)
+	if !v.bad[path+".signals"] && !v.bad[path+".paths"] {
+		v.signalsAndPaths(path, s, api)
+	}
 	v.vehicles(path+".vehicles", s.Vehicles)
 
 	v.nonNegative(path+".jitter", s.Jitter)
@@ -59,10 +61,6 @@ func (v *validator) schedule(path string, s *Schedule) {
 }
 
 func (v *validator) paths(path string, paths []string) {
-	if len(paths) == 0 {
-		v.fail(path, "at least one path is required")
-		return
-	}
 	for i, p := range paths {
 		item := fmt.Sprintf("%s[%d]", path, i)
 		switch {

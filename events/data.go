@@ -192,7 +192,10 @@ type SignalData struct {
 	OEMUpdatedAt time.Time       `json:"oem_updated_at,omitzero"`
 }
 
-// ErrorData reports a path that failed. StatusCode is the HTTP status of the
+// ErrorData reports a path that failed: an API v2 path, or for an API v3
+// signal the v2 path of the daemon signal when it has one, else
+// /signals/<signal or code> (/signals: the whole call of a job that asked
+// for every signal). StatusCode is the HTTP status of the
 // item, 0 when there was no response (e.g. a timeout); Type and Code are
 // Smartcar's error type and code (Type is required: use e.g. SDK_ERROR when
 // there was no Smartcar error body); RetryAfterS is Retry-After in seconds.

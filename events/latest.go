@@ -111,6 +111,8 @@ func (l *Latest) get(ctx context.Context, key string) (Event, uint64, error) {
 // true when no event is stored for its vehicle and signal, when its data
 // differs from the stored one (compared as canonical JSON, so key order and
 // number spelling don't matter), or when its time (the data age) is later.
+// A generic signal event's retrieved_at (when Smartcar read the value, new
+// on every poll) is no change: its oem_updated_at and body are.
 func (l *Latest) Changed(ctx context.Context, ev Event) (bool, error) {
 	key, err := latestKey(ev)
 	if err != nil {
@@ -125,7 +127,11 @@ func (l *Latest) Changed(ctx context.Context, ev Event) (bool, error) {
 	if ev.Time.After(prev.Time) {
 		return true, nil
 	}
-	same, err := sameJSON(ev.Data, prev.Data)
+	var ignore string
+	if s, _ := ev.Signal(); s == SignalGeneric {
+		ignore = "retrieved_at"
+	}
+	same, err := sameJSON(ev.Data, prev.Data, ignore)
 	if err != nil {
 		return false, fmt.Errorf("changed: event %s: %w", ev.ID, err)
 	}
@@ -172,23 +178,29 @@ func newer(a, b Event) bool {
 	return a.FetchedAt.After(b.FetchedAt)
 }
 
-func sameJSON(a, b json.RawMessage) (bool, error) {
-	ca, err := canonicalJSON(a)
+// sameJSON compares a and b as canonical JSON, without their top-level
+// member ignore (none when "").
+func sameJSON(a, b json.RawMessage, ignore string) (bool, error) {
+	ca, err := canonicalJSON(a, ignore)
 	if err != nil {
 		return false, err
 	}
-	cb, err := canonicalJSON(b)
+	cb, err := canonicalJSON(b, ignore)
 	if err != nil {
 		return false, err
 	}
 	return bytes.Equal(ca, cb), nil
 }
 
-// canonicalJSON re-encodes b with sorted object keys and numbers as float64.
-func canonicalJSON(b []byte) ([]byte, error) {
+// canonicalJSON re-encodes b with sorted object keys and numbers as
+// float64, without its top-level member ignore.
+func canonicalJSON(b []byte, ignore string) ([]byte, error) {
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("canonical json: %w", err)
+	}
+	if m, ok := v.(map[string]any); ok && ignore != "" {
+		delete(m, ignore)
 	}
 	return json.Marshal(v)
 }

@@ -87,7 +87,19 @@ func TestLatest_Changed(t *testing.T) {
 		otherCode := gear
 		otherCode.ID = "other-code"
 		otherCode.Data = json.RawMessage(`{"code":"wheel-tires","body":{"value":"D"}}`)
-		for ev, want := range map[*events.Event]bool{&gear: false, &otherCode: true} {
+		// A later read of the same value (retrieved_at moved, oem_updated_at
+		// did not) is no change; a new body is.
+		reread, shifted := gear, gear
+		reread.ID, shifted.ID = "reread", "shifted"
+		var d events.SignalData
+		if err := json.Unmarshal(gear.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		d.RetrievedAt = d.RetrievedAt.Add(time.Hour)
+		reread.Data, _ = json.Marshal(d)
+		d.Body = json.RawMessage(`{"value":"R"}`)
+		shifted.Data, _ = json.Marshal(d)
+		for ev, want := range map[*events.Event]bool{&gear: false, &otherCode: true, &reread: false, &shifted: true} {
 			if got, err := latest.Changed(ctx, *ev); err != nil || got != want {
 				t.Errorf("Changed(generic %s) = %v, %v; want %v, nil", ev.Data, got, err, want)
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
@@ -61,6 +62,20 @@ func TestSignalForPath(t *testing.T) {
 func TestPaths_config(t *testing.T) {
 	if diff := cmp.Diff(normalize.Paths(), slices.Sorted(slices.Values(config.KnownPaths))); diff != "" {
 		t.Errorf("config.KnownPaths differs from normalize.Paths() (-normalize +config):\n%s", diff)
+	}
+}
+
+// config keeps its own list of the signals a schedule may ask for, with
+// their v2 paths and whether v3 has them: it must be this package's table
+// (info comes on v3 with the vehicle, not from a signal code).
+func TestSignals_config(t *testing.T) {
+	var want []config.KnownSignal
+	for _, s := range normalize.Table() {
+		want = append(want, config.KnownSignal{Name: string(s.Signal), Paths: s.Paths,
+			V3: len(s.Codes) > 0 || s.Signal == events.SignalInfo})
+	}
+	if diff := cmp.Diff(want, config.KnownSignals, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("config.KnownSignals differs from normalize.Table() (-normalize +config):\n%s", diff)
 	}
 }
 

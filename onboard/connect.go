@@ -87,7 +87,7 @@ func (h *Handler) ServeCallback(w http.ResponseWriter, r *http.Request) {
 			Message: "Smartcar did not accept the authorization. Please start again.", Retry: "connect"})
 		return
 	}
-	ids, err := h.ConnectGrant(ctx, access, nil)
+	ids, err := h.ConnectGrant(ctx, access, q.Get("user_id"), nil)
 	if err != nil {
 		h.stats.connectErrors.Add(1)
 		status, msg := http.StatusInternalServerError, "The vehicles could not be registered. Please try again later."

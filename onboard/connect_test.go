@@ -2,6 +2,7 @@ package onboard_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/registry"
@@ -92,6 +94,76 @@ func TestHandler_Connect_flow(t *testing.T) {
 	}
 	if s := r.h.Stats(); s.Connected != 1 || s.ConnectErrors != 1 {
 		t.Errorf("stats %+v, want 1 connected and 1 error", s)
+	}
+}
+
+// TestHandler_Connect_v3 is Connect for a daemon on API v3 (DropGrants):
+// the vehicles are registered with the user id Connect's redirect carried,
+// the token pair is not kept, and the user is not asked for.
+func TestHandler_Connect_v3(t *testing.T) {
+	r := newRigConfig(t, onboard.Config{DropGrants: true})
+	b := newBrowser(t)
+	if status, page := b.get(t, r.srv.URL+onboard.PathConnect); status != 200 {
+		t.Fatalf("Connect flow ended with HTTP %d:\n%s", status, page)
+	}
+	cb, err := url.Parse(b.callbackURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := cb.Query().Get("user_id")
+	if user != r.sim.Users()[0] {
+		t.Fatalf("the redirect carried user_id %q, want %q", user, r.sim.Users()[0])
+	}
+	for _, id := range r.sim.VehicleIDs() {
+		v, err := r.store.GetVehicle(context.Background(), id)
+		if err != nil || v.UserID != user || v.Status != events.StatusConnected {
+			t.Errorf("vehicle %s: %+v, %v; want connected for user %s", id, v, err, user)
+		}
+	}
+	if _, err := r.grants.GetGrant(context.Background(), user); !errors.Is(err, credentials.ErrNotFound) {
+		t.Errorf("grant stored on API v3: %v, want none", err)
+	}
+	if n := r.sim.Stats().Paths["/user"]; n != 0 {
+		t.Errorf("%d GET /user calls, want none: the redirect said who", n)
+	}
+}
+
+// TestHandler_Connect_redirectUserNotTrustedWithAPair: on API v2 the pair
+// is stored under the user Smartcar names for its access token, whatever
+// user id the redirect (which the browser can edit) carried.
+func TestHandler_Connect_redirectUserNotTrustedWithAPair(t *testing.T) {
+	r := newRig(t)
+	// Connect up to Smartcar's redirect back, without following it.
+	b2 := newBrowser(t)
+	resp, err := b2.Transport(t).RoundTrip(mustRequest(t, r.srv.URL+onboard.PathConnect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(r.srv.URL)
+	b2.Jar.SetCookies(u, resp.Cookies())
+	auth, err := b2.Transport(t).RoundTrip(mustRequest(t, resp.Header.Get("Location")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.Body.Close()
+	forged, _ := url.Parse(auth.Header.Get("Location"))
+	q := forged.Query()
+	if q.Get("user_id") != r.sim.Users()[0] {
+		t.Fatalf("Smartcar's redirect %s: no user_id", forged)
+	}
+	q.Set("user_id", "someone-else")
+	forged.RawQuery = q.Encode()
+	if status, page := b2.get(t, forged.String()); status != 200 {
+		t.Fatalf("callback with an edited user_id: HTTP %d\n%s", status, page)
+	}
+	if _, err := r.grants.GetGrant(context.Background(), "someone-else"); !errors.Is(err, credentials.ErrNotFound) {
+		t.Errorf("a grant was stored under the edited user id: %v", err)
+	}
+	for _, id := range r.sim.VehicleIDs() {
+		if v, _ := r.store.GetVehicle(context.Background(), id); v.UserID != r.sim.Users()[0] {
+			t.Errorf("vehicle %s registered for %q, want %q", id, v.UserID, r.sim.Users()[0])
+		}
 	}
 }
 

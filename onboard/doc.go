@@ -2,10 +2,12 @@
 //
 //   - GET /connect sends the user to Smartcar Connect with a random state
 //     kept (single use, short TTL) in the marks;
-//   - GET /callback checks the state, exchanges the code, stores the grant,
-//     registers its vehicles (with the Smartcar user id; the grant's vehicles
-//     left out this time become disconnected) and publishes "status:
-//     connected" for each, or
+//   - GET /callback checks the state, exchanges the code, registers the
+//     grant's vehicles with the Smartcar user id (the redirect's user_id
+//     when the pair is not kept, else the access token's user; the grant's
+//     vehicles left out this time become disconnected), stores the token
+//     pair (unless Config.DropGrants: a daemon on API v3 needs none) and
+//     publishes "status: connected" for each vehicle, or
 //     shows Connect's error (access_denied, vehicle_incompatible, ...) and
 //     publishes nothing. A vehicle in needs_reauth comes back the same way,
 //     with its id, registry entry and event history;

@@ -14,15 +14,31 @@ import (
 // ErrNoVehicles is returned by ConnectGrant when the grant covers no vehicle.
 var ErrNoVehicles = errors.New("the grant has no vehicles")
 
-// ConnectGrant stores a fresh token pair under its Smartcar user, discovers
-// the grant's vehicles, registers them for polling and publishes a
-// "connected" status event for each; it returns their ids. A vehicle
-// already registered keeps its id, last poll and (when tags is nil) its
-// tags, so one in needs_reauth resumes where it stopped.
-func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, tags []string) ([]string, error) {
-	user, err := h.d.API.GetUser(ctx, access.AccessToken)
-	if err != nil {
-		return nil, fmt.Errorf("get user: %w", err)
+// ConnectGrant discovers a grant's vehicles, registers them for polling
+// with their Smartcar user id, stores the fresh token pair under that user
+// (unless Config.DropGrants: API v3 polls without it) and publishes a
+// "connected" status event for each vehicle; it returns their ids. A
+// vehicle already registered keeps its id, last poll and (when tags is nil)
+// its tags, so one in needs_reauth resumes where it stopped.
+//
+// userID is the user id Connect's redirect carried, or "": the user is then
+// asked for (GET /user). A pair is only ever stored under the user Smartcar
+// names for its access token, so with a pair to store the redirect's id is
+// not taken on trust: a user who edits it would otherwise overwrite another
+// user's grant. Without one it only says whom the vehicles are polled for,
+// and a wrong one is corrected by the worker's lookup of the vehicle's
+// connection.
+func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, userID string, tags []string) ([]string, error) {
+	user := &smartcar.User{ID: userID}
+	if userID == "" || !h.cfg.DropGrants {
+		u, err := h.d.API.GetUser(ctx, access.AccessToken)
+		if err != nil {
+			return nil, fmt.Errorf("get user: %w", err)
+		}
+		if userID != "" && u.ID != userID {
+			h.log.WarnContext(ctx, "connect redirect named another user than the access token's; the token's is kept")
+		}
+		user = u
 	}
 	var ids []string
 	for offset := 0; ; {
@@ -58,9 +74,12 @@ func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, tag
 		}
 		vs = append(vs, v)
 	}
-	// The pair first: no vehicle is registered under a grant without one.
-	if err := h.d.Grants.Connect(ctx, user.ID, access); err != nil {
-		return nil, fmt.Errorf("store grant: %w", err)
+	// The pair first: no vehicle is registered under a grant without one
+	// (on API v2, which polls with it).
+	if !h.cfg.DropGrants {
+		if err := h.d.Grants.Connect(ctx, user.ID, access); err != nil {
+			return nil, fmt.Errorf("store grant: %w", err)
+		}
 	}
 	// The grant's vehicles the user did not authorize this time.
 	if _, err := registry.SetGrantStatus(ctx, h.d.Registry, user.ID, events.StatusDisconnected,
@@ -90,6 +109,6 @@ func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, tag
 	if err := h.d.Publisher.Publish(ctx, evs...); err != nil {
 		return nil, fmt.Errorf("publish connected: %w", err)
 	}
-	h.log.InfoContext(ctx, "grant connected", "vehicles", len(ids), "tags", tags)
+	h.log.InfoContext(ctx, "grant connected", "vehicles", len(ids), "tags", tags, "token_pair_kept", !h.cfg.DropGrants)
 	return ids, nil
 }

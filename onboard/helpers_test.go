@@ -54,6 +54,13 @@ type rig struct {
 
 func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 	t.Helper()
+	return newRigConfig(t, onboard.Config{}, simOpts...)
+}
+
+// newRigConfig is newRig with the handler's config (its scopes and
+// management token are the rig's).
+func newRigConfig(t *testing.T, cfg onboard.Config, simOpts ...smartcartest.Option) *rig {
+	t.Helper()
 	rdb := testserver.Redis(t)
 	nc := testserver.NATS(t)
 	js, err := jetstream.New(nc)
@@ -119,10 +126,9 @@ func newRig(t *testing.T, simOpts ...smartcartest.Option) *rig {
 	r.store = redisregistry.New(rdb, keyPrefix)
 	r.grants = rediscredentials.New(rdb, keyPrefix, nil)
 	mgr := credentials.NewManager(r.grants, auth, credentials.ManagerConfig{}, nil)
-	r.h, err = onboard.New(onboard.Config{
-		Scopes:          []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_fuel"},
-		ManagementToken: r.sim.ManagementToken,
-	}, testserver.Logger(t), onboard.Deps{Auth: auth, API: api, Grants: mgr, Registry: r.store,
+	cfg.Scopes = []string{"read_vehicle_info", "read_odometer", "read_location", "read_battery", "read_fuel"}
+	cfg.ManagementToken = r.sim.ManagementToken
+	r.h, err = onboard.New(cfg, testserver.Logger(t), onboard.Deps{Auth: auth, API: api, Grants: mgr, Registry: r.store,
 		Marks: marks.NewRedis(rdb, keyPrefix), Publisher: pub, Latest: pub, Inbox: r.inbox})
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,10 @@ type Config struct {
 	Scopes []string
 	// StateTTL bounds a Connect attempt (default 10m).
 	StateTTL time.Duration
+	// DropGrants leaves a connected grant's token pair unstored: the
+	// daemon polls on API v3 with its application token and each vehicle's
+	// Smartcar user id, and needs no user token (ConnectGrant).
+	DropGrants bool
 	// ManagementToken (the AMT) signs webhooks; webhooks need it.
 	ManagementToken string
 	// DedupTTL is how long a webhook eventId is remembered (default

@@ -48,7 +48,8 @@ func TestDecode(t *testing.T) {
 	for _, j := range []PollJob{
 		{ID: "s/v/1", Schedule: "s", VehicleID: "v", Paths: []string{"/odometer", "/location"}, Tick: tick, Emit: "always"},
 		{ID: "s/v/1", Schedule: "s", VehicleID: "v", Tick: tick},
-		{ID: "x", VehicleID: "v", Paths: []string{}, Tick: time.Date(2026, 1, 2, 3, 4, 5, 600700800, time.FixedZone("", -5*3600-30*60))},
+		{ID: "s/v/2", Schedule: "s", VehicleID: "v", Signals: []string{"odometer", "transmission-gearstate"}, Tick: tick, Emit: "on_change"},
+		{ID: "x", VehicleID: "v", Signals: []string{"all"}, Tick: time.Date(2026, 1, 2, 3, 4, 5, 600700800, time.FixedZone("", -5*3600-30*60))},
 		{ID: "a\"b\\c<&>ünï€😀", Schedule: "tab\there\nnl", VehicleID: "v", Paths: []string{"/a"}, Tick: tick},
 	} {
 		data, err := json.Marshal(&j)

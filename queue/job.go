@@ -7,15 +7,21 @@ import (
 	"time"
 )
 
-// PollJob asks a worker to fetch Paths for one vehicle at one schedule tick.
+// PollJob asks a worker to fetch one vehicle's data at one schedule tick:
+// Paths in one API v2 batch, or Signals with one API v3 /signals call.
 type PollJob struct {
 	// ID identifies the (schedule, vehicle, tick) triple; it is the
 	// Nats-Msg-Id. Enqueue fills it from JobID when empty.
-	ID        string    `json:"id"`
-	Schedule  string    `json:"schedule"`
-	VehicleID string    `json:"vehicle_id"`
-	Paths     []string  `json:"paths"`
-	Tick      time.Time `json:"tick"`
+	ID        string `json:"id"`
+	Schedule  string `json:"schedule"`
+	VehicleID string `json:"vehicle_id"`
+	// Paths are the API v2 paths of the job's batch; empty on a v3 job.
+	Paths []string `json:"paths,omitempty"`
+	// Signals are what an API v3 job publishes from the vehicle's signals
+	// (the daemon's signal names, raw v3 codes, or "all"); empty on a v2
+	// job. The queue carries them without interpreting them.
+	Signals []string  `json:"signals,omitempty"`
+	Tick    time.Time `json:"tick"`
 	// Emit is the schedule's emission mode (for example "always" or
 	// "on_change"); the queue carries it without interpreting it.
 	Emit string `json:"emit,omitempty"`

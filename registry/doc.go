@@ -1,5 +1,6 @@
 // Package registry owns the vehicle registry: which vehicles are polled,
-// with which v2 grant and Smartcar user id, their tags, their polling status
+// with which v2 grant and Smartcar user id (SetUserID fills it in later for
+// vehicles registered without one), their tags, their polling status
 // (events.Status) with a reason, their last poll (PollRecorder writes it in
 // the background), Retry-After holds, poll leases (StartPoll: lease, hold
 // and vehicle in one call) and each vehicle's last webhook time. It must not

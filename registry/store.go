@@ -27,6 +27,10 @@ type Store interface {
 	DeleteVehicle(ctx context.Context, id string) error
 	// SetStatus sets a registered vehicle's status and reason.
 	SetStatus(ctx context.Context, id string, s events.Status, reason string) error
+	// SetUserID sets a registered vehicle's Smartcar user id (sent as
+	// sc-user-id on API v3) and keeps the rest of it; userID must not be
+	// empty. Writes to other vehicles never make it retry.
+	SetUserID(ctx context.Context, id, userID string) error
 	// TouchPoll records that the vehicle was polled at t; an older t than the
 	// stored one is ignored.
 	TouchPoll(ctx context.Context, id string, t time.Time) error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/queue"
@@ -60,12 +61,13 @@ type tally struct {
 	Errors      int      // error events (a path that failed for good)
 	NeedsReauth map[string]bool
 	seen        map[evKey]int
+	incomplete  map[int64]bool // ticks (unix seconds) with a (vehicle, path) missing
 }
 
 // count tallies evs against vehicles and paths: every tick that produced an
 // event must have exactly one event per vehicle and path.
 func count(evs []events.Event, vehicles, paths []string) tally {
-	tl := tally{seen: map[evKey]int{}, NeedsReauth: map[string]bool{}}
+	tl := tally{seen: map[evKey]int{}, NeedsReauth: map[string]bool{}, incomplete: map[int64]bool{}}
 	ticks := map[int64]time.Time{}
 	ids := map[string]int{}
 	for _, ev := range evs {
@@ -105,6 +107,7 @@ func count(evs []events.Event, vehicles, paths []string) tally {
 				sig, _ := normalize.SignalForPath(p)
 				if tl.seen[evKey{v, sig, u}] == 0 {
 					tl.Missing = append(tl.Missing, fmt.Sprintf("%.8s/%s@%s", v, sig, tk.UTC().Format("15:04:05")))
+					tl.incomplete[u] = true
 				}
 			}
 		}
@@ -112,6 +115,30 @@ func count(evs []events.Event, vehicles, paths []string) tally {
 	sort.Slice(tl.Ticks, func(i, j int) bool { return tl.Ticks[i].Before(tl.Ticks[j]) })
 	sort.Strings(tl.Missing)
 	return tl
+}
+
+// completeBetween counts the ticks in (from, to] with an event for every
+// vehicle and path. Ticks still being polled are not: with calls as long as
+// the schedule's period, some tick is always in flight.
+func (tl tally) completeBetween(from, to time.Time) int {
+	n := 0
+	for _, tk := range tl.Ticks {
+		if tk.After(from) && !tk.After(to) && !tl.incomplete[tk.Unix()] {
+			n++
+		}
+	}
+	return n
+}
+
+// incompleteUntil counts the ticks up to t that lack an event.
+func (tl tally) incompleteUntil(t time.Time) int {
+	n := 0
+	for _, tk := range tl.Ticks {
+		if !tk.After(t) && tl.incomplete[tk.Unix()] {
+			n++
+		}
+	}
+	return n
 }
 
 // ticksBetween counts the ticks seen in (from, to].
@@ -157,11 +184,14 @@ func firstN(s []string, n int) []string {
 }
 
 // waitTwoTicks waits up to a minute for two ticks with every vehicle's
-// events, failing if one of alive exits meanwhile.
+// events, failing if one of alive exits meanwhile. Ticks still in flight do
+// not count, and do not hold it up: with calls as long as the period, and
+// a vehicle's next job meeting its last one's poll lease on another
+// replica, some tick is always being polled.
 func (s *setup) waitTwoTicks(t *testing.T, alive ...*replica) tally {
 	t.Helper()
 	return s.waitTicks(t, 60*time.Second, "two complete ticks", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
+		return tl.completeBetween(time.Time{}, time.Now().Add(time.Hour)) >= 2
 	}, alive...)
 }
 
@@ -190,7 +220,8 @@ func (s *setup) waitTicks(t *testing.T, limit time.Duration, what string, cond f
 	}
 }
 
-// final reads the events stream once the queue is drained.
+// final reads the events stream once the queue is drained, and checks the
+// calls the simulator saw (checkCalls).
 func (s *setup) final(t *testing.T) tally {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -199,7 +230,41 @@ func (s *setup) final(t *testing.T) tally {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.checkCalls(t)
 	return count(evs, s.Vehicles, s.opts.Paths)
+}
+
+// checkCalls checks what the simulator saw of the API in use. On v3: no v2
+// call and no refresh (the refresh tokens were spent only at connect
+// time), sc-user-id on every call and the vehicle's user in it, and at most
+// one application token per run process (they live an hour here: none
+// needed renewing). On both: no call inside a Retry-After.
+func (s *setup) checkCalls(t *testing.T) {
+	t.Helper()
+	st := s.sim.Stats()
+	if st.RetryAfterViolations != 0 {
+		t.Errorf("%d calls inside a Retry-After window", st.RetryAfterViolations)
+	}
+	if s.opts.API != config.APIV3 {
+		return
+	}
+	users := map[string]string{}
+	for _, v := range s.sim.Vehicles() {
+		users[v.ID] = v.UserID
+	}
+	wrong := 0
+	for _, r := range s.sim.Requests() {
+		if r.Route == "/v3/signals" && r.Status != 401 && r.UserID != users[r.VehicleID] {
+			wrong++
+		}
+	}
+	if st.MissingUserID != 0 || wrong != 0 || st.Paths["/batch"] != 0 || st.Refreshes > int64(len(s.sim.Users())) {
+		t.Errorf("on API v3: %d calls without sc-user-id, %d for another user, %d batch calls, %d refreshes; want none (and one refresh per user at connect)",
+			st.MissingUserID, wrong, st.Paths["/batch"], st.Refreshes)
+	}
+	if st.AppTokens < 1 || st.AppTokens > int64(s.runs) {
+		t.Errorf("%d application tokens for %d run processes, want 1 to %d (one per process)", st.AppTokens, s.runs, s.runs)
+	}
 }
 
 // drain runs a replica whose schedule does not fire until the job consumer
@@ -319,9 +384,9 @@ func (s *setup) figures(t *testing.T, scenario string, tl tally, extra string) {
 	t.Helper()
 	st := s.sim.Stats()
 	violations := st.SpentRefreshReuse + st.RetryAfterViolations + st.ExpiredTokenUses
-	t.Logf("FIGURES %s: vehicles=%d ticks=%d jobs=%d events=%d losses=%d duplicates=%d errors=%d refreshes=%d grace_reuse=%d requests=%d faults=%d violations=%d %s",
-		scenario, len(s.Vehicles), len(tl.Ticks), tl.Jobs, tl.Events, len(tl.Missing), tl.Duplicates, tl.Errors,
-		st.Refreshes, st.GraceRefreshReuse, st.Requests, st.FaultsInjected, violations, extra)
+	t.Logf("FIGURES %s api=%s: vehicles=%d ticks=%d jobs=%d events=%d losses=%d duplicates=%d errors=%d refreshes=%d grace_reuse=%d app_tokens=%d runs=%d no_user_id=%d requests=%d faults=%d violations=%d %s",
+		scenario, s.opts.API, len(s.Vehicles), len(tl.Ticks), tl.Jobs, tl.Events, len(tl.Missing), tl.Duplicates, tl.Errors,
+		st.Refreshes, st.GraceRefreshReuse, st.AppTokens, s.runs, st.MissingUserID, st.Requests, st.FaultsInjected, violations, extra)
 }
 
 func mustEvents(t *testing.T, s *setup) []events.Event {

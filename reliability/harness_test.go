@@ -17,12 +17,47 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
+	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
 
 // full reports whether the long variants run (FAULTS=full, set by make faults).
 func full() bool { return os.Getenv("FAULTS") == "full" }
+
+// wires are the Smartcar APIs a scenario runs on: API v3 (the default) in
+// the normal run, v3 and v2 with FAULTS=full.
+func wires() []string {
+	if full() {
+		return []string{config.APIV3, config.APIV2}
+	}
+	return []string{config.APIV3}
+}
+
+// forEachWire runs scenario as a parallel subtest per API of wires() (or
+// of apis when given).
+func forEachWire(t *testing.T, scenario func(t *testing.T, api string), apis ...string) {
+	if len(apis) == 0 {
+		apis = wires()
+	}
+	for _, api := range apis {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			scenario(t, api)
+		})
+	}
+}
+
+// newSim is the simulator of a scenario: its options, application tokens
+// that live an hour of real time as on Smartcar (the scenarios run the
+// simulated clock 60 times as fast), and closed at the end.
+func newSim(t *testing.T, opts ...smartcartest.Option) *smartcartest.Server {
+	t.Helper()
+	sim := smartcartest.NewServer(append(opts, smartcartest.WithAppTokenLifetime(60*time.Hour))...)
+	t.Cleanup(sim.Close)
+	return sim
+}
 
 var (
 	buildOnce sync.Once
@@ -151,10 +186,14 @@ type setup struct {
 	Vehicles []string
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	runs     int // run processes started: each may fetch one application token
 }
 
 // options are the daemon settings a scenario varies.
 type options struct {
+	// API is smartcar.api (default v3). The schedule asks for Paths: on v3
+	// as their signals.
+	API           string
 	Concurrency   int
 	AckWait       time.Duration
 	ShutdownGrace time.Duration
@@ -165,6 +204,9 @@ type options struct {
 }
 
 func (o options) withDefaults() options {
+	if o.API == "" {
+		o.API = config.APIV3
+	}
 	if o.Concurrency == 0 {
 		o.Concurrency = 4
 	}
@@ -210,6 +252,9 @@ func newSetup(t *testing.T, sim *smartcartest.Server, o options) *setup {
 		"SMARTCAR_REDIRECT_URI=" + sim.RedirectURI,
 		"SMARTCAR_API_ORIGIN=" + or.API, "SMARTCAR_AUTH_ORIGIN=" + or.Auth,
 		"SMARTCAR_CONNECT_ORIGIN=" + or.Connect, "SMARTCAR_MANAGEMENT_API_ORIGIN=" + or.Management,
+		// API v3: the application token, the vehicle API, Management v3.
+		"SMARTCAR_IAM_ORIGIN=" + or.IAM, "SMARTCAR_API_V3_ORIGIN=" + or.APIV3,
+		"SMARTCAR_MANAGEMENT_API_V3_ORIGIN=" + or.ManagementV3,
 		// Every process's tokens.encryption_key_env (Redis needs a key).
 		"SMARTCAR_POLLER_TOKEN_KEY=" + strings.Repeat("a5", 32), // 32 bytes in hex
 	}
@@ -225,6 +270,15 @@ func (s *setup) config(name, cron, httpAddr string) string {
 		cron = o.Cron
 	}
 	path := filepath.Join(s.dir, name+".yaml")
+	what := "paths: [" + strings.Join(o.Paths, ", ") + "]"
+	if o.API == config.APIV3 {
+		var signals []string
+		for _, p := range o.Paths {
+			sig, _ := normalize.SignalForPath(p)
+			signals = append(signals, string(sig))
+		}
+		what = "signals: [" + strings.Join(signals, ", ") + "]"
+	}
 	body := fmt.Sprintf(`# reliability test %s
 nats: { url: %q, subject_prefix: %s }
 redis: { url: "redis://%s", key_prefix: "%s:" }
@@ -232,14 +286,15 @@ tokens: { encryption_key_env: SMARTCAR_POLLER_TOKEN_KEY }
 data_dir: %s
 log: { level: info, format: json }
 smartcar:
+  api: %s
   timeout: %s
   rate_limit: { requests_per_minute: 60000, burst: 1000 }
 workers: { concurrency: %d, ack_wait: %s, shutdown_grace: %s }
 http: { listen: %q }
 schedules:
-  - { name: tick, cron: %q, paths: [%s], vehicles: all, emit: always }
-`, name, s.nats.URL, s.prefix, s.redis.Addr, s.prefix, filepath.Join(s.dir, name), o.Timeout, o.Concurrency,
-		o.AckWait, o.ShutdownGrace, httpAddr, cron, strings.Join(o.Paths, ", "))
+  - { name: tick, cron: %q, %s, vehicles: all, emit: always }
+`, name, s.nats.URL, s.prefix, s.redis.Addr, s.prefix, filepath.Join(s.dir, name), o.API, o.Timeout, o.Concurrency,
+		o.AckWait, o.ShutdownGrace, httpAddr, cron, what)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
@@ -277,9 +332,19 @@ type replica struct {
 	err    error
 }
 
+// callPath is the path of a fault on a vehicle's poll: the batch (v2), or
+// the /signals call (v3).
+func (s *setup) callPath() string {
+	if s.opts.API == config.APIV2 {
+		return "/batch"
+	}
+	return "/v3/vehicles/x/signals"
+}
+
 // start runs a replica; cron "" uses the scenario's schedule.
 func (s *setup) start(name, cron string) *replica {
 	s.t.Helper()
+	s.runs++
 	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(s.t))
 	r := &replica{name: name, http: addr, logs: &testserver.Buffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command(s.bin, "run", "--config", s.config(name, cron, addr))

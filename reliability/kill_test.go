@@ -13,20 +13,21 @@ import (
 // events stream has exactly one event per (vehicle, tick, path).
 func TestFaults_KillReplica(t *testing.T) {
 	t.Parallel()
+	forEachWire(t, testKillReplica)
+}
+
+func testKillReplica(t *testing.T, api string) {
 	vehicles, after := 6, 3
 	if full() {
 		vehicles, after = 16, 30
 	}
-	sim := smartcartest.NewServer(smartcartest.WithSeed(21), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
+	sim := newSim(t, smartcartest.WithSeed(21), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
 		smartcartest.WithoutLimits(), smartcartest.WithLatency(time.Second), smartcartest.WithTimeScale(60))
-	defer sim.Close()
-	s := newSetup(t, sim, options{Concurrency: vehicles + 2, AckWait: 5 * time.Second})
+	s := newSetup(t, sim, options{API: api, Concurrency: vehicles + 2, AckWait: 5 * time.Second})
 	s.connect()
 
 	a, b := s.start("a", ""), s.start("b", "")
-	s.waitTicks(t, 60*time.Second, "two complete ticks before the kill", func(tl tally) bool {
-		return len(tl.Ticks) >= 2 && len(tl.Missing) == 0
-	}, a, b)
+	s.waitTwoTicks(t, a, b)
 	killAt := time.Now()
 	a.kill()
 	s.waitTicks(t, 60*time.Second, "ticks polled by the surviving replica", func(tl tally) bool {

@@ -13,14 +13,17 @@ import (
 // (vehicle, tick, path) of the ticks that were enqueued exactly once.
 func TestFaults_NATSRestart(t *testing.T) {
 	t.Parallel()
+	forEachWire(t, testNATSRestart)
+}
+
+func testNATSRestart(t *testing.T, api string) {
 	vehicles, restarts, after := 4, 1, 3
 	if full() {
 		vehicles, restarts, after = 12, 5, 10
 	}
-	sim := smartcartest.NewServer(smartcartest.WithSeed(23), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
+	sim := newSim(t, smartcartest.WithSeed(23), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
 		smartcartest.WithoutLimits(), smartcartest.WithLatency(200*time.Millisecond), smartcartest.WithTimeScale(60))
-	defer sim.Close()
-	s := newSetup(t, sim, options{})
+	s := newSetup(t, sim, options{API: api})
 	s.connect()
 	a, b := s.start("a", ""), s.start("b", "")
 	s.waitTwoTicks(t, a, b)

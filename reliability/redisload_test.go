@@ -18,15 +18,18 @@ import (
 // and nothing is lost or doubled.
 func TestFaults_RedisSlowLoad(t *testing.T) {
 	t.Parallel()
+	forEachWire(t, testRedisSlowLoad)
+}
+
+func testRedisSlowLoad(t *testing.T, api string) {
 	const period = 5 * time.Second
 	restarts := 1
 	if full() {
 		restarts = 4
 	}
-	sim := smartcartest.NewServer(smartcartest.WithSeed(24), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
+	sim := newSim(t, smartcartest.WithSeed(24), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
 		smartcartest.WithoutLimits(), smartcartest.WithTimeScale(60))
-	defer sim.Close()
-	s := newSetup(t, sim, options{Cron: "@every 5s", RedisArgs: []string{"--appendonly", "yes",
+	s := newSetup(t, sim, options{API: api, Cron: "@every 5s", RedisArgs: []string{"--appendonly", "yes",
 		"--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"}})
 	s.connect()
 	r := s.start("a", "")

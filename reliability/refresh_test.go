@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
 
-// TestFaults_RefreshResponseLost lets a refresh succeed at Smartcar and then
-// drops the connection, so the daemon never sees the new pair while the
+// TestFaults_RefreshResponseLost (API v2, which polls with the users'
+// tokens) lets a refresh succeed at Smartcar and then drops the connection, so the daemon never sees the new pair while the
 // refresh token it sent is spent.
 //
 // Within Smartcar's grace period (a minute; the simulator's default) the
@@ -28,10 +29,9 @@ func TestFaults_RefreshResponseLost(t *testing.T) {
 	}
 	t.Run("within_grace", func(t *testing.T) {
 		t.Parallel()
-		sim := smartcartest.NewServer(smartcartest.WithSeed(25), smartcartest.WithVehicles(2),
+		sim := newSim(t, smartcartest.WithSeed(25), smartcartest.WithVehicles(2),
 			smartcartest.WithoutLimits(), smartcartest.WithAccessTokenLifetime(2*time.Second), smartcartest.WithTimeScale(60))
-		defer sim.Close()
-		s := newSetup(t, sim, options{})
+		s := newSetup(t, sim, options{API: config.APIV2})
 		s.connect()
 		// Set after connect, which exchanges a refresh token too.
 		sim.SetFault("", "/oauth/token", smartcartest.Fault{DropAfterRotate: true, Times: lost})
@@ -62,11 +62,10 @@ func TestFaults_RefreshResponseLost(t *testing.T) {
 	})
 	t.Run("grace_expired", func(t *testing.T) {
 		t.Parallel()
-		sim := smartcartest.NewServer(smartcartest.WithSeed(26), smartcartest.WithVehicles(2),
+		sim := newSim(t, smartcartest.WithSeed(26), smartcartest.WithVehicles(2),
 			smartcartest.WithoutLimits(), smartcartest.WithAccessTokenLifetime(2*time.Second),
 			smartcartest.WithRefreshGrace(time.Millisecond), smartcartest.WithTimeScale(60))
-		defer sim.Close()
-		s := newSetup(t, sim, options{})
+		s := newSetup(t, sim, options{API: config.APIV2})
 		s.connect()
 		sim.SetFault("", "/oauth/token", smartcartest.Fault{DropAfterRotate: true, Times: 1})
 		r := s.start("a", "")

@@ -16,19 +16,22 @@ import (
 // every tick must then be complete.
 func TestFaults_SIGTERMUnderLoad(t *testing.T) {
 	t.Parallel()
+	forEachWire(t, testSIGTERMUnderLoad)
+}
+
+func testSIGTERMUnderLoad(t *testing.T, api string) {
 	vehicles, ticks := 6, 3
 	if full() {
 		vehicles, ticks = 20, 20
 	}
-	sim := smartcartest.NewServer(smartcartest.WithSeed(27), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
+	sim := newSim(t, smartcartest.WithSeed(27), smartcartest.WithUsers(2), smartcartest.WithVehicles(vehicles),
 		smartcartest.WithoutLimits(), smartcartest.WithLatency(300*time.Millisecond), smartcartest.WithTimeScale(60))
-	defer sim.Close()
 	grace, ackWait := 2*time.Second, time.Minute
-	s := newSetup(t, sim, options{Concurrency: 2 * vehicles, ShutdownGrace: grace, AckWait: ackWait})
+	s := newSetup(t, sim, options{API: api, Concurrency: 2 * vehicles, ShutdownGrace: grace, AckWait: ackWait})
 	s.connect()
 	slow := s.Vehicles[:2]
 	for _, id := range slow {
-		sim.SetFault(id, "/batch", smartcartest.Fault{Latency: 6 * time.Second})
+		sim.SetFault(id, s.callPath(), smartcartest.Fault{Latency: 6 * time.Second})
 	}
 	r := s.start("a", "")
 	s.waitTicks(t, 60*time.Second, "ticks under load", func(tl tally) bool {
@@ -44,7 +47,7 @@ func TestFaults_SIGTERMUnderLoad(t *testing.T) {
 	t.Logf("SIGTERM: exited after %s; queue at exit: %d jobs, %d delivered and not acked", took.Round(time.Millisecond), d.msgs, d.ackPending)
 
 	for _, id := range slow {
-		sim.ClearFault(id, "/batch")
+		sim.ClearFault(id, s.callPath())
 	}
 	drainStart := time.Now()
 	s.drain(t, ackWait-15*time.Second) // a job not handed back would need the whole ack wait

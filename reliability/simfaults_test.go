@@ -10,7 +10,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
 
-// TestFaults_SmartcarFaults makes the simulator fail 20% of batch calls in
+// TestFaults_SmartcarFaults makes the simulator fail 20% of calls (batch, or /signals) in
 // four ways (500 SERVER:INTERNAL, a proxy's HTML 502, a dropped connection,
 // a hang past smartcar.timeout), one kind per group of vehicles: every job
 // retries with backoff and completes, the daemon stays up, and its goroutine
@@ -18,6 +18,10 @@ import (
 // is back where it was once the faults stop.
 func TestFaults_SmartcarFaults(t *testing.T) {
 	t.Parallel()
+	forEachWire(t, testSmartcarFaults)
+}
+
+func testSmartcarFaults(t *testing.T, api string) {
 	perKind, faulty, cron := 2, 5, "@every 1s"
 	if full() {
 		perKind, faulty, cron = 4, 60, "@every 2s"
@@ -31,10 +35,9 @@ func TestFaults_SmartcarFaults(t *testing.T) {
 		{"drop", smartcartest.Fault{Drop: true}},
 		{"hang", smartcartest.Fault{Hang: true}},
 	}
-	sim := smartcartest.NewServer(smartcartest.WithSeed(24), smartcartest.WithUsers(2), smartcartest.WithVehicles(perKind*len(kinds)),
+	sim := newSim(t, smartcartest.WithSeed(24), smartcartest.WithUsers(2), smartcartest.WithVehicles(perKind*len(kinds)),
 		smartcartest.WithoutLimits(), smartcartest.WithTimeScale(60))
-	defer sim.Close()
-	s := newSetup(t, sim, options{Timeout: 2 * time.Second, Cron: cron})
+	s := newSetup(t, sim, options{API: api, Timeout: 2 * time.Second, Cron: cron})
 	s.connect()
 	r := s.start("a", "")
 	s.waitTwoTicks(t, r)
@@ -43,7 +46,7 @@ func TestFaults_SmartcarFaults(t *testing.T) {
 	for i, id := range s.Vehicles {
 		f := kinds[i%len(kinds)].fault
 		f.Probability = 0.2
-		sim.SetFault(id, "/batch", f)
+		sim.SetFault(id, s.callPath(), f)
 	}
 	faultsAt := time.Now()
 	s.waitTicks(t, 5*time.Minute, "ticks polled under faults", func(tl tally) bool {
@@ -51,9 +54,10 @@ func TestFaults_SmartcarFaults(t *testing.T) {
 	}, r)
 	sim.ClearFaults()
 	clearedAt := time.Now()
-	// Every tick so far, retries included, completes; then the daemon idles.
+	// Every tick of the faulty period, retries included, completes, and two
+	// after it; then the daemon idles.
 	s.waitTicks(t, 5*time.Minute, "every tick complete after the faults", func(tl tally) bool {
-		return len(tl.Missing) == 0 && tl.ticksBetween(clearedAt, clearedAt.Add(time.Hour)) >= 2
+		return tl.incompleteUntil(clearedAt) == 0 && tl.completeBetween(clearedAt, clearedAt.Add(time.Hour)) >= 2
 	}, r)
 	after := r.idleGoroutines(t)
 	r.term(t, s.opts.ShutdownGrace+20*time.Second)

@@ -116,7 +116,8 @@ func (r *run) jobs(vs []Vehicle) (due []pending, paused, webhooked int) {
 				ID:        queue.JobID(e.Name, v.ID, r.tick),
 				Schedule:  e.Name,
 				VehicleID: v.ID,
-				Paths:     e.Paths, // shared, read-only
+				Paths:     e.Paths,   // shared, read-only
+				Signals:   e.Signals, // shared, read-only
 				Tick:      r.tick,
 				Emit:      e.Emit,
 			},

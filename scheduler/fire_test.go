@@ -52,6 +52,35 @@ func TestScheduler_Fire_noJitter(t *testing.T) {
 	})
 }
 
+// TestScheduler_Fire_signals: an API v3 schedule's jobs carry its signals
+// (and no paths).
+func TestScheduler_Fire_signals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := registry{{ID: "a"}, {ID: "b"}}
+		rec := &recorder{}
+		s := newScheduler(t, reg, rec, scheduler.Schedule{
+			Name: "v3", Cron: "*/30 * * * *", Signals: []string{"odometer", "transmission-gearstate"},
+			Vehicles: scheduler.Selector{All: true}, Emit: "always",
+		})
+		tick := time.Now()
+		if err := s.Fire(t.Context(), "v3", tick); err != nil {
+			t.Fatal(err)
+		}
+		var want []queue.PollJob
+		for _, id := range []string{"a", "b"} {
+			want = append(want, queue.PollJob{ID: queue.JobID("v3", id, tick), Schedule: "v3", VehicleID: id,
+				Signals: []string{"odometer", "transmission-gearstate"}, Tick: tick, Emit: "always"})
+		}
+		calls := rec.snapshot()
+		if len(calls) != 1 {
+			t.Fatalf("%d Enqueue calls, want 1", len(calls))
+		}
+		if diff := cmp.Diff(want, calls[0].jobs); diff != "" {
+			t.Errorf("jobs (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestScheduler_Fire_jitter(t *testing.T) {
 	const jitter = time.Minute
 	synctest.Test(t, func(t *testing.T) {

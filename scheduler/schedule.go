@@ -11,8 +11,8 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Schedule polls Paths of the vehicles Vehicles selects at every activation
-// of Cron.
+// Schedule polls Paths (API v2) or Signals (API v3) of the vehicles Vehicles
+// selects at every activation of Cron.
 type Schedule struct {
 	// Name identifies the schedule in job ids; it must be unique and must not
 	// contain '/' or white space.
@@ -20,8 +20,10 @@ type Schedule struct {
 	// Cron is a standard 5-field cron expression or a descriptor such as
 	// "@hourly" or "@every 10m"; "CRON_TZ=Europe/Berlin ..." is accepted.
 	Cron string
-	// Paths are the Smartcar paths each job fetches; at least one.
-	Paths []string
+	// Paths are the API v2 paths each job fetches in one batch, or Signals
+	// what each API v3 job asks for; one of them, not empty.
+	Paths   []string
+	Signals []string
 	// Vehicles selects the vehicles to poll.
 	Vehicles Selector
 	// Jitter spreads a firing's jobs over [tick, tick+Jitter): each vehicle
@@ -98,8 +100,10 @@ func compile(s Schedule) (*entry, error) {
 		return nil, errors.New("schedule without a name")
 	case strings.ContainsAny(s.Name, "/ \t\r\n"):
 		return nil, fmt.Errorf("schedule %q: name must not contain '/' or white space", s.Name)
-	case len(s.Paths) == 0:
-		return nil, fmt.Errorf("schedule %q: no paths", s.Name)
+	case len(s.Paths) == 0 && len(s.Signals) == 0:
+		return nil, fmt.Errorf("schedule %q: no paths or signals", s.Name)
+	case len(s.Paths) > 0 && len(s.Signals) > 0:
+		return nil, fmt.Errorf("schedule %q: paths (API v2) and signals (API v3): want one", s.Name)
 	case s.WebhooksSilentFor < 0:
 		return nil, fmt.Errorf("schedule %q: webhooks_silent_for %s: want >= 0", s.Name, s.WebhooksSilentFor)
 	case s.Jitter < 0:

@@ -86,7 +86,8 @@ func TestNew_invalid(t *testing.T) {
 		{"duplicate", []scheduler.Schedule{ok, ok}, `"ok": duplicate name`},
 		{"no name", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Name = "" })}, "without a name"},
 		{"slash in name", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Name = "a/b" })}, `"a/b": name`},
-		{"no paths", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Paths = nil })}, `"ok": no paths`},
+		{"no paths", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Paths = nil })}, `"ok": no paths or signals`},
+		{"paths and signals", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Signals = []string{"odometer"} })}, `"ok": paths (API v2) and signals (API v3)`},
 		{"negative jitter", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Jitter = -time.Second })}, `"ok": jitter`},
 		{"empty selector", []scheduler.Schedule{with(func(s *scheduler.Schedule) { s.Vehicles = scheduler.Selector{} })}, `"ok": selects no vehicles`},
 	}

@@ -66,7 +66,7 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 		w.st.events.Add(int64(len(evs)))
 	}
 	if holdFor > 0 {
-		if err := w.hold(ctx, job, holdFor, holdCause); err != nil {
+		if err := w.hold(ctx, job, w.cfg.Now().Add(holdFor), fmt.Sprintf("Retry-After %s: %v", holdFor, holdCause)); err != nil {
 			// A follow-up would find no hold and call before the Retry-After
 			// ends: the whole job waits it out instead. The events published
 			// above have ids derived from the job: JetStream drops them as
@@ -109,6 +109,12 @@ func (w *Worker) dataEvent(ctx context.Context, job queue.PollJob, item smartcar
 	if err != nil {
 		return events.Event{}, false, err
 	}
+	return w.changed(ctx, job, ev)
+}
+
+// changed returns ev with keep false when the job emits on change and ev
+// is no change from its vehicle's latest event of its signal.
+func (w *Worker) changed(ctx context.Context, job queue.PollJob, ev events.Event) (events.Event, bool, error) {
 	if job.Emit != "on_change" || w.deps.Changes == nil {
 		return ev, true, nil
 	}

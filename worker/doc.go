@@ -1,8 +1,21 @@
 // Package worker handles one poll job: it takes the vehicle's poll lease
 // with its Retry-After hold and registry entry, checks the hold and the
-// vehicle's status, waits on the app-level rate limiter, gets its grant's
-// access token, calls Smartcar's batch endpoint, normalizes each path's
-// result into an event and publishes the events.
+// vehicle's status, waits on the app-level rate limiter, makes the job's one
+// Smartcar call, normalizes the result (package normalize) into events and
+// publishes them.
+//
+// A job names its API by what it carries. An API v2 job (paths) gets its
+// grant's access token from the credentials manager and calls the batch
+// endpoint; a path that may succeed later is retried in a follow-up job. An
+// API v3 job (signals) calls GET /signals as the application (SignalsAPI:
+// one application token per process) on behalf of the vehicle's Smartcar
+// user (sc-user-id), looked up once from its connection when the registry
+// has none and kept there; it never touches the credentials. It publishes
+// the signals the job asks for (daemon signals, raw v3 codes, or all), with
+// oemUpdatedAt as the data's age, completing a signal returned in part from
+// the vehicle's latest event (Latest), and reports a signal it asked for and
+// did not get as an error event at once: retrying it would bill the whole
+// call again.
 //
 // A vehicle's polls never overlap: within a process they queue on an
 // in-memory lock, across replicas they take a short lease in the registry
@@ -17,9 +30,13 @@
 // Registry interface: the worker never looks for a faster path by type
 // assertion.
 //
-// It owns what to do about each kind of Smartcar error (batchFailed; the kinds
-// are at https://smartcar.com/docs/api-reference/api-errors) and the
-// normalization of Smartcar responses into metric events. It
+// It owns what to do about each kind of Smartcar error (callFailed; the kinds
+// are at https://smartcar.com/docs/api-reference/api-errors): a Retry-After
+// holds the vehicle for every replica, a spent monthly quota (430
+// BILLING:VEHICLE_REQUEST_LIMIT) holds it until the next billing period, an
+// application rate limit pauses every call, permission and compatibility
+// errors disable the vehicle; on v3 a 401 (after the client's own renewal)
+// is retried like a server error, since no user can fix it. It
 // does not know cron, Redis keys or NATS subjects: those sit behind the small
 // interfaces declared in worker.go, which cmd/smartcar-poller wires up.
 //

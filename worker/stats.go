@@ -10,7 +10,7 @@ import (
 // Stats are the worker's counters, safe for concurrent use.
 type Stats struct {
 	calls, events, holds, followUps, unchanged atomic.Int64
-	leaseBusy                                  atomic.Int64
+	leaseBusy, userLookups                     atomic.Int64
 	ok, snoozed, dropped, failed               atomic.Int64
 	latencyNanos                               atomic.Int64
 	limiterWaits, limiterDenied, limiterNanos  atomic.Int64
@@ -43,7 +43,11 @@ type Snapshot struct {
 	// LeaseBusy counts jobs snoozed because another replica held the
 	// vehicle's poll lease.
 	LeaseBusy int64
-	CallTime  time.Duration
+	// UserLookups counts the Smartcar user ids API v3 jobs looked up
+	// (SignalsAPI.UserOf): one per vehicle registered without one, and one
+	// after a PERMISSION answer.
+	UserLookups int64
+	CallTime    time.Duration
 	// LimiterWaits counts the waits on the app-level rate limiter (one
 	// before each Smartcar call, another after a 401); LimiterDenied those
 	// that gave no slot (the job was snoozed); LimiterWaitTime is their
@@ -61,8 +65,8 @@ func (s *Stats) Snapshot() Snapshot {
 	return Snapshot{
 		Calls: s.calls.Load(), Events: s.events.Load(), Holds: s.holds.Load(),
 		FollowUps: s.followUps.Load(), Unchanged: s.unchanged.Load(),
-		LeaseBusy: s.leaseBusy.Load(),
-		OK:        s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
+		LeaseBusy: s.leaseBusy.Load(), UserLookups: s.userLookups.Load(),
+		OK: s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
 		CallTime:     time.Duration(s.latencyNanos.Load()),
 		LimiterWaits: s.limiterWaits.Load(), LimiterDenied: s.limiterDenied.Load(),
 		LimiterWaitTime: time.Duration(s.limiterNanos.Load()),

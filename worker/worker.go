@@ -27,9 +27,34 @@ type Tokens interface {
 	ForceRefresh(ctx context.Context, grantID, rejected string) (string, error)
 }
 
-// API is the part of Smartcar the worker calls.
+// API is the part of Smartcar API v2 the worker calls (*smartcar.Client).
 type API interface {
 	Batch(ctx context.Context, accessToken, vehicleID string, paths []string) (*smartcar.BatchResponse, error)
+}
+
+// SignalsAPI is the part of Smartcar API v3 the worker calls, as the
+// application (one application token per process, renewed by the client):
+// cmd adapts *smartcar.AppClient to it.
+type SignalsAPI interface {
+	// Signals returns every signal of the vehicle (all pages of GET
+	// /v3/vehicles/{id}/signals) on behalf of userID (sent as sc-user-id).
+	Signals(ctx context.Context, vehicleID, userID string) (*smartcar.Signals, error)
+	// UserOf returns the Smartcar user id of the vehicle's connection to
+	// the application (GET /v3/connections?filter[vehicleId]=, not billed),
+	// or an error wrapping ErrNoConnection when it has none.
+	UserOf(ctx context.Context, vehicleID string) (string, error)
+}
+
+// ErrNoConnection is what SignalsAPI.UserOf wraps when the application has
+// no connection to the vehicle (its user revoked it).
+var ErrNoConnection = errors.New("no connection to the vehicle")
+
+// Latest returns a vehicle's latest event of a signal, or an error wrapping
+// events.ErrNotFound when there is none (*events.Publisher): an API v3 job
+// completes a signal the vehicle returned only part of from it (see package
+// normalize).
+type Latest interface {
+	Get(ctx context.Context, vehicleID string, s events.Signal) (events.Event, error)
 }
 
 // Registry holds what replicas share about a vehicle (a registry.Store,
@@ -42,6 +67,8 @@ type Registry interface {
 	SetHold(ctx context.Context, vehicleID string, until time.Time) error
 	SetStatus(ctx context.Context, vehicleID string, status events.Status, reason string) error
 	TouchPoll(ctx context.Context, vehicleID string, at time.Time) error
+	// SetUserID keeps the Smartcar user id an API v3 job looked up.
+	SetUserID(ctx context.Context, vehicleID, userID string) error
 }
 
 // Publisher publishes events (deduplicated by event id).
@@ -67,12 +94,18 @@ type Limiter interface {
 	Wait(ctx context.Context) error
 }
 
-// Deps are the worker's collaborators. All are required except Changes
-// (without it every schedule behaves as emit: always) and Observer (metrics
-// beyond Stats).
+// Deps are the worker's collaborators. Registry, Publisher, Enqueuer and
+// Limiter are required; so are Tokens and API for API v2 jobs (a job with
+// paths) and V3 for API v3 jobs (a job with signals): a job whose API is
+// not wired is dropped. Latest is optional (without it a v3 signal returned
+// in part is published as generic signal events), Changes too (without it
+// every schedule behaves as emit: always), and Observer (metrics beyond
+// Stats).
 type Deps struct {
 	Tokens    Tokens
 	API       API
+	V3        SignalsAPI
+	Latest    Latest
 	Registry  Registry
 	Publisher Publisher
 	Changes   ChangeDetector
@@ -143,10 +176,10 @@ type Worker struct {
 // New returns a Worker; it fails when a required dependency is missing.
 func New(cfg Config, logger *slog.Logger, deps Deps) (*Worker, error) {
 	switch {
-	case deps.Tokens == nil:
-		return nil, errors.New("worker: Tokens is required")
-	case deps.API == nil:
-		return nil, errors.New("worker: API is required")
+	case (deps.Tokens == nil) != (deps.API == nil):
+		return nil, errors.New("worker: API v2 needs both Tokens and API")
+	case deps.API == nil && deps.V3 == nil:
+		return nil, errors.New("worker: API (v2) or V3 is required")
 	case deps.Registry == nil:
 		return nil, errors.New("worker: Registry is required")
 	case deps.Publisher == nil:
@@ -214,8 +247,16 @@ func (w *Worker) panicked(ctx context.Context, job queue.PollJob, d queue.Delive
 }
 
 func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery) error {
-	if len(job.Paths) == 0 || job.VehicleID == "" {
-		return queue.Drop(fmt.Errorf("malformed job %q: no vehicle or paths", job.ID))
+	v3 := len(job.Signals) > 0
+	switch {
+	case job.VehicleID == "" || len(job.Paths) == 0 && !v3:
+		return queue.Drop(fmt.Errorf("malformed job %q: no vehicle, or no paths or signals", job.ID))
+	case v3 && len(job.Paths) > 0:
+		return queue.Drop(fmt.Errorf("malformed job %q: both paths (API v2) and signals (API v3)", job.ID))
+	case v3 && w.deps.V3 == nil:
+		return queue.Drop(fmt.Errorf("job %q asks API v3 for signals: this worker has no API v3 client", job.ID))
+	case !v3 && w.deps.API == nil:
+		return queue.Drop(fmt.Errorf("job %q asks API v2 for paths: this worker has no API v2 client", job.ID))
 	}
 	unlock, err := w.vehicles.lock(ctx, job.VehicleID)
 	if err != nil {
@@ -242,6 +283,15 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		// Disabled or disconnected since the job was enqueued.
 		return queue.Drop(fmt.Errorf("start poll: %w", err))
 	}
+	if v3 {
+		return w.pollV3(ctx, job, d, v)
+	}
+	return w.pollV2(ctx, job, d, v)
+}
+
+// pollV2 makes the API v2 batch call of a job for v, with the access token
+// of v's grant, and delivers its items.
+func (w *Worker) pollV2(ctx context.Context, job queue.PollJob, d queue.Delivery, v registry.Vehicle) error {
 	// The limiter first, so the token is fresh when the call goes out.
 	if err := w.waitLimiter(ctx); err != nil {
 		return err
@@ -273,7 +323,7 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		res, err = w.call(ctx, job, tok)
 	}
 	if err != nil {
-		return w.batchFailed(ctx, job, d, err)
+		return w.callFailed(ctx, job, d, err)
 	}
 	w.appOK()
 	return w.deliver(ctx, job, d, res)
@@ -334,50 +384,74 @@ func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smar
 	return res, err
 }
 
-// batchFailed decides what a failure of the whole call does: a hold for a
-// Retry-After, a pause for the app's rate limit, needs_reauth or disabled for
-// errors an operator or user must fix, a retry for retryable ones within
-// max_attempts, else an error event per path and the job dropped.
-func (w *Worker) batchFailed(ctx context.Context, job queue.PollJob, d queue.Delivery, err error) error {
+// callFailed decides what a failure of the whole call (a v2 batch, a v3
+// /signals) does: a hold for a Retry-After, or until the next billing period
+// for a spent monthly quota; a pause for the app's rate limit; needs_reauth
+// or disabled for errors an operator or user must fix; a retry for retryable
+// ones within max_attempts (on v3 a 401 too: the application client has
+// already renewed its token once, and no user can fix it); else an error
+// event per path or signal and the job dropped.
+func (w *Worker) callFailed(ctx context.Context, job queue.PollJob, d queue.Delivery, err error) error {
 	if isSnooze(err) || queue.IsDrop(err) {
 		return err
 	}
+	what := "batch"
+	v3 := len(job.Signals) > 0
+	if v3 {
+		what = "signals"
+	}
 	e, ok := smartcar.AsError(err)
 	if !ok {
-		return fmt.Errorf("batch: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule, "request_id", e.RequestID)
 	switch {
 	case e.RetryAfter > 0:
-		if err := w.hold(ctx, job, e.RetryAfter, e); err != nil {
+		if err := w.hold(ctx, job, w.cfg.Now().Add(e.RetryAfter), fmt.Sprintf("Retry-After %s: %v", e.RetryAfter, e)); err != nil {
 			// Other replicas will not see it, but this job still waits it out.
 			log.WarnContext(ctx, "Retry-After hold not stored", "retry_after", e.RetryAfter, "err", err)
 		}
 		return w.waitOut(e.RetryAfter, e)
+	case e.QuotaExhausted():
+		// Nothing for this vehicle can succeed before the next billing
+		// period: hold it until then, and skip this tick.
+		until := e.NotBefore(w.cfg.Now())
+		if err := w.hold(ctx, job, until, fmt.Sprintf("monthly quota spent, no call before %s: %v", until.Format(time.RFC3339), e)); err != nil {
+			log.WarnContext(ctx, "quota hold not stored", "until", until, "err", err)
+		}
+		return queue.Drop(fmt.Errorf("%s: vehicle held until %s: %w", what, until.Format(time.RFC3339), e))
 	case e.IsRateLimit() && e.Code != "VEHICLE":
 		pause := w.appLimited()
 		log.WarnContext(ctx, "application rate limit hit; pausing calls", "pause", pause)
 		return queue.Snooze(pause, e)
+	case v3 && e.Type == smartcar.TypeAuthentication && tries(job, d) < w.cfg.MaxAttempts:
+		return fmt.Errorf("%s: application token refused after a renewal: %w", what, e)
+	case v3 && e.Type == smartcar.TypeAuthentication:
 	case e.NeedsReauth():
 		return queue.Drop(w.markStatus(ctx, job, events.StatusNeedsReauth, e.Type+":"+e.Code, e))
 	case disables(e):
 		return queue.Drop(w.markStatus(ctx, job, events.StatusDisabled, e.Type+":"+e.Code, e))
 	case e.Retryable() && tries(job, d) < w.cfg.MaxAttempts:
-		return fmt.Errorf("batch: %w", e)
+		return fmt.Errorf("%s: %w", what, e)
 	}
 	// Permanent, or out of attempts: report every path as failed.
 	if err := w.publishErrors(ctx, job, e); err != nil {
 		return err
 	}
-	return queue.Drop(fmt.Errorf("batch failed for good after %d attempts: %w", tries(job, d), e))
+	return queue.Drop(fmt.Errorf("%s failed for good after %d attempts: %w", what, tries(job, d), e))
 }
 
-// publishErrors reports every path of the job as failed with e: an error
-// event each. An event that cannot be built drops the job (it never could
-// be); a failed publish is returned to be retried.
+// publishErrors reports everything the job asked for (its paths, or on v3
+// its signals' error paths) as failed with e: an error event each. An event
+// that cannot be built drops the job (it never could be); a failed publish
+// is returned to be retried.
 func (w *Worker) publishErrors(ctx context.Context, job queue.PollJob, e *smartcar.Error) error {
-	evs := make([]events.Event, 0, len(job.Paths))
-	for _, p := range job.Paths {
+	keys := job.Paths
+	if len(job.Signals) > 0 {
+		keys = errorPaths(job.Signals)
+	}
+	evs := make([]events.Event, 0, len(keys))
+	for _, p := range keys {
 		ev, err := w.errorEvent(job, p, e)
 		if err != nil {
 			return queue.Drop(err)
@@ -396,24 +470,25 @@ func (w *Worker) publishErrors(ctx context.Context, job queue.PollJob, e *smartc
 func disables(e *smartcar.Error) bool {
 	switch e.Type {
 	case smartcar.TypeBilling:
-		return e.Code != "VEHICLE_REQUEST_LIMIT"
+		return !e.QuotaExhausted()
 	case smartcar.TypePermission, smartcar.TypeCompatibility:
 		return true
 	}
 	return false
 }
 
-// hold records a Retry-After of d for the job's vehicle: the hold every
-// replica reads before it calls Smartcar for the vehicle (Registry.SetHold),
-// then a rate_limited status event. The error is SetHold's: without it the
-// hold is not shared. The status event only informs: one that cannot be
-// published is logged and skipped, so it costs neither the hold nor the job.
-func (w *Worker) hold(ctx context.Context, job queue.PollJob, d time.Duration, cause error) error {
-	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, w.cfg.Now().Add(d)); err != nil {
+// hold keeps every replica off the job's vehicle until until (a Retry-After,
+// or a spent monthly quota): the hold every replica reads before it calls
+// Smartcar for the vehicle (Registry.SetHold), then a rate_limited status
+// event with reason. The error is SetHold's: without it the hold is not
+// shared. The status event only informs: one that cannot be published is
+// logged and skipped, so it costs neither the hold nor the job.
+func (w *Worker) hold(ctx context.Context, job queue.PollJob, until time.Time, reason string) error {
+	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
 		return fmt.Errorf("set hold: %w", err)
 	}
 	w.st.holds.Add(1)
-	ev, err := w.statusEvent(job, events.StatusRateLimited, fmt.Sprintf("Retry-After %s: %v", d, cause))
+	ev, err := w.statusEvent(job, events.StatusRateLimited, reason)
 	if err == nil {
 		err = w.deps.Publisher.Publish(ctx, ev)
 	}

@@ -36,6 +36,7 @@ type fixture struct {
 	grants *rediscredentials.Store
 	mgr    *credentials.Manager
 	client *smartcar.Client
+	app    *smartcar.AppClient // API v3 as the application
 	w      *worker.Worker
 	user   string
 	bev    string // a battery-electric vehicle of the grant
@@ -130,14 +131,35 @@ func setup(t *testing.T, cfg worker.Config, simOpts ...smartcartest.Option) *fix
 			t.Fatal(err)
 		}
 	}
+	if f.app, err = smartcar.NewAppClient(&smartcar.AppClientOptions{ClientID: f.sim.ClientID, ClientSecret: f.sim.ClientSecret,
+		IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}); err != nil {
+		t.Fatal(err)
+	}
 	f.w, err = worker.New(cfg, nil, worker.Deps{
-		Tokens: f.mgr, API: f.client, Registry: f.store, Publisher: f.pub, Changes: f.pub,
+		Tokens: f.mgr, API: f.client, V3: appAPI{f.app}, Latest: f.pub, Registry: f.store, Publisher: f.pub, Changes: f.pub,
 		Enqueuer: f.q, Limiter: rate.NewLimiter(rate.Inf, 1),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// appAPI is worker.SignalsAPI on the application client, as cmd adapts it.
+type appAPI struct{ app *smartcar.AppClient }
+
+func (a appAPI) Signals(ctx context.Context, vehicleID, userID string) (*smartcar.Signals, error) {
+	return a.app.Vehicle(vehicleID, userID).Signals(ctx)
+}
+
+func (a appAPI) UserOf(ctx context.Context, vehicleID string) (string, error) {
+	for c, err := range a.app.Connections(ctx, &smartcar.ConnectionsFilter{VehicleID: vehicleID}) {
+		if err != nil {
+			return "", err
+		}
+		return c.UserID, nil
+	}
+	return "", worker.ErrNoConnection
 }
 
 func cmpUnit(u smartcar.UnitSystem) smartcar.UnitSystem {

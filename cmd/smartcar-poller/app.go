@@ -62,7 +62,8 @@ type App struct {
 	marks  onboard.Marks  // Connect states and webhook event ids
 	queue  *queue.Queue
 	pub    *events.Publisher
-	api    *smartcar.Client
+	api    *smartcar.Client    // API v2, and the user and vehicles of a grant at Connect
+	app    *smartcar.AppClient // API v3 as the application: one token for every worker of the process
 	auth   *smartcar.AuthClient
 	worker *worker.Worker
 	polls  *registry.PollRecorder // last-poll times, written in the background
@@ -80,6 +81,10 @@ type openOptions struct {
 	// clientOpts are extra smartcar client options (the demo points them at the simulator).
 	clientOpts []smartcar.ClientOption
 	authOpts   []smartcar.AuthOption
+	// appOrigins are the application client's origins (IAM, API v3,
+	// Management v3; empty ones come from the SMARTCAR_* variables) and,
+	// when set, its HTTP client.
+	appOrigins smartcar.AppClientOptions
 	// connectOnly opens only what connect needs (no worker, no scheduler):
 	// a command, not a daemon.
 	connectOnly bool
@@ -140,11 +145,15 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 
+	hc := &http.Client{Transport: smartcarTransport(cfg.Workers.Concurrency), Timeout: cfg.Smartcar.Timeout}
 	clientOpts := append([]smartcar.ClientOption{
 		smartcar.WithUnitSystem(smartcar.UnitSystem(cfg.Smartcar.UnitSystem)),
-		smartcar.WithHTTPClient(&http.Client{Transport: smartcarTransport(cfg.Workers.Concurrency), Timeout: cfg.Smartcar.Timeout}),
+		smartcar.WithHTTPClient(hc),
 	}, o.clientOpts...)
 	a.api = smartcar.NewClient(clientOpts...)
+	if a.app, err = appClient(cfg, o.appOrigins, hc); err != nil {
+		return nil, err
+	}
 	if a.auth, err = authClient(cfg, append([]smartcar.AuthOption{smartcar.WithClient(a.api)}, o.authOpts...)...); err != nil {
 		return nil, err
 	}
@@ -176,8 +185,10 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		// The lease must outlive a call to Smartcar: calls stop at 90% of it.
 		LeaseTTL: max(cfg.Smartcar.Timeout*5/4, 10*time.Second),
 	}, log, worker.Deps{
-		Tokens:    a.tokens,
+		Tokens:    a.tokens, // API v2 jobs
 		API:       a.api,
+		V3:        appSignals{a.app}, // API v3 jobs
+		Latest:    a.pub,
 		Registry:  a.polls.Recording(a.reg),
 		Publisher: a.pub,
 		Changes:   a.pub,
@@ -244,6 +255,24 @@ func (a *App) grantRejected(ctx context.Context, grantID, reason string) error {
 	n, err := registry.SetGrantStatus(ctx, a.reg, grantID, events.StatusNeedsReauth, reason)
 	a.log.WarnContext(ctx, "vehicles of a rejected grant need reauthentication", "grant_id", grantID, "vehicles", n)
 	return err
+}
+
+// appClient is the Smartcar application client of cfg (API v3): one per
+// process, so its workers share one application token, which it renews
+// before it expires and once on a 401. origins holds the origins (empty:
+// from the SMARTCAR_* variables) and may hold the HTTP client; else hc
+// sends its requests.
+func appClient(cfg *config.Config, origins smartcar.AppClientOptions, hc *http.Client) (*smartcar.AppClient, error) {
+	o := origins
+	o.ClientID, o.ClientSecret = cfg.Smartcar.ClientID, cfg.Smartcar.ClientSecret.Reveal()
+	if o.HTTPClient == nil {
+		o.HTTPClient = hc
+	}
+	app, err := smartcar.NewAppClient(&o)
+	if err != nil {
+		return nil, fmt.Errorf("smartcar app client: %w", err)
+	}
+	return app, nil
 }
 
 // authClient is the Smartcar auth client of cfg. A redirect URI is needed
@@ -511,16 +540,24 @@ func (a *App) Close() {
 	}
 }
 
-// schedules maps the config's schedules to the scheduler's.
+// schedules maps the config's schedules to the scheduler's: on API v2 a
+// job carries the schedule's paths, on v3 its signals.
 func schedules(cfg *config.Config) []scheduler.Schedule {
 	out := make([]scheduler.Schedule, 0, len(cfg.Schedules))
 	for _, s := range cfg.Schedules {
+		var paths, signals []string
+		if cfg.Smartcar.API == config.APIV2 {
+			paths = s.V2Paths()
+		} else {
+			signals = s.V3Signals()
+		}
 		out = append(out, scheduler.Schedule{
-			Name:   s.Name,
-			Cron:   s.Cron,
-			Paths:  s.Paths,
-			Jitter: s.Jitter,
-			Emit:   string(s.Emit),
+			Name:    s.Name,
+			Cron:    s.Cron,
+			Paths:   paths,
+			Signals: signals,
+			Jitter:  s.Jitter,
+			Emit:    string(s.Emit),
 			// When: polling is the fallback for vehicles that send webhooks.
 			WebhooksSilentFor: s.When.WebhooksSilentFor,
 			Vehicles: scheduler.Selector{

@@ -42,16 +42,22 @@ func writeConfig(t *testing.T, name, yaml string) string {
 func TestConfigValidate_quota(t *testing.T) {
 	t.Setenv("SMARTCAR_CLIENT_ID", "id")
 	t.Setenv("SMARTCAR_CLIENT_SECRET", "secret")
-	over := writeConfig(t, "over.yaml", "schedules:\n"+
+	over := writeConfig(t, "over.yaml", "smartcar: {api: v2}\nschedules:\n"+
 		"  - {name: often, cron: '*/30 * * * *', paths: [/odometer, /location, /battery]}\n"+
 		"  - {name: daily, cron: '@daily', paths: [/vin]}\n")
-	sumOver := writeConfig(t, "sum.yaml", "smartcar: {monthly_quota: 100}\nschedules:\n"+
+	sumOver := writeConfig(t, "sum.yaml", "smartcar: {api: v2, monthly_quota: 100}\nschedules:\n"+
 		"  - {name: a, cron: '@daily', paths: [/odometer, /location]}\n"+
 		"  - {name: b, cron: '@daily', paths: [/battery, /charge]}\n")
-	within := writeConfig(t, "within.yaml", "schedules:\n"+
+	within := writeConfig(t, "within.yaml", "smartcar: {api: v2}\nschedules:\n"+
 		"  - {name: six_hourly, cron: '0 */6 * * *', paths: [/odometer, /location, /battery]}\n")
-	unknown := writeConfig(t, "unknown.yaml", "smartcar: {monthly_quota: 0}\nschedules:\n"+
+	unknown := writeConfig(t, "unknown.yaml", "smartcar: {api: v2, monthly_quota: 0}\nschedules:\n"+
 		"  - {name: often, cron: '*/30 * * * *', paths: [/odometer]}\n")
+	// API v3 (the default) bills one request per job: the v2 file over
+	// quota fits every two hours, and every 30 minutes is over still.
+	v3Within := writeConfig(t, "v3within.yaml", "schedules:\n"+
+		"  - {name: two_hourly, cron: '0 */2 * * *', signals: [odometer, location, battery, charge, lock_status, connectivity]}\n")
+	v3Over := writeConfig(t, "v3over.yaml", "schedules:\n"+
+		"  - {name: often, cron: '*/30 * * * *', signals: [all]}\n")
 
 	oftenOver := `WARNING: schedule "often" projects 4320 requests per vehicle in 30 days, 864% of smartcar.monthly_quota 500: poll less often or fewer paths`
 	tests := []struct {
@@ -68,6 +74,10 @@ func TestConfigValidate_quota(t *testing.T) {
 		}},
 		{"within quota, strict", []string{"--strict", within}, 0, nil},
 		{"unknown quota, strict", []string{"--strict", unknown}, 0, nil},
+		{"v3 within quota, strict", []string{"--strict", v3Within}, 0, nil},
+		{"v3 over quota, strict", []string{"--strict", v3Over}, 1, []string{
+			`WARNING: schedule "often" projects 1440 requests per vehicle in 30 days, 288% of smartcar.monthly_quota 500: poll less often`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +88,9 @@ func TestConfigValidate_quota(t *testing.T) {
 			if diff := cmp.Diff(tc.warnings, warnings); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(stdout, ": ok\n") || !strings.Contains(stdout, "REQUESTS/VEHICLE/30D") {
-				t.Errorf("stdout lacks the ok line or the projection:\n%s", stdout)
+			if !strings.Contains(stdout, ": ok\n") || !strings.Contains(stdout, "REQUESTS/VEHICLE/30D") ||
+				!strings.Contains(stdout, "(smartcar.api) bills") {
+				t.Errorf("stdout lacks the ok line, the projection or the comparison of the APIs:\n%s", stdout)
 			}
 			if strict := tc.code != 0; strict != strings.Contains(stderr, "over smartcar.monthly_quota (--strict)") {
 				t.Errorf("stderr %q: want the --strict error exactly when the exit code is 1", stderr)

@@ -61,5 +61,5 @@ func (a *App) connectGrant(ctx context.Context, access *smartcar.Access, tags []
 	if err != nil {
 		return nil, err
 	}
-	return h.ConnectGrant(ctx, access, tags)
+	return h.ConnectGrant(ctx, access, "", tags)
 }

@@ -34,7 +34,8 @@ const (
 
 // cmdDemo runs the whole pipeline with zero configuration: an embedded NATS
 // server, the embedded token store, the Smartcar simulator with a few
-// vehicles connected, fast schedules, and every event printed as it arrives.
+// vehicles connected, fast schedules on API v3 (or v2 with --api v2), and
+// every event printed as it arrives.
 //
 // The simulator runs on a time scale, so the vehicles drive, charge and
 // refuel while the demo polls, and its limits are set from the cadence (see
@@ -50,8 +51,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	dataDir := fs.String("data-dir", "", "where the embedded NATS server stores its data (default: a temporary directory)")
 	listen := fs.String("http", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
+	api := fs.String("api", config.APIV3, "the Smartcar API polled: v3 or v2")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *api != config.APIV3 && *api != config.APIV2 {
+		return fmt.Errorf("%w: --api must be v3 or v2", errUsage)
 	}
 	if *n < 1 || *every < time.Second {
 		return fmt.Errorf("%w: --vehicles must be >= 1 and --every >= 1s", errUsage)
@@ -88,27 +93,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Smartcar.ClientID = sim.ClientID
 	cfg.Smartcar.ClientSecret = config.Secret(sim.ClientSecret)
 	cfg.Smartcar.RedirectURI = sim.RedirectURI
+	cfg.Smartcar.API = *api
 	cfg.Smartcar.RateLimit.RequestsPerMinute = max(600, demoCallsPerMinute(*n, *every))
 	cfg.Workers.Concurrency = 8
-	cfg.Schedules = []config.Schedule{{
-		Name:     "drive",
-		Cron:     fmt.Sprintf("@every %s", *every),
-		Paths:    []string{"/odometer", "/location", "/security"},
-		Vehicles: config.Vehicles{All: true},
-		Emit:     config.EmitAlways,
-	}, {
-		Name:     "electric",
-		Cron:     fmt.Sprintf("@every %s", 2**every),
-		Paths:    []string{"/battery", "/charge"},
-		Vehicles: config.Vehicles{Tags: []string{"bev", "phev"}},
-		Emit:     config.EmitOnChange,
-	}, {
-		Name:     "fuel",
-		Cron:     fmt.Sprintf("@every %s", 2**every),
-		Paths:    []string{"/fuel"},
-		Vehicles: config.Vehicles{Tags: []string{"ice", "phev"}},
-		Emit:     config.EmitOnChange,
-	}}
+	cfg.Schedules = demoSchedules(*api, *every)
 	if err := cfg.Validate(config.SkipCredentials()); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -118,18 +106,25 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		smartcar.WithAuthOrigin(o.Auth),
 		smartcar.WithConnectOrigin(o.Connect),
 		smartcar.WithManagementOrigin(o.Management),
-	}})
+	}, appOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 
 	// Say what the screen will show, then print every event as it arrives.
-	fmt.Fprintf(stdout, "demo: %d simulated vehicles polled every %s; the simulator's clock runs %gx (%s per poll), so they drive, charge and refuel as you watch.\n",
-		*n, *every, *timeScale, (time.Duration(*timeScale * float64(*every))).Round(time.Second))
+	fmt.Fprintf(stdout, "demo: %d simulated vehicles polled every %s on Smartcar API %s; the simulator's clock runs %gx (%s per poll), so they drive, charge and refuel as you watch.\n",
+		*n, *every, *api, *timeScale, (time.Duration(*timeScale * float64(*every))).Round(time.Second))
+	if *api == config.APIV3 {
+		fmt.Fprintln(stdout, "demo: each poll is one GET /signals with the application token on behalf of the vehicle's user; connectivity and the raw code transmission-gearstate are API v3 only.")
+	}
 	fmt.Fprintf(stdout, "demo: every %s one vehicle is answered 429 RATE_LIMIT:VEHICLE with Retry-After %s: its status turns rate_limited, it is not polled until then, and a (resumed) line follows. Ctrl-C to stop.\n",
 		demoThrottleEvery**every, demoRetryAfter**every)
-	fmt.Fprintln(stdout, "demo: RECEIVED is when an event arrived; DATA AGE is how old the vehicle's data was then (Smartcar's SC-Data-Age).")
+	age := "Smartcar's oemUpdatedAt"
+	if *api == config.APIV2 {
+		age = "Smartcar's SC-Data-Age"
+	}
+	fmt.Fprintf(stdout, "demo: RECEIVED is when an event arrived; DATA AGE is how old the vehicle's data was then (%s).\n", age)
 	p := &printer{w: stdout, maxData: 110, resumes: true}
 	sub, err := app.nc.Subscribe(cfg.NATS.SubjectPrefix+".vehicles.>", func(m *nats.Msg) { p.print(m.Data) })
 	if err != nil {
@@ -138,8 +133,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer sub.Unsubscribe()
 
 	// Connect every simulated user the way a real user is connected: spend
-	// the refresh token, store the new pair, discover the vehicles. Tag each
-	// vehicle with its powertrain so the schedules above pick their paths.
+	// the refresh token, discover the user and the vehicles (and on API v2
+	// store the new pair; v3 needs none). Tag each vehicle with its
+	// powertrain so the schedules above pick their signals.
 	kinds := map[string]string{}
 	for _, v := range sim.Vehicles() {
 		kinds[v.ID] = strings.ToLower(string(v.Kind))
@@ -180,7 +176,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	tctx, stopThrottle := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { throttle(tctx, sim, ids, *every) })
+	wg.Go(func() { throttle(tctx, sim, ids, *every, *api) })
 	err = app.Run(ctx)
 	stopThrottle()
 	wg.Wait()
@@ -189,14 +185,46 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	p.mu.Lock()
 	fmt.Fprintf(stdout, "demo: the simulator answered %d calls: %d with 429 and a Retry-After (%d of them injected), %d made inside a Retry-After window.\n",
 		st.Requests, st.VehicleRateLimited+st.FaultsInjected, st.FaultsInjected, st.RetryAfterViolations)
+	if *api == config.APIV3 {
+		fmt.Fprintf(stdout, "demo: application tokens issued: %d; billed calls: %d; v3 calls without sc-user-id: %d.\n",
+			st.AppTokens, st.BilledCalls, st.MissingUserID)
+	}
 	p.mu.Unlock()
 	return err
 }
 
+// demoSchedules are the demo's schedules: where the vehicles are every
+// interval, their energy every other (by powertrain tag).
+func demoSchedules(api string, every time.Duration) []config.Schedule {
+	drive := []string{"odometer", "location", "lock_status"}
+	if api == config.APIV3 {
+		drive = append(drive, "connectivity", "transmission-gearstate") // API v3 only
+	}
+	return []config.Schedule{{
+		Name:     "drive",
+		Cron:     fmt.Sprintf("@every %s", every),
+		Signals:  drive,
+		Vehicles: config.Vehicles{All: true},
+		Emit:     config.EmitAlways,
+	}, {
+		Name:     "electric",
+		Cron:     fmt.Sprintf("@every %s", 2*every),
+		Signals:  []string{"battery", "charge"},
+		Vehicles: config.Vehicles{Tags: []string{"bev", "phev"}},
+		Emit:     config.EmitOnChange,
+	}, {
+		Name:     "fuel",
+		Cron:     fmt.Sprintf("@every %s", 2*every),
+		Signals:  []string{"fuel"},
+		Vehicles: config.Vehicles{Tags: []string{"ice", "phev"}},
+		Emit:     config.EmitOnChange,
+	}}
+}
+
 // demoCallsPerMinute bounds the Smartcar calls of the demo's schedules: at
-// most two batch calls per vehicle per poll interval (the drive schedule
-// every interval, the electric and fuel schedules every other), doubled for
-// the calls that catch up after a Retry-After.
+// most two calls (a batch, or a /signals) per vehicle per poll interval (the
+// drive schedule every interval, the electric and fuel schedules every
+// other), doubled for the calls that catch up after a Retry-After.
 func demoCallsPerMinute(vehicles int, every time.Duration) float64 {
 	return 4 * float64(vehicles) * time.Minute.Seconds() / every.Seconds()
 }
@@ -223,17 +251,25 @@ func demoSimOptions(vehicles int, every time.Duration, timeScale float64) []smar
 		smartcartest.WithStartTime(demoStart),
 		smartcartest.WithVehicleRateLimit(smartcartest.DefaultVehicleBurst, every/4),
 		smartcartest.WithAppRateLimit(max(smartcartest.DefaultAppBurst, int(perMinute)), perMinute),
+		// The vehicles live on the fast clock; the application token lives
+		// its real hour, as Smartcar's does.
+		smartcartest.WithAppTokenLifetime(time.Duration(timeScale * float64(smartcartest.DefaultAppTokenLifetime))),
 	}
 }
 
-// throttle makes the simulator answer one vehicle's next call with 429
-// RATE_LIMIT:VEHICLE and a Retry-After of demoRetryAfter intervals, first
-// after demoThrottleFirst intervals and then every demoThrottleEvery, taking
-// the vehicles in turn, until ctx ends. The fault opens the vehicle's
-// Retry-After window in the simulator, which counts any call made inside it.
-func throttle(ctx context.Context, sim *smartcartest.Server, ids []string, every time.Duration) {
+// throttle makes the simulator answer one vehicle's next call (a batch, or
+// on v3 a /signals) with 429 RATE_LIMIT:VEHICLE and a Retry-After of
+// demoRetryAfter intervals, first after demoThrottleFirst intervals and then
+// every demoThrottleEvery, taking the vehicles in turn, until ctx ends. The
+// fault opens the vehicle's Retry-After window in the simulator, which
+// counts any call made inside it.
+func throttle(ctx context.Context, sim *smartcartest.Server, ids []string, every time.Duration, api string) {
 	if len(ids) == 0 {
 		return
+	}
+	path := "/v3/vehicles/x/signals"
+	if api == config.APIV2 {
+		path = "/batch"
 	}
 	t := time.NewTimer(demoThrottleFirst * every)
 	defer t.Stop()
@@ -243,7 +279,7 @@ func throttle(ctx context.Context, sim *smartcartest.Server, ids []string, every
 			return
 		case <-t.C:
 		}
-		sim.SetFault(ids[i%len(ids)], "/batch", smartcartest.Fault{
+		sim.SetFault(ids[i%len(ids)], path, smartcartest.Fault{
 			Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: demoRetryAfter * every, Times: 1,
 		})
 		t.Reset(demoThrottleEvery * every)

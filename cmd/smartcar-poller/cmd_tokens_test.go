@@ -109,6 +109,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 	cfg.HTTP.Listen = ""
 	cfg.Smartcar.ClientID, cfg.Smartcar.ClientSecret = sim.ClientID, config.Secret(sim.ClientSecret)
 	cfg.Smartcar.RedirectURI = sim.RedirectURI
+	cfg.Smartcar.API = config.APIV2 // the pair is kept to poll with
 	cfg.Tokens.EncryptionKeyEnv = "SMARTCAR_POLLER_TEST_TOKEN_KEY"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -175,7 +176,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	defer sim.Close()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	cfgPath := filepath.Join(t.TempDir(), "poller.yaml")
-	writeFile(t, cfgPath, fmt.Sprintf("data_dir: %s\nsmartcar: {client_id: %s, client_secret: %s, redirect_uri: %q}\n"+
+	writeFile(t, cfgPath, fmt.Sprintf("data_dir: %s\nsmartcar: {api: v2, client_id: %s, client_secret: %s, redirect_uri: %q}\n"+
 		"http: {listen: ''}\nschedules:\n  - {name: s, cron: '@hourly', paths: [/odometer]}\n",
 		dataDir, sim.ClientID, sim.ClientSecret, sim.RedirectURI))
 	cfg, err := config.Load(cfgPath)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGRANT\tTAGS\tSTATUS\tLAST POLL\tHOLD")
+	fmt.Fprintln(tw, "ID\tGRANT\tUSER\tTAGS\tSTATUS\tLAST POLL\tHOLD")
 	now := time.Now()
 	for _, v := range vs {
 		hold := "-"
@@ -69,7 +70,8 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if v.Reason != "" && status != "connected" {
 			status += " (" + v.Reason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, strings.Join(v.Tags, ","), status, last, hold)
+		user := cmp.Or(v.UserID, "-")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, user, strings.Join(v.Tags, ","), status, last, hold)
 	}
 	return tw.Flush()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strings"
@@ -48,7 +50,21 @@ func simOptions(sim *smartcartest.Server) openOptions {
 	return openOptions{clientOpts: []smartcar.ClientOption{
 		smartcar.WithAPIOrigin(o.API), smartcar.WithAuthOrigin(o.Auth),
 		smartcar.WithConnectOrigin(o.Connect), smartcar.WithManagementOrigin(o.Management),
-	}}
+	}, appOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}}
+}
+
+// simEnv are the SMARTCAR_* origin variables (as NAME=value) that point
+// every client of a process at sim: API v2, auth, Connect, Management, and
+// API v3's IAM, vehicle API and Management API. A process started without
+// them would call Smartcar itself.
+func simEnv(sim *smartcartest.Server) []string {
+	o := sim.Origins()
+	return []string{
+		smartcar.EnvAPIOrigin + "=" + o.API, smartcar.EnvAuthOrigin + "=" + o.Auth,
+		smartcar.EnvConnectOrigin + "=" + o.Connect, smartcar.EnvManagementOrigin + "=" + o.Management,
+		smartcar.EnvIAMOrigin + "=" + o.IAM, smartcar.EnvAPIV3Origin + "=" + o.APIV3,
+		smartcar.EnvManagementV3Origin + "=" + o.ManagementV3,
+	}
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -59,7 +75,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // cleanupNames removes the streams, buckets and keys a daemon under test created.
-func cleanupNames(t *testing.T, a *App, prefix string) {
+func cleanupNames(t testing.TB, a *App, prefix string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		rdb := testserver.Redis(t)
@@ -116,14 +132,31 @@ func allEvents(t *testing.T, a *App, prefix string) []events.Event {
 // the simulator, the machine's Redis and NATS: fast schedules, access tokens
 // that expire every two seconds, a vehicle rate limit answered with
 // Retry-After, and one grant revoked half-way.
+// TestDaemon_PollsEveryVehicleTickAndPathOnce runs the daemon in this
+// process on each API for a few seconds of a 1 s schedule while one
+// vehicle is answered Retry-After twice and one user revokes access: every
+// vehicle still connected has exactly one event per tick and signal, the
+// held vehicle is not called inside its Retry-After, and the revoked
+// vehicles stop (v2: needs_reauth, as their grant cannot be refreshed; v3:
+// disconnected, as the application has no connection to them any more). On
+// v2 access tokens live 2 s and are refreshed; on v3 the process fetches
+// one application token, refreshes nothing and sends sc-user-id on every
+// call.
 func TestDaemon_PollsEveryVehicleTickAndPathOnce(t *testing.T) {
+	for _, api := range []string{config.APIV3, config.APIV2} {
+		t.Run(api, func(t *testing.T) { testDaemonPolls(t, api) })
+	}
+}
+
+func testDaemonPolls(t *testing.T, api string) {
 	sim := smartcartest.NewServer(smartcartest.WithSeed(3), smartcartest.WithUsers(2), smartcartest.WithVehicles(6),
 		smartcartest.WithAccessTokenLifetime(2*time.Second), smartcartest.WithRefreshGrace(500*time.Millisecond),
 		smartcartest.WithVehicleRateLimit(1000, time.Millisecond), smartcartest.WithTimeScale(60))
 	defer sim.Close()
 	cfg := testConfig(t, sim)
-	paths := []string{"/odometer", "/location", "/security"}
-	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Paths: paths, Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
+	cfg.Smartcar.API = api
+	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Signals: []string{"odometer", "location", "lock_status"},
+		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
 	prefix := cfg.NATS.SubjectPrefix
 
 	ctx := t.Context()
@@ -161,8 +194,13 @@ func TestDaemon_PollsEveryVehicleTickAndPathOnce(t *testing.T) {
 			break
 		}
 	}
-	// Two Retry-After answers for one path of one vehicle: its follow-ups must wait.
-	sim.SetFault(held, "/location", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 2 * time.Second, Times: 2})
+	// Two Retry-After answers for one vehicle (v2: one path of its batch):
+	// its follow-ups (v2) or its job (v3) must wait.
+	faultPath := "/v3/vehicles/x/signals"
+	if api == config.APIV2 {
+		faultPath = "/location"
+	}
+	sim.SetFault(held, faultPath, smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 2 * time.Second, Times: 2})
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -187,15 +225,19 @@ func TestDaemon_PollsEveryVehicleTickAndPathOnce(t *testing.T) {
 	}
 	seen := map[key]int{}
 	ticks := map[time.Time]bool{}
-	needsReauth := map[string]bool{}
+	stopped := map[string]bool{} // status events of the revoked vehicles
+	wantStop := events.StatusDisconnected
+	if api == config.APIV2 {
+		wantStop = events.StatusNeedsReauth
+	}
 	for _, ev := range evs {
 		sig, _ := ev.Signal()
 		switch sig {
 		case events.SignalStatus:
 			var st events.StatusData
 			_ = ev.DecodeData(&st)
-			if st.Status == events.StatusNeedsReauth {
-				needsReauth[ev.Subject] = true
+			if st.Status == wantStop {
+				stopped[ev.Subject] = true
 			}
 			continue
 		case events.SignalError:
@@ -237,17 +279,53 @@ func TestDaemon_PollsEveryVehicleTickAndPathOnce(t *testing.T) {
 		if u != revoked {
 			continue
 		}
-		if !needsReauth[id] {
-			t.Errorf("vehicle %s of the revoked grant has no needs_reauth status event", id)
+		if !stopped[id] {
+			t.Errorf("vehicle %s of the revoked grant has no %s status event", id, wantStop)
 		}
 		v, err := app.reg.GetVehicle(ctx, id)
-		if err != nil || string(v.Status) != string(events.StatusNeedsReauth) {
-			t.Errorf("vehicle %s = %+v, %v; want status needs_reauth", id, v, err)
+		if err != nil || v.Status != wantStop {
+			t.Errorf("vehicle %s = %+v, %v; want status %s", id, v, err, wantStop)
 		}
 	}
 	st := sim.Stats()
-	if st.Refreshes < 3 {
-		t.Errorf("refreshes = %d over 7.5s with 2s tokens, want >= 3", st.Refreshes)
+	switch api {
+	case config.APIV2:
+		if st.Refreshes < 3 {
+			t.Errorf("refreshes = %d over 7.5s with 2s tokens, want >= 3", st.Refreshes)
+		}
+	case config.APIV3:
+		// One application token; the refresh tokens were spent at connect
+		// time only (one exchange per user), never to poll.
+		if st.AppTokens != 1 || st.Refreshes != int64(len(users)) || st.MissingUserID != 0 || st.Paths["/batch"] != 0 {
+			t.Errorf("application tokens %d, refreshes %d, calls without sc-user-id %d, batch calls %d; want 1, %d, 0, 0",
+				st.AppTokens, st.Refreshes, st.MissingUserID, st.Paths["/batch"], len(users))
+		}
+		for _, r := range sim.Requests() {
+			if r.Route == "/v3/signals" && r.UserID != grantOf[r.VehicleID] {
+				t.Errorf("/signals call for %s acted for %q, want its user %q", r.VehicleID, r.UserID, grantOf[r.VehicleID])
+				break
+			}
+		}
+	}
+	// The v3 metric series: calls under /signals, data ages by signal.
+	if api == config.APIV3 {
+		w := httptest.NewRecorder()
+		app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		m := parseExposition(t, w.Body.String())
+		for _, c := range []struct {
+			name string
+			kv   []string
+		}{
+			{"smartcar_poller_smartcar_call_duration_seconds_count", []string{"path", "/signals", "outcome", "ok"}},
+			{"smartcar_poller_smartcar_call_duration_seconds_count", []string{"path", "/signals", "outcome", "rate_limit"}},
+			{"smartcar_poller_data_age_seconds_count", []string{"path", "/odometer"}},
+			{"smartcar_poller_data_age_seconds_count", []string{"path", "/security"}},
+			{"smartcar_poller_smartcar_calls_total", nil},
+		} {
+			if v, ok := m.get(c.name, c.kv...); !ok || v <= 0 {
+				t.Errorf("%s%v = %v, %v; want > 0", c.name, c.kv, v, ok)
+			}
+		}
 	}
 	if st.SpentRefreshReuse != 0 || st.RetryAfterViolations != 0 || st.ExpiredTokenUses != 0 {
 		t.Errorf("rule breaks: spent refresh reuse %d, Retry-After violations %d, expired token uses %d; want 0",

@@ -9,11 +9,13 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 )
 
-// TestDemo runs the README's first command with a fast cadence and a fast
-// simulated clock until its output shows what the demo promises, or until
-// --duration runs out: every vehicle's data changes poll after poll, one
-// vehicle is rate_limited with a Retry-After, its polling resumes and its data
-// goes on changing; and the daemon never called inside the Retry-After.
+// TestDemo runs the README's first command (on API v3) with a fast cadence
+// and a fast simulated clock until its output shows what the demo promises,
+// or until --duration runs out: every vehicle's data changes poll after
+// poll, v3-only signals (connectivity, transmission-gearstate) show, one
+// vehicle is rate_limited with a Retry-After, its polling resumes and its
+// data goes on changing; the daemon never called inside the Retry-After,
+// took one application token and sent sc-user-id on every call.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for several seconds")
@@ -33,18 +35,20 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("the demo ran 90s without showing %s\nstdout:\n%s", missing, out)
 	}
 	for _, want := range []string{
-		"demo: 3 simulated vehicles polled every 1s; the simulator's clock runs 7200x (2h0m0s per poll)",
+		"demo: 3 simulated vehicles polled every 1s on Smartcar API v3; the simulator's clock runs 7200x (2h0m0s per poll)",
 		"429 RATE_LIMIT:VEHICLE with Retry-After 3s",
 		"\n" + printerHeader + "\n",
 		"demo: 3 simulated vehicles connected: BEV ",
 		`{"status":"rate_limited","reason":"Retry-After 3s`,
 		" 0 made inside a Retry-After window.", // the summary, printed as the demo stops
+		"demo: application tokens issued: 1; ",
+		"; v3 calls without sc-user-id: 0.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q\n%s", want, out)
 		}
 	}
-	for _, signal := range []string{"status", "odometer", "location", "lock_status"} {
+	for _, signal := range []string{"status", "odometer", "location", "lock_status", "connectivity", "transmission-gearstate"} {
 		if n := strings.Count(out, "  "+signal+" "); n < 3 {
 			t.Errorf("demo printed %d %s events, want >= 3\n%s", n, signal, out)
 		}

@@ -87,13 +87,10 @@ http: { listen: %q }
 schedules:
   - { name: fast, cron: "@every 1s", paths: [/odometer, /location], vehicles: all, emit: always }
 `, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, testKeyFile(t), dir, httpAddr))
-	o := sim.Origins()
-	env := []string{
+	env := append([]string{
 		"SMARTCAR_CLIENT_ID=" + sim.ClientID, "SMARTCAR_CLIENT_SECRET=" + sim.ClientSecret,
 		"SMARTCAR_REDIRECT_URI=" + sim.RedirectURI,
-		"SMARTCAR_API_ORIGIN=" + o.API, "SMARTCAR_AUTH_ORIGIN=" + o.Auth,
-		"SMARTCAR_CONNECT_ORIGIN=" + o.Connect, "SMARTCAR_MANAGEMENT_API_ORIGIN=" + o.Management,
-	}
+	}, simEnv(sim)...)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		rdb := testserver.Redis(t)

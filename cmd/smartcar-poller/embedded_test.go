@@ -42,12 +42,9 @@ log: { level: info, format: json }
 schedules:
   - { name: fast, cron: "@every 1s", paths: [/odometer], vehicles: all, emit: always }
 `, dataDir))
-	o := sim.Origins()
-	for k, v := range map[string]string{
-		smartcar.EnvAPIOrigin: o.API, smartcar.EnvAuthOrigin: o.Auth, smartcar.EnvConnectOrigin: o.Connect,
-		smartcar.EnvManagementOrigin: o.Management, smartcar.EnvRedirectURI: "",
-		smartcar.EnvClientID: sim.ClientID, "SMARTCAR_CLIENT_SECRET": sim.ClientSecret,
-	} {
+	for _, kv := range append(simEnv(sim), smartcar.EnvRedirectURI+"=", smartcar.EnvClientID+"="+sim.ClientID,
+		"SMARTCAR_CLIENT_SECRET="+sim.ClientSecret) {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	return cfgPath, dataDir

@@ -23,13 +23,15 @@ var commands = map[string]commandHelp{
 			"hands back the jobs in flight and drains NATS. With the embedded NATS server (empty nats.url) one\n" +
 			"daemon runs per data_dir; with the embedded token store (empty redis.url) one replica runs per NATS."},
 	"connect": {"connect --config FILE (--code CODE | --refresh-token TOKEN) [--tags a,b]",
-		"Stores a grant from a Connect code or a refresh token and registers its vehicles for polling.\n" +
-			"With the embedded NATS server it goes through the running daemon's server, if one runs."},
+		"Registers the vehicles of a grant (from a Connect code or a refresh token) for polling, with their\n" +
+			"Smartcar user id. On API v2 (smartcar.api: v2) it stores the new token pair to poll with; on v3 it\n" +
+			"keeps none: v3 polls with the application token. With the embedded NATS server it goes through\n" +
+			"the running daemon's server, if one runs."},
 	"vehicles": {"vehicles (list | remove) --config FILE",
 		"Lists or removes the registered vehicles. Needs no Smartcar credentials."},
 	"vehicles list": {"vehicles list --config FILE",
-		"Lists the vehicles: grant, tags, status, last poll (written every 5 s by the daemon) and hold.\n" +
-			"Needs no Smartcar credentials."},
+		"Lists the vehicles: grant, Smartcar user id, tags, status, last poll (written every 5 s by the\n" +
+			"daemon) and hold. Needs no Smartcar credentials."},
 	"vehicles remove": {"vehicles remove --config FILE ID",
 		"Removes a vehicle from polling. Needs no Smartcar credentials."},
 	"webhooks": {"webhooks (subscribe | list) --config FILE --webhook ID",
@@ -51,6 +53,13 @@ var commands = map[string]commandHelp{
 	"config validate": {"config validate [--strict] FILE",
 		"Checks FILE as run would (the problems as file:line: key: problem, and what run would refuse before\n" +
 			"connecting: missing credentials, keys and files) and prints the projected requests per vehicle."},
+	"migrate": {"migrate v3 --config FILE [--dry-run]",
+		"Prepares the registry for API v3."},
+	"migrate v3": {"migrate v3 --config FILE [--dry-run]",
+		"Fills in the Smartcar user id of every registered vehicle that has none (connected before user ids\n" +
+			"were kept), from the application's connections (GET /v3/connections: not billed), and lists the\n" +
+			"vehicles it could not match: API v3 cannot poll those until they are connected again. Safe while\n" +
+			"daemons run (they look a missing user id up themselves on a vehicle's first v3 poll)."},
 	"tokens": {"tokens rotate-key --config FILE",
 		"Manages the stored token pairs."},
 	"tokens rotate-key": {"tokens rotate-key --config FILE",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/inbox"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
@@ -28,8 +29,10 @@ func (a *App) onboarding() (*onboard.Handler, error) {
 		d.Inbox = a.inbox
 	}
 	return onboard.New(onboard.Config{
-		Scopes:          a.cfg.Connect.Scopes,
-		StateTTL:        a.cfg.Connect.StateTTL,
+		Scopes:   a.cfg.Connect.Scopes,
+		StateTTL: a.cfg.Connect.StateTTL,
+		// API v3 polls with the application token: no user's pair is kept.
+		DropGrants:      a.cfg.Smartcar.API != config.APIV2,
 		ManagementToken: a.cfg.Webhooks.ManagementToken.Reveal(),
 		DedupTTL:        a.cfg.Webhooks.DedupTTL,
 	}, a.log, d)

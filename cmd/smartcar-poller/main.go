@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	smartcar-poller demo                          # zero configuration: embedded NATS + simulator
+//	smartcar-poller demo                          # zero configuration: embedded NATS + simulator, API v3
 //	smartcar-poller run --config poller.yaml      # the daemon
 //	smartcar-poller connect --code CODE           # or --refresh-token TOKEN [--tags a,b]
 //	smartcar-poller vehicles list | remove ID
@@ -12,6 +12,7 @@
 //	smartcar-poller tail [--vehicle ID] [--signal NAME]
 //	smartcar-poller config validate [--strict] FILE
 //	smartcar-poller tokens rotate-key --config FILE  # re-encrypt grants with the current key
+//	smartcar-poller migrate v3 --config FILE        # fill in the vehicles' Smartcar user ids
 package main
 
 import (
@@ -47,6 +48,7 @@ Usage:
   smartcar-poller tail --config FILE [--vehicle ID] [--signal NAME]
   smartcar-poller config validate [--strict] FILE
   smartcar-poller tokens rotate-key --config FILE
+  smartcar-poller migrate v3 --config FILE [--dry-run]
 
 Run "smartcar-poller COMMAND --help" for what a command does and its flags.
 `
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		err = cmdTokens(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

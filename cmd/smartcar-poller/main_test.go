@@ -21,6 +21,9 @@ func TestRun_Usage(t *testing.T) {
 		{[]string{"vehicles"}, 2, "vehicles needs list or remove"},
 		{[]string{"config", "check"}, 2, "config validate [--strict] FILE"},
 		{[]string{"demo", "--vehicles", "0"}, 2, "--vehicles must be >= 1"},
+		{[]string{"demo", "--api", "v4"}, 2, "--api must be v3 or v2"},
+		{[]string{"migrate"}, 2, "migrate v3 --config FILE"},
+		{[]string{"migrate", "v3"}, 2, "migrate v3 needs --config FILE"},
 		{[]string{"help"}, 0, "Usage:"},
 	}
 	for _, tt := range tests {
@@ -55,6 +58,8 @@ func TestRun_Help(t *testing.T) {
 		{[]string{"config", "validate"}, ""},
 		{[]string{"tokens"}, ""},
 		{[]string{"tokens", "rotate-key"}, "-config"},
+		{[]string{"migrate"}, ""},
+		{[]string{"migrate", "v3"}, "-config"},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {

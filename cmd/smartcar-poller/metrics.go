@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,12 +52,12 @@ func newObserver(cfg *config.Config) *observer {
 	o := &observer{
 		callSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "smartcar_call_duration_seconds",
-			Help:    "Duration of Smartcar batch calls, observed under each path a call asked for, by the path's outcome.",
+			Help:    "Duration of Smartcar calls: an API v2 batch under each path it asked for, by the path's outcome; an API v3 /signals call under /signals.",
 			Buckets: callBuckets,
 		}, []string{"path", "outcome"}),
 		dataAge: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "data_age_seconds",
-			Help:    "Age of the data a poll returned when it was fetched (SC-Fetched-At minus SC-Data-Age), by path.",
+			Help:    "Age of the data a poll returned when it was fetched (v2: SC-Fetched-At minus SC-Data-Age; v3: retrievedAt minus oemUpdatedAt), by path (v3: the signal's v2 path, else its name, signals for generic ones).",
 			Buckets: dataAgeBuckets,
 		}, []string{"path"}),
 		limiterWait: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -68,17 +70,64 @@ func newObserver(cfg *config.Config) *observer {
 		known:     map[string]bool{},
 		fresh:     newFreshness(forgetAfter(cfg)),
 	}
+	// Labels: v2 paths; on v3 the /signals call, and the data of the
+	// signals without a v2 path under their name (generic signal events
+	// under "signals").
 	for _, p := range config.KnownPaths {
 		o.known[p] = true
 	}
-	for _, s := range cfg.Schedules {
-		for _, p := range s.Paths {
+	for _, k := range config.KnownSignals {
+		if len(k.Paths) == 0 {
+			o.known[k.Name] = true
+		}
+	}
+	o.known[worker.PathSignals] = true
+	o.known[genericLabel] = true
+	for _, s := range schedules(cfg) {
+		calls, ages := s.Paths, s.Paths
+		if len(s.Signals) > 0 {
+			calls, ages = []string{worker.PathSignals}, dataAgeLabels(s.Signals)
+		}
+		for _, p := range calls {
 			o.callOK[p] = o.callSeconds.WithLabelValues(p, worker.OutcomeOK)
+		}
+		for _, p := range ages {
 			o.dataAgeOf[p] = o.dataAge.WithLabelValues(p)
 		}
 	}
 	return o
 }
+
+// dataAgeLabels are the data age labels of a v3 job's signals: a daemon
+// signal's first v2 path, else its name; genericLabel for raw codes; every
+// one of them for all.
+func dataAgeLabels(signals []string) []string {
+	var out []string
+	add := func(l string) {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	for _, name := range signals {
+		for _, k := range config.KnownSignals {
+			if (name == k.Name || name == config.SignalAll) && k.V3 {
+				if len(k.Paths) > 0 {
+					add(k.Paths[0])
+				} else {
+					add(k.Name)
+				}
+			}
+		}
+		if config.IsSignalCode(name) || name == config.SignalAll {
+			add(genericLabel)
+		}
+	}
+	return out
+}
+
+// genericLabel is the path label of the data age of generic signal events
+// (their keys are signals/<code>).
+const genericLabel = "signals"
 
 // forgetAfter is how long a vehicle not polled stays in the freshness gauge:
 // a day, or three periods of the slowest schedule if that is longer.
@@ -95,6 +144,9 @@ func forgetAfter(cfg *config.Config) time.Duration {
 func (o *observer) label(path string) string {
 	if o.known[path] {
 		return path
+	}
+	if strings.HasPrefix(path, genericLabel+"/") {
+		return genericLabel
 	}
 	return "other"
 }
@@ -201,8 +253,9 @@ func newStatsCollector(a *App) *statsCollector {
 	counter("polls_total", polls, func(s *scrape) float64 { return f(s.w.Snoozed) }, "outcome", "snoozed")
 	counter("polls_total", polls, func(s *scrape) float64 { return f(s.w.Dropped) }, "outcome", "dropped")
 	counter("polls_total", polls, func(s *scrape) float64 { return f(s.w.Failed) }, "outcome", "failed")
-	counter("smartcar_calls_total", "Calls to the Smartcar batch endpoint.", func(s *scrape) float64 { return f(s.w.Calls) })
-	counter("smartcar_call_seconds_total", "Time spent in Smartcar batch calls.", func(s *scrape) float64 { return s.w.CallTime.Seconds() })
+	counter("smartcar_calls_total", "Calls to Smartcar polling a vehicle (API v2 batch, API v3 /signals).", func(s *scrape) float64 { return f(s.w.Calls) })
+	counter("smartcar_call_seconds_total", "Time spent in Smartcar calls polling a vehicle.", func(s *scrape) float64 { return s.w.CallTime.Seconds() })
+	counter("user_lookups_total", "Smartcar user ids API v3 jobs looked up from the vehicle's connection.", func(s *scrape) float64 { return f(s.w.UserLookups) })
 	counter("events_published_total", "Events published by the workers.", func(s *scrape) float64 { return f(s.w.Events) })
 	counter("events_unchanged_total", "Values not emitted because they did not change (emit: on_change).", func(s *scrape) float64 { return f(s.w.Unchanged) })
 	counter("holds_total", "Retry-After holds set on vehicles.", func(s *scrape) float64 { return f(s.w.Holds) })

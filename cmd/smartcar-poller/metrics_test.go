@@ -116,7 +116,7 @@ func status(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// TestMetrics_Daemon runs the daemon against the simulator with 2 s access
+// TestMetrics_Daemon runs the daemon on API v2 against the simulator with 2 s access
 // tokens, two Retry-After answers (a short one, whose follow-up comes back,
 // and a long one still held when scraped) and a webhook with a bad
 // signature, and checks every metric family on /metrics has a value that
@@ -132,6 +132,7 @@ func TestMetrics_Daemon(t *testing.T) {
 	cfg.Webhooks.Enabled = true
 	cfg.Webhooks.ManagementToken = config.Secret(sim.ManagementToken)
 	cfg.Smartcar.MonthlyQuota = 500
+	cfg.Smartcar.API = config.APIV2 // refreshes and per-path outcomes; the v3 series: testDaemonPolls
 	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Paths: []string{"/odometer", "/location"},
 		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
 	ctx := t.Context()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
 
 // checkRun reports what run refuses before it connects anywhere, with the
@@ -30,6 +31,9 @@ func checkRun(cfg *config.Config) error {
 		_ = rdb.Close()
 	}
 	if _, err := authClient(cfg); err != nil {
+		return err
+	}
+	if _, err := appClient(cfg, smartcar.AppClientOptions{}, nil); err != nil {
 		return err
 	}
 	return nil

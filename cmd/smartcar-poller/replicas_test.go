@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,23 +50,35 @@ type replica struct {
 }
 
 // TestReplicas_ThreeProcesses runs three daemon processes on the machine's
-// Redis and NATS against one simulator, every one running the scheduler, with
-// access tokens living one second (so every poll of a grant at a new tick
-// finds its token expiring, on all replicas at once), more demand than the
-// app budget and Retry-After answers on some vehicles. It checks that every
-// (schedule, vehicle, tick) is polled exactly once, that no refresh token is
-// sent twice, that the simulator's app bucket (the same numbers as the
-// daemons') never refuses a call and that no held vehicle is called.
+// Redis and NATS against one simulator, every one running the scheduler,
+// with more demand than the app budget and Retry-After answers on some
+// vehicles, on each API. It checks that every (schedule, vehicle, tick) is
+// polled exactly once, that the simulator's app bucket (the same numbers as
+// the daemons') never refuses a call and that no held vehicle is called.
+//
+// On API v3 each replica fetches one application token (they live an hour
+// here, as on Smartcar) and one more after the simulator revokes every token
+// mid-run; every call carries the vehicle's user as sc-user-id, and no
+// refresh token is spent. On API v2 access tokens live one second (so every
+// poll of a grant at a new tick finds its token expiring, on all replicas at
+// once), and no refresh token is sent twice.
 func TestReplicas_ThreeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three daemons")
 	}
+	for _, api := range []string{config.APIV3, config.APIV2} {
+		t.Run(api, func(t *testing.T) { testReplicas(t, api) })
+	}
+}
+
+func testReplicas(t *testing.T, api string) {
 	size := replicaRunSize()
 	nc := testserver.NATS(t)
 	testserver.Redis(t)
 	sim := smartcartest.NewServer(smartcartest.WithSeed(21), smartcartest.WithUsers(size.users), smartcartest.WithVehicles(size.vehicles),
 		smartcartest.WithAccessTokenLifetime(time.Second), smartcartest.WithVehicleRateLimit(1000, time.Millisecond),
-		smartcartest.WithAppRateLimit(size.burst, size.perMinute), smartcartest.WithTimeScale(60))
+		smartcartest.WithAppRateLimit(size.burst, size.perMinute), smartcartest.WithTimeScale(60),
+		smartcartest.WithAppTokenLifetime(60*time.Hour)) // an hour of real time
 	defer sim.Close()
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -75,6 +88,10 @@ func TestReplicas_ThreeProcesses(t *testing.T) {
 	for i := range httpAddrs {
 		httpAddrs[i] = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
 	}
+	fast, slow := "paths: [/odometer, /location]", "paths: [/security]"
+	if api == config.APIV3 {
+		fast, slow = "signals: [odometer, location]", "signals: [lock_status]"
+	}
 	cfgPath := filepath.Join(dir, "poller.yaml")
 	writeFile(t, cfgPath, fmt.Sprintf(`# three replicas
 nats: { url: %q, subject_prefix: %s }
@@ -82,6 +99,7 @@ redis: { url: "redis://%s", key_prefix: "%s:" }
 tokens: { encryption_key_file: %q }
 data_dir: %s
 smartcar:
+  api: %s
   client_id: %q
   client_secret: %q
   redirect_uri: %q
@@ -90,10 +108,10 @@ smartcar:
 workers: { concurrency: 8, shutdown_grace: 5s }
 http: { listen: "${POLLER_HTTP}" }
 schedules:
-  - { name: fast, cron: "@every 1s", paths: [/odometer, /location], vehicles: all, emit: always }
-  - { name: slow, cron: "@every 4s", jitter: 500ms, paths: [/security], vehicles: all, emit: always }
-`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, testKeyFile(t), dir, sim.ClientID, sim.ClientSecret, sim.RedirectURI,
-		size.perMinute, size.burst))
+  - { name: fast, cron: "@every 1s", %s, vehicles: all, emit: always }
+  - { name: slow, cron: "@every 4s", jitter: 500ms, %s, vehicles: all, emit: always }
+`, testserver.NATSURL(), prefix, testserver.RedisAddr(), prefix, testKeyFile(t), dir, api, sim.ClientID, sim.ClientSecret, sim.RedirectURI,
+		size.perMinute, size.burst, fast, slow))
 	t.Setenv("POLLER_HTTP", "127.0.0.1:0") // for the in-process app; each process gets its own
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -159,9 +177,7 @@ schedules:
 	}
 	defer sub.Unsubscribe()
 
-	o := sim.Origins()
-	env := []string{"SMARTCAR_API_ORIGIN=" + o.API, "SMARTCAR_AUTH_ORIGIN=" + o.Auth,
-		"SMARTCAR_CONNECT_ORIGIN=" + o.Connect, "SMARTCAR_MANAGEMENT_API_ORIGIN=" + o.Management}
+	env := simEnv(sim)
 	var reps []*replica
 	for i := range replicas {
 		r := &replica{p: command(bin, append(env, "POLLER_HTTP="+httpAddrs[i]), "run", "--config", cfgPath), http: httpAddrs[i], exited: make(chan error, 1)}
@@ -180,11 +196,15 @@ schedules:
 	// Retry-After answers on three vehicles, one each every 5 s.
 	vehicles := sim.VehicleIDs()
 	faulted := vehicles[:3]
+	faultPath := "/batch"
+	if api == config.APIV3 {
+		faultPath = "/v3/vehicles/x/signals"
+	}
 	rounds := 0
 	setFaults := func() {
 		rounds++
 		for _, v := range faulted {
-			sim.SetFault(v, "/batch", smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 2 * time.Second, Times: 1})
+			sim.SetFault(v, faultPath, smartcartest.Fault{Type: "RATE_LIMIT", Code: "VEHICLE", RetryAfter: 2 * time.Second, Times: 1})
 		}
 	}
 	setFaults()
@@ -192,10 +212,20 @@ schedules:
 	faults := time.NewTicker(5 * time.Second)
 	defer faults.Stop()
 	end := time.After(size.run)
+	// Half way, every application token is revoked (as rotating the client
+	// secret would revoke them): each replica's next call gets 401 and the
+	// replica fetches one new token for all its workers.
+	revoke := time.After(size.run / 2)
+	var revokedAt time.Time
 	for running := true; running; {
 		select {
 		case <-faults.C:
 			setFaults()
+		case <-revoke:
+			revokedAt = time.Now()
+			if n := sim.RevokeAppTokens(); api == config.APIV3 && n != replicas {
+				t.Errorf("%d live application tokens at the revocation, want %d (one per replica)", n, replicas)
+			}
 		case <-end:
 			running = false
 		}
@@ -231,7 +261,11 @@ schedules:
 	}
 	wg.Wait()
 	ran := time.Since(start)
-	// What the replicas handed back or snoozed is finished by the in-process worker.
+	// Before the in-process app (which has its own client) finishes what the
+	// replicas handed back or snoozed: the replicas' application tokens.
+	if api == config.APIV3 {
+		checkAppTokens(t, sim.Requests(), revokedAt, replicas)
+	}
 	drainQueue(t, app)
 	_ = sub.Unsubscribe()
 	for i, r := range reps {
@@ -247,8 +281,30 @@ schedules:
 	reqs := sim.Requests()
 	refreshes := checkRefreshes(t, reqs)
 	calls := checkBudget(t, reqs, size)
-	if st.Refreshes < size.minRefreshes {
-		t.Errorf("%d refreshes, want >= %d", st.Refreshes, size.minRefreshes)
+	switch api {
+	case config.APIV2:
+		if st.Refreshes < size.minRefreshes {
+			t.Errorf("%d refreshes, want >= %d", st.Refreshes, size.minRefreshes)
+		}
+	case config.APIV3:
+		if st.Refreshes != 0 || st.MissingUserID != 0 || st.Paths["/batch"] != 0 {
+			t.Errorf("on API v3: %d refreshes, %d calls without sc-user-id, %d batch calls; want none", st.Refreshes, st.MissingUserID, st.Paths["/batch"])
+		}
+		users := map[string]string{}
+		for _, v := range sim.Vehicles() {
+			users[v.ID] = v.UserID
+		}
+		wrong := 0
+		for _, r := range reqs {
+			// A 401 (a revoked token) is refused before the simulator reads
+			// the user; MissingUserID counts calls without one.
+			if r.Route == "/v3/signals" && r.Status != http.StatusUnauthorized && r.UserID != users[r.VehicleID] {
+				wrong++
+			}
+		}
+		if wrong > 0 {
+			t.Errorf("%d /signals calls did not act for the vehicle's user", wrong)
+		}
 	}
 	if st.SpentRefreshReuse != 0 || st.GraceRefreshReuse != 0 || st.RetryAfterViolations != 0 || st.ExpiredTokenUses != 0 || st.AppRateLimited != 0 {
 		t.Errorf("rule breaks: spent refresh reuse %d, grace refresh reuse %d, Retry-After violations %d, expired token uses %d, app rate limited %d; want 0",
@@ -258,15 +314,46 @@ schedules:
 	if most, least := int64(rounds*len(faulted)), int64((rounds-1)*len(faulted)); st.FaultsInjected < least || st.FaultsInjected > most {
 		t.Errorf("faults injected = %d, want %d to %d", st.FaultsInjected, least, most)
 	}
-	t.Logf("%d replicas, %s: %d jobs (%d enqueue copies), %d batch calls, %d refreshes (%d refresh requests), %d Retry-After answers, "+
-		"violations: Retry-After %d, spent refresh %d, grace refresh %d, app limit %d, expired token %d",
-		replicas, ran.Round(time.Second), len(jobs), sent, calls, st.Refreshes, refreshes, st.FaultsInjected,
-		st.RetryAfterViolations, st.SpentRefreshReuse, st.GraceRefreshReuse, st.AppRateLimited, st.ExpiredTokenUses)
+	t.Logf("API %s, %d replicas, %s: %d jobs (%d enqueue copies), %d API calls, %d refreshes (%d refresh requests), %d application tokens, %d Retry-After answers, "+
+		"violations: Retry-After %d, spent refresh %d, grace refresh %d, app limit %d, expired token %d, no sc-user-id %d",
+		api, replicas, ran.Round(time.Second), len(jobs), sent, calls, st.Refreshes, refreshes, st.AppTokens, st.FaultsInjected,
+		st.RetryAfterViolations, st.SpentRefreshReuse, st.GraceRefreshReuse, st.AppRateLimited, st.ExpiredTokenUses, st.MissingUserID)
+}
+
+// checkAppTokens checks that the replicas fetched one application token
+// each before the revocation at revokedAt and one each after it: the token
+// requests (all answered 200) and, in each period, the distinct tokens the
+// /signals calls carried.
+func checkAppTokens(t *testing.T, reqs []smartcartest.Request, revokedAt time.Time, replicas int) {
+	t.Helper()
+	var fetched [2]int
+	used := [2]map[string]bool{{}, {}}
+	for _, r := range reqs {
+		period := 0
+		if r.Time.After(revokedAt) {
+			period = 1
+		}
+		switch {
+		case r.Route == "/oauth2/token":
+			fetched[period]++
+			if r.Status != http.StatusOK {
+				t.Errorf("application token request answered %d %s", r.Status, r.Outcome)
+			}
+		case r.Route == "/v3/signals" && r.Status != http.StatusUnauthorized:
+			used[period][r.Token] = true
+		}
+	}
+	for i, when := range []string{"before the revocation", "after the revocation"} {
+		if fetched[i] != replicas || len(used[i]) != replicas {
+			t.Errorf("%s: %d application tokens fetched and %d used, want %d each (one per replica)", when, fetched[i], len(used[i]), replicas)
+		}
+	}
 }
 
 // checkOncePerTick checks that every job the schedulers enqueued produced
-// one event per path, that no (schedule, vehicle, tick, signal) has two, and
-// that the simulator answered exactly one successful batch call per job.
+// one event per path or signal, that no (schedule, vehicle, tick, signal)
+// has two, and that the simulator answered exactly one successful call (a
+// batch, a /signals) per job.
 func checkOncePerTick(t *testing.T, app *App, prefix string, sim *smartcartest.Server, jobs map[string]queue.PollJob) {
 	t.Helper()
 	type key struct {
@@ -294,7 +381,7 @@ func checkOncePerTick(t *testing.T, app *App, prefix string, sim *smartcartest.S
 	for _, j := range jobs {
 		k := key{j.Schedule, j.VehicleID, j.Tick.UTC()}
 		perVehicle[j.VehicleID]++
-		if len(got[k]) != len(j.Paths) {
+		if len(got[k]) != len(j.Paths)+len(j.Signals) {
 			missing = append(missing, j.ID)
 		}
 		for sig, n := range got[k] {
@@ -313,13 +400,13 @@ func checkOncePerTick(t *testing.T, app *App, prefix string, sim *smartcartest.S
 	}
 	ok := map[string]int{}
 	for _, r := range sim.Requests() {
-		if r.Route == "/batch" && r.Status == 200 {
+		if (r.Route == "/batch" || r.Route == "/v3/signals") && r.Status == 200 {
 			ok[r.VehicleID]++
 		}
 	}
 	for v, n := range perVehicle {
 		if ok[v] != n {
-			t.Errorf("vehicle %s: %d successful batch calls for %d jobs, want one each", v, ok[v], n)
+			t.Errorf("vehicle %s: %d successful calls for %d jobs, want one each", v, ok[v], n)
 		}
 	}
 	if len(jobs) == 0 {

@@ -55,7 +55,9 @@ func (r *tokenRecorder) all() []string {
 
 func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/token") {
+	// The token endpoints: v2 pairs (/oauth/token), v3 application tokens
+	// (/oauth2/token).
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/token") && !strings.HasSuffix(req.URL.Path, "/oauth2/token") {
 		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -74,11 +76,12 @@ func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// TestNoSecretsInOutput runs the daemon against the simulator with 2 s
-// access tokens (so refreshes happen), injected faults (so errors happen) and
-// a revoked grant (so needs_reauth happens), with grants encrypted at rest,
-// and checks that no token, client secret or encryption key shows up in the
-// logs, the events, the errors returned, /metrics or the stored records.
+// TestNoSecretsInOutput runs the daemon on API v2 against the simulator with
+// 2 s access tokens (so refreshes happen), injected faults (so errors
+// happen) and a revoked grant (so needs_reauth happens), with grants
+// encrypted at rest, and checks that no token, client secret or encryption
+// key shows up in the logs, the events, the errors returned, /metrics or the
+// stored records.
 func TestNoSecretsInOutput(t *testing.T) {
 	rec := &tokenRecorder{tokens: map[string]bool{}}
 	sim := smartcartest.NewServer(smartcartest.WithSeed(11), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
@@ -96,6 +99,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	cfg.Tokens.EncryptionKeyFile = keyFile
 	cfg.Log.Level = "debug"
+	cfg.Smartcar.API = config.APIV2
 	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Paths: []string{"/odometer", "/location"},
 		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
 	prefix := cfg.NATS.SubjectPrefix
@@ -242,6 +246,116 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	t.Logf("checked %d secrets against %d bytes of logs, %d of events, %d errors, %d bytes of metrics",
 		len(secrets), len(outputs["logs"]), len(outputs["events"]), len(errs), len(outputs["metrics"]))
+}
+
+// TestNoSecretsInOutput_v3 runs the daemon on API v3 with the application
+// tokens living 20 s of the simulator's clock (a second here), revoked once
+// mid-run, failing /signals calls and a revoked user, and checks that no
+// application or user token and no client secret shows up in the logs, the
+// events, /metrics, the registry or the errors returned; and that no token
+// pair is stored.
+func TestNoSecretsInOutput_v3(t *testing.T) {
+	rec := &tokenRecorder{tokens: map[string]bool{}}
+	sim := smartcartest.NewServer(smartcartest.WithSeed(11), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
+		smartcartest.WithAppTokenLifetime(20*time.Second), smartcartest.WithTimeScale(20))
+	defer sim.Close()
+	cfg := testConfig(t, sim)
+	cfg.Log.Level = "debug"
+	cfg.Schedules = []config.Schedule{{Name: "fast", Cron: "@every 1s", Signals: []string{"odometer", "location", "transmission-gearstate"},
+		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways}}
+	prefix := cfg.NATS.SubjectPrefix
+	var logs testserver.Buffer
+	ctx := t.Context()
+	o := simOptions(sim)
+	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
+	o.clientOpts = append(o.clientOpts, smartcar.WithHTTPClient(hc))
+	o.appOrigins.HTTPClient = hc
+	app, err := open(ctx, cfg, newLogger(&logs, "debug", "json"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupNames(t, app, prefix)
+	defer app.Close()
+	users := sim.Users()
+	vehiclesOf := map[string][]string{}
+	for _, u := range users {
+		tok, ok := sim.ConnectUser(u, nil, nil)
+		if !ok {
+			t.Fatalf("connect %s", u)
+		}
+		rec.add(tok.AccessToken, tok.RefreshToken)
+		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vehiclesOf[u], err = app.connectGrant(ctx, access, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sim.SetFault(vehiclesOf[users[0]][0], "/v3/vehicles/x/signals", smartcartest.Fault{Type: "SERVER", Code: "INTERNAL", Times: 3})
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	waitUntil(t, 30*time.Second, "two application tokens", func() bool { return sim.Stats().AppTokens >= 2 })
+	sim.RevokeAppTokens()
+	revoked := users[1]
+	sim.RevokeGrant(revoked)
+	waitUntil(t, 30*time.Second, "disconnected after the revocation", func() bool {
+		v, err := app.reg.GetVehicle(ctx, vehiclesOf[revoked][0])
+		return err == nil && v.Status == events.StatusDisconnected
+	})
+	waitUntil(t, 30*time.Second, "a token after the revocation", func() bool { return sim.Stats().V3TokenErrors > 0 && sim.Stats().AppTokens >= 3 })
+	stop()
+	var errs []string
+	if err := <-done; err != nil {
+		errs = append(errs, err.Error())
+	}
+	if _, err := app.app.Vehicle(vehiclesOf[revoked][0], revoked).Signals(ctx); err == nil {
+		t.Error("a revoked user's vehicle answered")
+	} else {
+		errs = append(errs, err.Error())
+	}
+
+	var evs strings.Builder
+	for _, ev := range allEvents(t, app, prefix) {
+		b, _ := json.Marshal(ev)
+		evs.Write(b)
+		evs.WriteByte('\n')
+	}
+	w := httptest.NewRecorder()
+	app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	reg, err := app.rdb.HGetAll(ctx, cfg.Redis.KeyPrefix+"vehicles").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := app.rdb.Keys(ctx, cfg.Redis.KeyPrefix+"grant:*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("token pairs stored on API v3: %v, %v", keys, err)
+	}
+	issued := rec.all()
+	if st := sim.Stats(); len(issued) < 3+2*len(users) || st.FaultsInjected < 3 {
+		t.Fatalf("the run did too little to prove anything: %d tokens recorded, stats %+v", len(issued), st)
+	}
+	secrets := map[string]string{"client secret": sim.ClientSecret, "client secret JSON": `"` + sim.ClientSecret + `"`}
+	for i, tok := range issued {
+		secrets[fmt.Sprintf("issued token #%d", i)] = tok
+	}
+	outputs := map[string]string{
+		"logs": logs.String(), "events": evs.String(), "errors": strings.Join(errs, "\n"),
+		"metrics": w.Body.String(), "registry": fmt.Sprint(reg),
+	}
+	for where, text := range outputs {
+		if text == "" {
+			t.Errorf("%s: empty, nothing was checked", where)
+		}
+		for what, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s contain the %s", where, what)
+			}
+		}
+	}
+	t.Logf("checked %d secrets (%d application tokens) against %d bytes of logs, %d of events, %d errors, %d bytes of metrics",
+		len(secrets), sim.Stats().AppTokens, len(outputs["logs"]), len(outputs["events"]), len(errs), len(outputs["metrics"]))
 }
 
 // waitUntil polls cond every 50 ms until it holds or d passes.

@@ -38,6 +38,7 @@ func TestDaemon_WebhookEventsEqualPolled(t *testing.T) {
 		smartcartest.WithAccessTokenLifetime(1000*time.Hour), smartcartest.WithAppTokenLifetime(1000*time.Hour))
 	defer sim.Close()
 	cfg := testConfig(t, sim)
+	cfg.Smartcar.API = config.APIV2 // the polled side is a v2 batch, with the user's token pair
 	cfg.HTTP.Listen = addr
 	cfg.Webhooks.Enabled = true
 	cfg.Webhooks.ManagementToken = config.Secret(sim.ManagementToken)

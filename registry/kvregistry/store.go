@@ -329,6 +329,20 @@ func (s *Store) SetStatus(ctx context.Context, id string, st events.Status, reas
 	})
 }
 
+// SetUserID sets a registered vehicle's Smartcar user id.
+func (s *Store) SetUserID(ctx context.Context, id, userID string) error {
+	if userID == "" {
+		return fmt.Errorf("set user id %s: empty user id", id)
+	}
+	return s.modifyVehicle(ctx, "set user id", id, func(v *registry.Vehicle) bool {
+		if v.UserID == userID {
+			return false
+		}
+		v.UserID = userID
+		return true
+	})
+}
+
 // TouchPoll records the vehicle's last poll, never moving it back.
 func (s *Store) TouchPoll(ctx context.Context, id string, t time.Time) error {
 	return s.modifyVehicle(ctx, "touch poll", id, func(v *registry.Vehicle) bool {

@@ -168,6 +168,61 @@ func (s *Store) SetStatus(ctx context.Context, id string, st events.Status, reas
 	return s.setState(ctx, "set status", id, "status", string(st), reason)
 }
 
+// casFieldScript sets field ARGV[1] of hash KEYS[1] to ARGV[3] if it still
+// holds ARGV[2]: 1 when set, 0 when it changed, -1 when it is gone.
+var casFieldScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return -1 end
+if cur ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`)
+
+// SetUserID sets a registered vehicle's Smartcar user id: its registration
+// is read, changed and written back with a compare-and-set on that one
+// field, so writes to other vehicles never conflict with it.
+func (s *Store) SetUserID(ctx context.Context, id, userID string) error {
+	if err := registry.CheckID(id); err != nil {
+		return err
+	}
+	if userID == "" {
+		return fmt.Errorf("set user id %s: empty user id", id)
+	}
+	for range casRetries {
+		cur, err := s.rdb.HGet(ctx, s.vehiclesKey(), id).Result()
+		if errors.Is(err, redis.Nil) {
+			return fmt.Errorf("set user id %s: %w", id, registry.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("set user id %s: %w", id, err)
+		}
+		v, err := decodeVehicle(id, cur, "")
+		if err != nil {
+			return fmt.Errorf("set user id: %w", err)
+		}
+		if v.UserID == userID {
+			return nil
+		}
+		v.UserID = userID
+		reg, err := encodeRegistration(v)
+		if err != nil {
+			return err
+		}
+		n, err := casFieldScript.Run(ctx, s.rdb, []string{s.vehiclesKey()}, id, cur, reg).Int64()
+		switch {
+		case err != nil:
+			return fmt.Errorf("set user id %s: %w", id, err)
+		case n == 1:
+			return nil
+		case n < 0:
+			return fmt.Errorf("set user id %s: %w", id, registry.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("set user id %s: %w", id, registry.ErrConflict)
+}
+
+// casRetries bounds the compare-and-set rounds of one write.
+const casRetries = 10
+
 // TouchPoll records the vehicle's last poll, never moving it back.
 func (s *Store) TouchPoll(ctx context.Context, id string, t time.Time) error {
 	if t.IsZero() {

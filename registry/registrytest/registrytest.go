@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"vehicle_crud", testVehicleCRUD},
 		{"vehicle_status_and_poll", testVehicleStatusAndPoll},
 		{"vehicle_concurrent_writes", testVehicleConcurrentWrites},
+		{"set_user_id", testSetUserID},
 		{"hold_only_extends", testHoldOnlyExtends},
 		{"hold_expires", testHoldExpires},
 		{"list_many_vehicles", testListManyVehicles},
@@ -189,6 +190,70 @@ func testVehicleConcurrentWrites(t *testing.T, s registry.Store) {
 		!got.LastPoll.Equal(at.Add(time.Duration(2*(n-1)+1)*time.Second)) {
 		t.Errorf("after concurrent writes: status %s %q, last poll %v; want rate_limited r%d, %v",
 			got.Status, got.Reason, got.LastPoll, n-1, at.Add(time.Duration(2*(n-1)+1)*time.Second))
+	}
+}
+
+func testSetUserID(t *testing.T, s registry.Store) {
+	ctx := testCtx(t)
+	at := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	if err := s.SetUserID(ctx, "v0", "u0"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("SetUserID(unknown) err = %v, want ErrNotFound", err)
+	}
+	v := registry.Vehicle{ID: "v0", GrantID: "g1", Tags: []string{"a"}, Status: events.StatusDisabled, Reason: "why",
+		LastPoll: at.Add(time.Minute), ConnectedAt: at}
+	if err := s.PutVehicle(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserID(ctx, "v0", ""); err == nil {
+		t.Error("SetUserID with an empty user id succeeded")
+	}
+	for _, u := range []string{"u1", "u1", "u2"} { // the same twice: a no-op
+		if err := s.SetUserID(ctx, "v0", u); err != nil {
+			t.Fatalf("SetUserID(%s): %v", u, err)
+		}
+	}
+	v.UserID = "u2"
+	if got, err := s.GetVehicle(ctx, "v0"); err != nil || !cmp.Equal(v, got, equateEmpty) {
+		t.Errorf("GetVehicle after SetUserID = %+v, %v; want %+v", got, err, v)
+	}
+
+	// Many vehicles at once, while their statuses and polls change: no
+	// write is lost and none has to give up.
+	const n = 40
+	vs := make([]registry.Vehicle, n)
+	for i := range vs {
+		vs[i] = registry.Vehicle{ID: fmt.Sprintf("m%02d", i), GrantID: "g", ConnectedAt: at}
+	}
+	PutAll(t, s, vs)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*n)
+	for i := range vs {
+		wg.Go(func() { errs <- s.SetUserID(ctx, vs[i].ID, fmt.Sprintf("user-%d", i)) })
+		wg.Go(func() { errs <- s.SetStatus(ctx, vs[i].ID, events.StatusRateLimited, "held") })
+		wg.Go(func() { errs <- s.TouchPoll(ctx, vs[i].ID, at.Add(time.Hour)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent write: %v", err)
+		}
+	}
+	list, err := s.ListVehicles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range list {
+		if got.ID == "v0" {
+			continue
+		}
+		var i int
+		if _, err := fmt.Sscanf(got.ID, "m%02d", &i); err != nil {
+			t.Fatalf("unexpected vehicle %s", got.ID)
+		}
+		if got.UserID != fmt.Sprintf("user-%d", i) || got.Status != events.StatusRateLimited || !got.LastPoll.Equal(at.Add(time.Hour)) {
+			t.Errorf("%s after concurrent writes: user %q, status %s, last poll %v", got.ID, got.UserID, got.Status, got.LastPoll)
+		}
 	}
 }
 
