@@ -3,6 +3,7 @@ package worker_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -388,9 +389,9 @@ func TestHandle_SameEventsOnV2AndV3(t *testing.T) {
 	}
 	seen := map[events.Signal]int{}
 	charge, odometers := map[string]bool{}, map[string]bool{} // the instants are not all alike
-	for step := range 6 {
+	for step, instant := range instants(t, f.sim, f.user, now()) {
 		mu.Lock()
-		at = at.Add(100 * time.Minute)
+		at = instant
 		tick := at
 		mu.Unlock()
 		for _, v := range f.sim.Vehicles() {
@@ -479,6 +480,42 @@ func TestHandle_SameEventsOnV2AndV3(t *testing.T) {
 		t.Errorf("charge states %v and %d odometer readings of 3 vehicles: want vehicles charging and not, and moving", charge, len(odometers))
 	}
 	t.Logf("compared on v2 and v3 (polls per signal): %v", seen)
+}
+
+// instants are moments of the week from start at which the user's vehicles
+// are, between them, driving, charging and parked: two hours apart from
+// start, the middle of each vehicle's first trip and of its first charge, as
+// the simulator's journal of true changes plans them, in order.
+func instants(t *testing.T, sim *smartcartest.Server, user string, start time.Time) []time.Time {
+	t.Helper()
+	out := []time.Time{start.Add(100 * time.Minute), start.Add(200 * time.Minute)}
+	middle := func(changes []smartcartest.StateChange, from, to smartcartest.ChangeKind) {
+		for i, c := range changes {
+			if c.Kind != from {
+				continue
+			}
+			for _, e := range changes[i+1:] {
+				if e.Kind == to {
+					out = append(out, c.Time.Add(e.Time.Sub(c.Time)/2))
+					return
+				}
+			}
+		}
+	}
+	for _, v := range sim.Vehicles() {
+		if v.UserID != user {
+			continue
+		}
+		changes := sim.StateChanges(v.ID, start.Add(200*time.Minute), start.Add(7*24*time.Hour))
+		middle(changes, smartcartest.ChangeTripStart, smartcartest.ChangeTripEnd)
+		middle(changes, smartcartest.ChangeChargeStart, smartcartest.ChangeChargeStop)
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	out = slices.CompactFunc(out, time.Time.Equal)
+	if len(out) < 5 {
+		t.Fatalf("instants %v: the simulator's vehicles planned no trip or charge in a week", out)
+	}
+	return out
 }
 
 func sameData(t *testing.T, a, b json.RawMessage) bool {

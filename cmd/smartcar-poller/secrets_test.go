@@ -249,15 +249,16 @@ func TestNoSecretsInOutput(t *testing.T) {
 }
 
 // TestNoSecretsInOutput_v3 runs the daemon on API v3 with the application
-// tokens living 20 s of the simulator's clock (a second here), revoked once
-// mid-run, failing /signals calls and a revoked user, and checks that no
+// tokens living 200 s of the simulator's clock (10 s here: renewed once
+// before they expire, and long enough that the jobs polled every second meet
+// the revocation with a 401 before the next renewal), revoked once mid-run, failing /signals calls and a revoked user, and checks that no
 // application or user token and no client secret shows up in the logs, the
 // events, /metrics, the registry or the errors returned; and that no token
 // pair is stored.
 func TestNoSecretsInOutput_v3(t *testing.T) {
 	rec := &tokenRecorder{tokens: map[string]bool{}}
 	sim := smartcartest.NewServer(smartcartest.WithSeed(11), smartcartest.WithUsers(2), smartcartest.WithVehicles(4),
-		smartcartest.WithAppTokenLifetime(20*time.Second), smartcartest.WithTimeScale(20))
+		smartcartest.WithAppTokenLifetime(200*time.Second), smartcartest.WithTimeScale(20))
 	defer sim.Close()
 	cfg := testConfig(t, sim)
 	cfg.Log.Level = "debug"
