@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +25,7 @@ func TestRedisModes(t *testing.T) {
 	}
 	t.Run("sentinel", func(t *testing.T) {
 		primary := testserver.StartRedis(t)
-		host, port, _ := net.SplitHostPort(primary.Addr)
-		replica := testserver.StartRedis(t, "--replicaof", host, port)
-		waitRole(t, primary.Client(t), "connected_slaves:1")
+		replica := testserver.StartRedisReplica(t, primary)
 		sentinel := testserver.StartRedisSentinel(t, "poller", primary)
 		prefix := testserver.Unique("rs")
 		app, vehicles := runRedisMode(t, prefix, fmt.Sprintf("  master_name: poller\n  addrs: [%s]\n  key_prefix: %q\n", sentinel.Addr, prefix+":"))

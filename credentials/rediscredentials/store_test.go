@@ -2,7 +2,6 @@ package rediscredentials_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -63,9 +62,7 @@ func universalClient(t *testing.T, opt *redis.UniversalOptions) redis.UniversalC
 // the grant written before.
 func TestStore_sentinel(t *testing.T) {
 	primary := testserver.StartRedis(t)
-	host, port, _ := net.SplitHostPort(primary.Addr)
-	replica := testserver.StartRedis(t, "--replicaof", host, port)
-	waitInfo(t, primary.Client(t), "replication", "connected_slaves:1")
+	replica := testserver.StartRedisReplica(t, primary)
 	sentinel := testserver.StartRedisSentinel(t, "poller", primary)
 	rdb := universalClient(t, &redis.UniversalOptions{MasterName: "poller", Addrs: []string{sentinel.Addr}})
 	if _, ok := rdb.(*redis.Client); !ok {

@@ -14,11 +14,34 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// StartRedisReplica starts a redis-server replicating primary and waits
+// until its first sync has completed (master_link_status:up), so that what
+// primary holds from then on reaches it by streaming, and WAIT can count it.
+func StartRedisReplica(t testing.TB, primary *RedisServer) *RedisServer {
+	t.Helper()
+	host, port, err := net.SplitHostPort(primary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := StartRedis(t, "--replicaof", host, port)
+	c := r.Client(t)
+	if err := waitFor(20*time.Second, func(ctx context.Context) error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err == nil && !strings.Contains(info, "master_link_status:up") {
+			err = fmt.Errorf("replica of %s not in sync", primary.Addr)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("replica on %s: %v", r.Addr, err)
+	}
+	return r
+}
+
 // StartRedisSentinel starts a Sentinel (redis-server --sentinel) on a free
 // port that monitors master as masterName with a quorum of 1 and declares it
 // down after one second, and waits until it reports the master. It is killed
-// when the test ends. Replicas of master (StartRedis with "--replicaof") are
-// found by the Sentinel itself.
+// when the test ends. Replicas of master (StartRedisReplica) are found by the
+// Sentinel itself.
 func StartRedisSentinel(t testing.TB, masterName string, master *RedisServer) *RedisServer {
 	t.Helper()
 	host, port, err := net.SplitHostPort(master.Addr)

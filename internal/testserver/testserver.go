@@ -199,7 +199,10 @@ type RedisServer struct {
 func StartRedis(t testing.TB, extra ...string) *RedisServer {
 	t.Helper()
 	return startRedis(t, func(rs *RedisServer, port int) []string {
+		// A primary starts a replica's sync at once, not after Redis's
+		// default five seconds of waiting for more replicas.
 		return append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
+			"--repl-diskless-sync-delay", "0",
 			"--dir", rs.Dir, "--logfile", filepath.Join(rs.Dir, "redis.log")}, extra...)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +93,7 @@ func universalClient(t *testing.T, opt *redis.UniversalOptions) redis.UniversalC
 // and one Sentinel, each its own redis-server process).
 func TestStore_sentinel(t *testing.T) {
 	primary := testserver.StartRedis(t)
-	host, port, _ := net.SplitHostPort(primary.Addr)
-	testserver.StartRedis(t, "--replicaof", host, port)
+	testserver.StartRedisReplica(t, primary)
 	sentinel := testserver.StartRedisSentinel(t, "poller", primary)
 	rdb := universalClient(t, &redis.UniversalOptions{MasterName: "poller", Addrs: []string{sentinel.Addr}})
 	if _, ok := rdb.(*redis.Client); !ok {
