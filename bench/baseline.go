@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -9,17 +10,56 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/normalize"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 )
 
+// baselineAPI is the Smartcar call and normalization of one baseline poll.
+type baselineAPI interface {
+	poll(ctx context.Context, f *fleet, vehicleID, jobID string, tick time.Time) ([]events.Event, error)
+}
+
+// v2Baseline polls with one API v2 batch call (the fleet's access tokens).
+type v2Baseline struct{ api *smartcar.Client }
+
+func (b v2Baseline) poll(ctx context.Context, f *fleet, vid, jobID string, tick time.Time) ([]events.Event, error) {
+	res, err := b.api.Batch(ctx, f.access[vid], vid, benchPaths)
+	if err != nil {
+		return nil, fmt.Errorf("baseline batch: %w", err)
+	}
+	return toEvents(res, vid, jobID, tick)
+}
+
+// v3Baseline polls with one API v3 /signals call as the application, on
+// behalf of the vehicle's user.
+type v3Baseline struct{ app *smartcar.AppClient }
+
+func (b v3Baseline) poll(ctx context.Context, f *fleet, vid, jobID string, tick time.Time) ([]events.Event, error) {
+	sigs, err := b.app.Vehicle(vid, f.user[vid]).Signals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("baseline signals: %w", err)
+	}
+	return signalEvents(sigs, vid, jobID, tick)
+}
+
+// baseline is the baseline of the scenario's API.
+func (s *scenario) baseline(api string) baselineAPI {
+	if api == config.APIV2 {
+		return v2Baseline{s.api}
+	}
+	return v3Baseline{s.app}
+}
+
 // runBaseline is the pipeline's baseline: concurrency goroutines in a tight
-// loop doing only what a poll must do — the Smartcar batch call, turning the
-// three items into events and publishing them with an events.Publisher —
-// for the same (vehicle, tick) pairs the pipeline polls. No queue, no
-// scheduler, no token store: access tokens come from a map.
-func runBaseline(ctx context.Context, e *natsEnv, prefix string, api *smartcar.Client, f *fleet, ticks, concurrency int) (time.Duration, error) {
+// loop doing only what a poll must do — the Smartcar call (an API v2 batch
+// or an API v3 /signals), turning it into the three events and publishing
+// them with an events.Publisher — for the same (vehicle, tick) pairs the
+// pipeline polls. No queue, no scheduler, no registry or token store:
+// access tokens and users come from maps.
+func runBaseline(ctx context.Context, e *natsEnv, prefix string, api baselineAPI, f *fleet, ticks, concurrency int) (time.Duration, error) {
 	if err := events.EnsureStream(ctx, e.js, events.StreamConfig{Prefix: prefix, Storage: jetstream.FileStorage}); err != nil {
 		return 0, fmt.Errorf("baseline events stream: %w", err)
 	}
@@ -40,11 +80,7 @@ func runBaseline(ctx context.Context, e *natsEnv, prefix string, api *smartcar.C
 					return nil
 				}
 				vid, tick := f.vehicles[i%n], tickAt(int(i/n))
-				res, err := api.Batch(gctx, f.access[vid], vid, benchPaths)
-				if err != nil {
-					return fmt.Errorf("baseline batch: %w", err)
-				}
-				evs, err := toEvents(res, vid, queue.JobID(scheduleName, vid, tick), tick)
+				evs, err := api.poll(gctx, f, vid, queue.JobID(scheduleName, vid, tick), tick)
 				if err != nil {
 					return err
 				}
@@ -114,6 +150,42 @@ func toEvents(res *smartcar.BatchResponse, vehicleID, jobID string, tick time.Ti
 			return nil, fmt.Errorf("baseline event: %w", err)
 		}
 		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// benchSignal is what the v3 baseline keeps of a vehicle's signals: the
+// three of the schedule.
+var benchSignal = map[events.Signal]bool{events.SignalOdometer: true, events.SignalLocation: true, events.SignalBattery: true}
+
+// signalEvents is the v3 baseline's normalization: normalize.FromSignals,
+// as the worker, and an event for each of the three signals, with the
+// worker's ids and attributes.
+func signalEvents(sigs *smartcar.Signals, vehicleID, jobID string, tick time.Time) ([]events.Event, error) {
+	res, err := normalize.FromSignals(sigs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("baseline normalize: %w", err)
+	}
+	evs := make([]events.Event, 0, len(benchSignal))
+	for _, it := range res.Items {
+		if !benchSignal[it.Signal] {
+			continue
+		}
+		ev, err := events.New(it.Signal, vehicleID, it.Data, events.Meta{
+			ID:        events.EventID(jobID, it.Key),
+			Time:      it.Time,
+			RequestID: cmp.Or(it.RequestID, sigs.Meta.RequestID),
+			FetchedAt: it.FetchedAt,
+			Schedule:  scheduleName,
+			Tick:      tick,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("baseline event: %w", err)
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) != len(benchSignal) {
+		return nil, fmt.Errorf("baseline: vehicle %s gave %d of the %d signals", vehicleID, len(evs), len(benchSignal))
 	}
 	return evs, nil
 }

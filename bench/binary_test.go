@@ -16,11 +16,7 @@ func TestJobs(t *testing.T) {
 		want []string
 	}{
 		{"plain", []string{"-scenarios", "pipeline,scale"}, []string{"pipeline", "scale"}},
-		{"breakdown", []string{"-scenarios", "scale,pipeline,latency", "-breakdown"}, []string{
-			"scale",
-			"pipeline", "pipeline (breakdown 1)", "pipeline (breakdown 2)", "pipeline (breakdown 3)", "pipeline (breakdown 4)",
-			"latency", "latency (breakdown 1)", "latency (breakdown 2)", "latency (breakdown 3)", "latency (breakdown 4)",
-		}},
+		{"all", []string{"-scenarios", "scale,pipeline,latency"}, []string{"scale", "pipeline", "latency"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,23 +30,6 @@ func TestJobs(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("jobs mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestRunScenario_pipelineVariants(t *testing.T) {
-	for _, v := range []int{1, 4} {
-		t.Run(breakdownVariants[v-1].name, func(t *testing.T) {
-			o := small(t, scenarioPipeline, 1)
-			o.Variant = v
-			res, err := runScenario(t.Context(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkRows(t, res, "pipeline ceiling", 1, 1)
-			if want := breakdownVariants[v-1].name; !strings.Contains(res.Rows[0].Figure, want) {
-				t.Errorf("figure %q does not name the variant %q", res.Rows[0].Figure, want)
 			}
 		})
 	}
@@ -75,7 +54,7 @@ func TestBinary(t *testing.T) {
 	}
 	for _, want := range []string{
 		tableHeader,
-		"| latency-bound | 1 | polls/s, latency 200ms, concurrency 10 |",
+		"| latency-bound | 1 | polls/s, API v3, latency 200ms, concurrency 10 |",
 		"| latency-bound | 1 | peak RSS (VmHWM): pipeline + embedded NATS, simulator in its own process |",
 		"| scale | 1 | Fire of one tick, 1,000 vehicles (in-memory list) |",
 		"\nlatency, run 1:\n",

@@ -17,15 +17,18 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/credentials/kvcredentials"
 	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
 	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
 
-// natsEnv is an embedded NATS server with JetStream (file storage in a
-// temporary directory, a free loopback port) and one client connection, as
-// the daemon runs it when nats.url is empty.
+// natsEnv is a connection to a NATS server with JetStream: for the scale
+// scenario, an embedded server of its own (file storage in a temporary
+// directory, a free loopback port), as the daemon runs it when nats.url is
+// empty; for the pipeline scenarios, the daemon's connection to its own.
 type natsEnv struct {
 	dir string
 	ns  *natsserver.Server
@@ -113,48 +116,47 @@ func (e *natsEnv) streamMsgs(ctx context.Context, stream string) (uint64, error)
 // apiTimeout bounds one call to the simulator.
 const apiTimeout = time.Minute
 
-// newAPIClient returns a Smartcar client pointed at the simulator whose
-// transport keeps up to conns connections to it open and idle: the default
-// transport keeps 2 idle connections per host, so higher concurrency would
-// open and close a connection on most calls.
-//
-// With http2 it speaks cleartext HTTP/2 (h2c) to the simulator, as the daemon
-// speaks HTTP/2 over TLS to Smartcar's API: calls in flight share a few
-// connections (250 streams each, the Go server's default) instead of one
-// connection, two client goroutines and their buffers per call.
+// newAPIClient returns the baseline's Smartcar API v2 client, pointed at
+// the simulator, with the transport the daemon's has (h2cTransport with
+// http2, else the daemon's own settings: conns connections kept idle).
 func newAPIClient(sim *simulator, conns int, http2 bool) *smartcar.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = conns
-	tr.MaxIdleConnsPerHost = conns
-	tr.MaxConnsPerHost = conns
-	if http2 {
-		var p http.Protocols
-		p.SetUnencryptedHTTP2(true)
-		tr.Protocols = &p
-	}
-	o := sim.origins
-	return smartcar.NewClient(
-		smartcar.WithAPIOrigin(o.API),
-		smartcar.WithAuthOrigin(o.Auth),
-		smartcar.WithConnectOrigin(o.Connect),
-		smartcar.WithManagementOrigin(o.Management),
+	return smartcar.NewClient(append(smartcarOrigins(sim.origins),
 		smartcar.WithUnitSystem(smartcar.Metric),
-		smartcar.WithHTTPClient(&http.Client{Transport: tr, Timeout: apiTimeout}),
-	)
+		smartcar.WithHTTPClient(baselineHTTP(conns, http2)),
+	)...)
 }
 
-// newAuthClient returns the OAuth client the token manager refreshes through.
-func newAuthClient(sim *simulator, api *smartcar.Client) (*smartcar.AuthClient, error) {
-	auth, err := smartcar.NewAuthClient(
-		smartcar.WithClientID(sim.clientID),
-		smartcar.WithClientSecret(sim.clientSecret),
-		smartcar.WithRedirectURI(sim.redirectURI),
-		smartcar.WithClient(api),
-	)
+// newAppClient returns the baseline's Smartcar application client (API
+// v3), pointed at the simulator like newAPIClient's.
+func newAppClient(sim *simulator, conns int, http2 bool) (*smartcar.AppClient, error) {
+	o := appOrigins(sim.origins)
+	o.ClientID, o.ClientSecret, o.HTTPClient = sim.clientID, sim.clientSecret, baselineHTTP(conns, http2)
+	app, err := smartcar.NewAppClient(&o)
 	if err != nil {
-		return nil, fmt.Errorf("auth client: %w", err)
+		return nil, fmt.Errorf("app client: %w", err)
 	}
-	return auth, nil
+	return app, nil
+}
+
+func baselineHTTP(conns int, http2 bool) *http.Client {
+	tr := h2cTransport(conns)
+	if !http2 {
+		tr.Protocols = nil
+	}
+	return &http.Client{Transport: tr, Timeout: apiTimeout}
+}
+
+// smartcarOrigins point a v2 client at the simulator.
+func smartcarOrigins(o smartcartest.Origins) []smartcar.ClientOption {
+	return []smartcar.ClientOption{
+		smartcar.WithAPIOrigin(o.API), smartcar.WithAuthOrigin(o.Auth),
+		smartcar.WithConnectOrigin(o.Connect), smartcar.WithManagementOrigin(o.Management),
+	}
+}
+
+// appOrigins point an application client at the simulator.
+func appOrigins(o smartcartest.Origins) smartcar.AppClientOptions {
+	return smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}
 }
 
 // stores are the credentials and the vehicle registry of a run.
@@ -194,23 +196,28 @@ func openStore(ctx context.Context, o options, js jetstream.JetStream) (stores, 
 	}
 	prefix := fmt.Sprintf("smartcar-bench:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	cleanup := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		it := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for it.Next(ctx) {
-			keys = append(keys, it.Val())
-			if len(keys) == 1000 {
-				rdb.Unlink(ctx, keys...)
-				keys = keys[:0]
-			}
-		}
-		if len(keys) > 0 {
-			rdb.Unlink(ctx, keys...)
-		}
+		deletePrefix(rdb, prefix)
 		_ = rdb.Close()
 	}
 	return stores{grants: rediscredentials.New(rdb, prefix, nil), reg: redisregistry.New(rdb, prefix)}, cleanup, nil
+}
+
+// deletePrefix deletes the keys under prefix.
+func deletePrefix(rdb redis.UniversalClient, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	it := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for it.Next(ctx) {
+		keys = append(keys, it.Val())
+		if len(keys) == 1000 {
+			rdb.Unlink(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Unlink(ctx, keys...)
+	}
 }
 
 // newLogger logs to stderr at info level when verbose, else discards.
@@ -221,25 +228,25 @@ func newLogger(verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// scenario is what the pipeline and latency scenarios run on: the embedded
-// NATS server, the simulator, the stores, the Smartcar clients, a fleet
-// registered through the credentials manager and the registry, and the
-// registry, manager and lease setting the measured pipeline uses (wiring:
-// the daemon's, or a -variant).
+// scenario is what the pipeline and latency scenarios run on: the
+// simulator, the daemon as internal/daemon wires it (with the embedded NATS
+// server under a temporary data_dir and the -store token store), a fleet
+// registered through the daemon's credentials manager and registry, and
+// the Smartcar clients of the baseline loop.
 type scenario struct {
-	e      *natsEnv
-	sim    *simulator
-	api    *smartcar.Client
-	f      *fleet
-	reg    registry.Store
-	mgr    *credentials.Manager
-	leases bool
+	sim *simulator
+	d   *daemon.Daemon
+	e   *natsEnv            // the daemon's connection to its server
+	api *smartcar.Client    // the baseline's API v2 client
+	app *smartcar.AppClient // the baseline's API v3 client
+	f   *fleet
 
 	closers []func()
 }
 
 // openScenario starts everything for a scenario with the given fleet, the
-// simulator's latency and conns connections to it. Close stops it all.
+// simulator's latency and conns workers (and connections to the
+// simulator). Close stops it all.
 func openScenario(ctx context.Context, o options, vehicles, users int, latency time.Duration, conns int, log *slog.Logger) (_ *scenario, err error) {
 	s := &scenario{}
 	defer func() {
@@ -247,29 +254,29 @@ func openScenario(ctx context.Context, o options, vehicles, users int, latency t
 			s.Close()
 		}
 	}()
-	if s.e, err = startNATS(); err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, s.e.Close)
 	if s.sim, err = startSimulator(ctx, o, vehicles, users, latency); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.sim.Close)
-	st, cleanup, err := openStore(ctx, o, s.e.js)
+	dir, err := os.MkdirTemp("", "smartcar-poller-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, cleanup)
+	s.closers = append(s.closers, func() { _ = os.RemoveAll(dir) })
+	cfg := benchConfig(o, s.sim, dir, conns)
+	if s.d, err = openDaemon(ctx, cfg, s.sim, o.HTTP2, log); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.d.Close)
+	if rdb := s.d.Redis(); rdb != nil {
+		s.closers = append(s.closers, func() { deletePrefix(rdb, cfg.Redis.KeyPrefix) })
+	}
+	s.e = &natsEnv{nc: s.d.NATS(), js: s.d.JetStream()}
 	s.api = newAPIClient(s.sim, conns, o.HTTP2)
-	auth, err := newAuthClient(s.sim, s.api)
-	if err != nil {
+	if s.app, err = newAppClient(s.sim, conns, o.HTTP2); err != nil {
 		return nil, err
 	}
-	mgr := credentials.NewManager(st.grants, auth, credentials.ManagerConfig{}, log)
-	if s.f, err = registerFleet(ctx, s.sim, mgr, st.reg, vehicles); err != nil {
-		return nil, err
-	}
-	if s.reg, s.mgr, s.leases, err = wiring(ctx, o, st, mgr, auth, s.f, log); err != nil {
+	if s.f, err = registerFleet(ctx, s.sim, s.d.Tokens(), s.d.Registry(), vehicles); err != nil {
 		return nil, err
 	}
 	return s, nil

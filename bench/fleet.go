@@ -18,7 +18,8 @@ import (
 // fleet is the vehicles registered for polling.
 type fleet struct {
 	vehicles []string          // ids, in simulator order
-	access   map[string]string // vehicle id → its grant's access token, for the baseline
+	access   map[string]string // vehicle id → its grant's access token, for the v2 baseline
+	user     map[string]string // vehicle id → its user, for the v3 baseline
 	grants   int
 }
 
@@ -32,7 +33,7 @@ type fleet struct {
 func registerFleet(ctx context.Context, sim *simulator, mgr *credentials.Manager, reg registry.Store, n int) (*fleet, error) {
 	byUser := map[string][]string{}
 	var users []string
-	f := &fleet{access: make(map[string]string, n)}
+	f := &fleet{access: make(map[string]string, n), user: make(map[string]string, n)}
 	all, err := sim.Vehicles(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("register fleet: %w", err)
@@ -63,6 +64,7 @@ func registerFleet(ctx context.Context, sim *simulator, mgr *credentials.Manager
 		pairs[u] = tok
 		for _, id := range byUser[u] {
 			f.access[id] = tok.AccessToken
+			f.user[id] = u
 		}
 	}
 	now := time.Now().UTC()
@@ -92,7 +94,7 @@ func registerFleet(ctx context.Context, sim *simulator, mgr *credentials.Manager
 }
 
 // vehicleLister adapts a registry.Store to scheduler.Vehicles, as the daemon
-// does (cmd/smartcar-poller/adapters.go).
+// does (internal/daemon/adapters.go), for the scale scenario.
 type vehicleLister struct{ s registry.Store }
 
 func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {

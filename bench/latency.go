@@ -28,11 +28,8 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 		return res, err
 	}
 	defer sc.Close()
-	e, api, f, leases := sc.e, sc.api, sc.f, sc.leases
-	r, err := newRig(ctx, e, "bl", sc.reg, sc.mgr, api, log)
-	if err != nil {
-		return res, err
-	}
+	f := sc.f
+	r := newRig(sc.d, "bench")
 	ticks := (o.LatencyPolls + len(f.vehicles) - 1) / len(f.vehicles)
 	total := int64(ticks) * int64(len(f.vehicles))
 
@@ -40,7 +37,7 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 	peak := startMemPeak(50 * time.Millisecond)
 	cpu0 := cpuTime()
 	elapsed, err := profiled(o, scenarioLatency, "pipeline", func() (time.Duration, error) {
-		return r.run(ctx, conc, ticks, total, 5*time.Millisecond, w.observe)
+		return r.run(ctx, ticks, total, 5*time.Millisecond, w.observe)
 	})
 	cpu := cpuTime() - cpu0
 	mem := peak.Stop()
@@ -59,17 +56,17 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 	steady, how := w.rate(total, elapsed)
 	rate := Row{
 		Scenario: "latency-bound", Unit: unitRate,
-		Figure:   fmt.Sprintf("polls/s, latency %s, concurrency %s%s", o.Latency, groupThousands(int64(conc)), variantSuffix(o.Variant)),
+		Figure:   fmt.Sprintf("polls/s, API %s, latency %s, concurrency %s", o.API, o.Latency, groupThousands(int64(conc))),
 		Measured: steady, Baseline: ideal, BaselineLabel: "ideal concurrency/latency", Target: ">= 0.90x",
 	}
 	rate.Met = rate.Ratio() >= 0.9
 	rss := Row{
-		Scenario: "latency-bound", Unit: unitMiB, Figure: rssFigure(o.SimProcess) + variantSuffix(o.Variant),
+		Scenario: "latency-bound", Unit: unitMiB, Figure: rssFigure(o.SimProcess),
 		Measured: float64(hwm) / mib, Target: "< 256 MiB", Met: hwm < rssLimit,
 	}
 	res.Rows = append(res.Rows, rate, rss)
-	res.detail("%d polls (%d vehicles on %d grants x %d ticks); rate %s; overall %.0f polls/s in %.1f s incl. ramp-up and drain; token store %s, poll leases %v, %s to the simulator",
-		total, len(f.vehicles), f.grants, ticks, how, float64(total)/elapsed.Seconds(), elapsed.Seconds(), o.Store, leases, protoName(o.HTTP2))
+	res.detail("%d polls (%d vehicles on %d grants x %d ticks); rate %s; overall %.0f polls/s in %.1f s incl. ramp-up and drain; API %s, token store %s, %s to the simulator",
+		total, len(f.vehicles), f.grants, ticks, how, float64(total)/elapsed.Seconds(), elapsed.Seconds(), o.API, o.Store, protoName(o.HTTP2))
 	res.detail("process CPU %.1f s (%.0f µs/poll); peaks sampled every 50 ms: VmRSS %.0f MiB, Go heap objects %.0f MiB, goroutine stacks %.0f MiB, Go runtime total %.0f MiB, %d goroutines",
 		cpu.Seconds(), perPoll(cpu, total), mb(mem.rss), mb(mem.heapObj), mb(mem.stacks), mb(mem.goTotal), mem.goroutines)
 	if w.shares.total() > 0 {
@@ -77,10 +74,9 @@ func runLatency(ctx context.Context, o options) (Result, error) {
 		res.detail("half-way, after a GC: live heap (from the sampled heap profile) pipeline %.1f MiB, embedded NATS server %.1f MiB, simulator incl. its HTTP server side %.1f MiB; goroutines pipeline %d, server %d, simulator %d; goroutine stacks %.0f MiB in all",
 			mb(h.pipeline), mb(h.server), mb(h.simulator), g.pipeline, g.server, g.simulator, mb(w.stacks))
 	}
-	st := r.w.Stats().Snapshot()
-	res.detail("mean Batch call %.0f ms, mean Handle %.0f ms; a worker slot turns over every %.0f ms at the measured rate",
-		float64(st.CallTime.Milliseconds())/float64(max(st.Calls, 1)), float64(r.meanHandle().Microseconds())/1000,
-		float64(conc)/steady*1000)
+	st := r.d.Worker().Stats().Snapshot()
+	res.detail("mean Smartcar call %.0f ms; a worker slot turns over every %.0f ms at the measured rate",
+		float64(st.CallTime.Milliseconds())/float64(max(st.Calls, 1)), float64(conc)/steady*1000)
 	return res, nil
 }
 
@@ -120,13 +116,6 @@ func (w *window) rate(total int64, elapsed time.Duration) (float64, string) {
 			fmt.Sprintf("from poll %d to poll %d (%.1f s)", w.lo, w.hi, w.tHi.Sub(w.tLo).Seconds())
 	}
 	return float64(total) / elapsed.Seconds(), "over the whole run (too short for a steady state)"
-}
-
-func variantSuffix(v int) string {
-	if v == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (breakdown %d)", v)
 }
 
 func rssFigure(simProcess bool) string {

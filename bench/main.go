@@ -43,8 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.Child != "" {
 		return runChild(ctx, o, stdout)
 	}
-	fmt.Fprintf(stderr, "bench: %s, GOMAXPROCS %d, %d run(s) of %v, token store %s\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), o.Runs, o.Scenarios, o.Store)
+	fmt.Fprintf(stderr, "bench: %s, GOMAXPROCS %d, %d run(s) of %v, API %s, token store %s\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), o.Runs, o.Scenarios, o.API, o.Store)
 	fmt.Fprint(stdout, tableHeader)
 	var all []namedResult
 	var failed error
@@ -74,31 +74,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return failed
 }
 
-// job is one scenario run to make: a scenario and, for the pipeline, a
-// wiring variant.
+// job is one scenario run to make.
 type job struct {
 	scenario string
-	variant  int
 }
 
-func (j job) String() string {
-	if j.variant == 0 {
-		return j.scenario
-	}
-	return fmt.Sprintf("%s (breakdown %d)", j.scenario, j.variant)
-}
+func (j job) String() string { return j.scenario }
 
-// jobs lists the scenario runs of one round: each scenario, and with
-// -breakdown every wiring variant after the pipeline and latency scenarios.
+// jobs lists the scenario runs of one round.
 func jobs(o options) []job {
 	var out []job
 	for _, sc := range o.Scenarios {
-		out = append(out, job{scenario: sc, variant: o.Variant})
-		if (sc == scenarioPipeline || sc == scenarioLatency) && o.Breakdown {
-			for v := range breakdownVariants {
-				out = append(out, job{scenario: sc, variant: v + 1})
-			}
-		}
+		out = append(out, job{scenario: sc})
 	}
 	return out
 }
@@ -106,7 +93,7 @@ func jobs(o options) []job {
 // runOne runs one scenario run, in a child process when o.Isolate.
 func runOne(ctx context.Context, o options, j job, runIndex int, args []string, stderr io.Writer) (Result, error) {
 	if !o.Isolate {
-		o.Child, o.Variant, o.RunIndex = j.scenario, j.variant, runIndex
+		o.Child, o.RunIndex = j.scenario, runIndex
 		return runScenario(ctx, o)
 	}
 	self, err := os.Executable()
@@ -114,7 +101,7 @@ func runOne(ctx context.Context, o options, j job, runIndex int, args []string, 
 		return Result{}, fmt.Errorf("find own executable: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, self, append(append([]string(nil), args...),
-		"-child", j.scenario, "-variant", strconv.Itoa(j.variant), "-breakdown=false", "-run-index", strconv.Itoa(runIndex))...)
+		"-child", j.scenario, "-run-index", strconv.Itoa(runIndex))...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, stderr
 	cmd.WaitDelay = 10 * time.Second

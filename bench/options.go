@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
 // Scenario names, as given to -scenarios.
@@ -29,17 +31,10 @@ type options struct {
 	// server, the daemon's embedded default) or "redis".
 	Store    string
 	RedisURL string
-	// Leases is "auto" (as the daemon wires the worker: per-vehicle poll
-	// leases in the store with Redis, in the process with the single-replica
-	// embedded KV store), "on" (in the store) or "off" (in the process).
-	Leases string
+	// API is the Smartcar API the daemon polls on: "v3" (the default) or "v2".
+	API string
 	// HTTP2 calls the simulator over cleartext HTTP/2 (see newAPIClient).
 	HTTP2 bool
-	// Breakdown adds pipeline runs of every variant (see breakdown.go) that
-	// show what the store round trips of a poll cost.
-	Breakdown bool
-	// Variant selects the pipeline wiring of one run: 0 the daemon's.
-	Variant int
 
 	// Pipeline ceiling.
 	Polls       int
@@ -86,10 +81,8 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up on one scenario run after this long")
 	fs.BoolVar(&o.Verbose, "v", false, "log the pipeline's components to stderr (info level)")
 	fs.StringVar(&o.Store, "store", "kv", "token store: kv (JetStream KV, the embedded default) or redis")
-	fs.StringVar(&o.Leases, "leases", "auto", "per-vehicle poll lease in the store for every poll: auto (as the daemon: with -store redis only; else in the process), on or off")
+	fs.StringVar(&o.API, "api", config.APIV3, "pipeline and latency: the Smartcar API the daemon polls on: v3 or v2 (the baseline loop makes the same calls)")
 	fs.BoolVar(&o.HTTP2, "http2", true, "call the simulator over cleartext HTTP/2, as the daemon calls Smartcar over HTTP/2 (TLS); false: HTTP/1.1, one connection per call in flight")
-	fs.BoolVar(&o.Breakdown, "breakdown", false, "pipeline and latency: also run variants with the store round trips of a poll taken out one by one")
-	fs.IntVar(&o.Variant, "variant", 0, "pipeline and latency: wiring variant (0: the daemon's; 1-4: see -breakdown)")
 	fs.StringVar(&o.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis (keys under a unique prefix, deleted after)")
 
 	fs.IntVar(&o.Polls, "polls", 20_000, "pipeline: polls per measured run (rounded up to whole ticks)")
@@ -120,11 +113,6 @@ func parseOptions(args []string) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	switch o.Leases {
-	case "auto", "on", "off":
-	default:
-		return o, fmt.Errorf("-leases %q: want auto, on or off", o.Leases)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -178,22 +166,12 @@ func (o options) validate() error {
 		return fmt.Errorf("latency sizes must be positive")
 	case o.ScaleVehicles < 1:
 		return fmt.Errorf("-scale-vehicles must be positive")
-	case o.Variant < 0 || o.Variant > len(breakdownVariants):
-		return fmt.Errorf("-variant %d: want 0 to %d", o.Variant, len(breakdownVariants))
+	case o.API != config.APIV3 && o.API != config.APIV2:
+		return fmt.Errorf("-api %q: want v3 or v2", o.API)
 	case o.Timeout <= 0:
 		return fmt.Errorf("-timeout must be positive")
 	}
 	return nil
-}
-
-// pollLeases reports whether the worker takes poll leases in the store
-// (else in the process, registry.LocalLeases): with -leases auto, as the
-// daemon does (cmd/smartcar-poller/app.go openStore).
-func (o options) pollLeases() bool {
-	if o.Leases == "auto" {
-		return o.Store == "redis"
-	}
-	return o.Leases == "on"
 }
 
 func protoName(http2 bool) string {

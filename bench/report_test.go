@@ -61,8 +61,8 @@ func TestParseOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := []any{o.Scenarios, o.Runs, o.Polls, o.Concurrency, o.LatencyConcurrency, o.ScaleVehicles, o.ScaleStore, o.Store, o.Leases}
-		want := []any{allScenarios, 2, 20_000, 32, 2_000, 100_000, true, "kv", "auto"}
+		got := []any{o.Scenarios, o.Runs, o.Polls, o.Concurrency, o.LatencyConcurrency, o.ScaleVehicles, o.ScaleStore, o.Store, o.API}
+		want := []any{allScenarios, 2, 20_000, 32, 2_000, 100_000, true, "kv", "v3"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 		}

@@ -51,8 +51,8 @@ func TestRunScenario_pipeline(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRows(t, res, "pipeline ceiling", run, 1)
-		if r := res.Rows[0]; r.Baseline <= 0 || r.Met != (r.Ratio() >= 0.7) {
-			t.Errorf("row %+v: want a baseline and Met = ratio >= 0.7", r)
+		if r := res.Rows[0]; r.Baseline <= 0 || r.Met != (r.Ratio() >= 0.8) || r.Target != ">= 0.80x" {
+			t.Errorf("row %+v: want a baseline and Met = ratio >= 0.8 (the embedded store's target)", r)
 		}
 		// 60 polls = 5 ticks of 12 vehicles, each storing 3 events.
 		if d := strings.Join(res.Details, "\n"); !strings.Contains(d, "60 polls (12 vehicles") || !strings.Contains(d, "180 events") {
@@ -70,6 +70,24 @@ func TestRunScenario_pipelineRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRows(t, res, "pipeline ceiling", 1, 1)
+	if r := res.Rows[0]; r.Target != ">= 0.70x" || !strings.Contains(r.Figure, "API v3, redis store") {
+		t.Errorf("row %+v: want Redis's target 0.7x and the API and store in the figure", r)
+	}
+}
+
+// TestRunScenario_pipelineV2 runs the daemon on API v2 against the bare
+// batch loop.
+func TestRunScenario_pipelineV2(t *testing.T) {
+	o := small(t, scenarioPipeline, 2)
+	o.API = "v2"
+	res, err := runScenario(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, res, "pipeline ceiling", 2, 1)
+	if r := res.Rows[0]; !strings.Contains(r.Figure, "API v2") || r.BaselineLabel != "bare Batch + Publish loop" {
+		t.Errorf("row %+v: want the v2 figure and baseline", r)
+	}
 }
 
 func TestRunScenario_latency(t *testing.T) {

@@ -30,7 +30,7 @@
 //     sets connected again only from the status that error set.
 //
 // It declares the small interfaces it calls (Auth, API, Grants, Registry,
-// Marks, Publisher, Latest, Inbox); cmd wires *smartcar.AuthClient,
+// Marks, Publisher, Latest, Inbox); internal/daemon wires *smartcar.AuthClient,
 // *smartcar.Client, *credentials.Manager, the registry store, the marks
 // (package marks: Connect states and webhook eventIds have a home of their
 // own, since nothing but onboarding reads them), *events.Publisher and

@@ -38,7 +38,7 @@
 // errors disable the vehicle; on v3 a 401 (after the client's own renewal)
 // is retried like a server error, since no user can fix it. It
 // does not know cron, Redis keys or NATS subjects: those sit behind the small
-// interfaces declared in worker.go, which cmd/smartcar-poller wires up.
+// interfaces declared in worker.go, which internal/daemon wires up.
 //
 // Stats counts polls, calls, limiter waits and the holds this process set;
 // an optional Observer (observe.go) gets each call's duration and outcome per

@@ -71,7 +71,7 @@ schedules:
 	}
 	defer app.Close()
 	grant := sim.Connect(nil, nil)
-	access, err := app.auth.ExchangeRefreshToken(ctx, grant.RefreshToken)
+	access, err := app.Auth().ExchangeRefreshToken(ctx, grant.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ schedules:
 	names := []string{events.StreamName(prefix), queue.StreamName(prefix), "KV_" + queue.FailuresBucket(prefix),
 		"KV_" + events.LatestBucket(prefix), "KV_" + grants, "KV_" + registry, "KV_" + locks}
 	for _, name := range names {
-		info := streamInfo(t, app.js, name)
+		info := streamInfo(t, app.JetStream(), name)
 		if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
 			t.Errorf("stream %s: replicas %d, cluster %+v; want 3 on 3 nodes", name, info.Config.Replicas, info.Cluster)
 		}
@@ -102,10 +102,10 @@ schedules:
 		}
 	}()
 
-	before := waitOdometers(t, app.js, prefix, vehicles, nil, 2, 15*time.Second)
+	before := waitOdometers(t, app.JetStream(), prefix, vehicles, nil, 2, 15*time.Second)
 
 	// Stop the node the daemon talks to; the other two keep a quorum.
-	gone := app.nc.ConnectedServerName()
+	gone := app.NATS().ConnectedServerName()
 	node := cl.Server(gone)
 	if node == nil {
 		t.Fatalf("daemon connected to %q, not a cluster node", gone)
@@ -113,11 +113,11 @@ schedules:
 	cl.Stop(node)
 	t.Logf("stopped %s (JetStream meta leader now %v)", gone, cl.Leader())
 
-	waitOdometers(t, app.js, prefix, vehicles, before, 3, 25*time.Second)
-	if now := app.nc.ConnectedServerName(); now == gone || now == "" {
+	waitOdometers(t, app.JetStream(), prefix, vehicles, before, 3, 25*time.Second)
+	if now := app.NATS().ConnectedServerName(); now == gone || now == "" {
 		t.Errorf("daemon connected to %q after %s stopped", now, gone)
 	}
-	info := streamInfo(t, app.js, queue.StreamName(prefix))
+	info := streamInfo(t, app.JetStream(), queue.StreamName(prefix))
 	if info.Cluster == nil || info.Cluster.Leader == gone || info.Cluster.Leader == "" {
 		t.Errorf("job stream cluster %+v: want a leader other than %s", info.Cluster, gone)
 	}

@@ -7,12 +7,13 @@ import (
 	"io"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 )
 
 const configUsage = "config validate [--strict] FILE"
 
 // cmdConfig runs "config validate [--strict] FILE": the file's problems, then
-// what run would refuse before connecting anywhere (checkRun, with run's
+// what run would refuse before connecting anywhere (daemon.Check, with run's
 // messages), then what its schedules cost each vehicle; a schedule over
 // smartcar.monthly_quota is a WARNING on stderr, and an error with --strict.
 func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,7 +40,7 @@ func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := checkRun(cfg); err != nil {
+	if err := daemon.Check(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n\n", path)

@@ -27,16 +27,16 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if code != "" && cfg.Smartcar.RedirectURI == "" {
 		return errors.New("connect --code needs smartcar.redirect_uri (or SMARTCAR_REDIRECT_URI): the one the code was issued for")
 	}
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, command: "connect"})
+	app, err := open(ctx, cfg, log, openOptions{ConnectOnly: true, Command: "connect"})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 	var access *smartcar.Access
 	if code != "" {
-		access, err = app.auth.ExchangeCode(ctx, code)
+		access, err = app.Auth().ExchangeCode(ctx, code)
 	} else {
-		access, err = app.auth.ExchangeRefreshToken(ctx, refresh)
+		access, err = app.Auth().ExchangeRefreshToken(ctx, refresh)
 	}
 	if err != nil {
 		return fmt.Errorf("token exchange: %w", err)
@@ -57,7 +57,7 @@ func cmdConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // "connected" status event for each (onboard.Handler.ConnectGrant, which
 // /callback uses too).
 func (a *App) connectGrant(ctx context.Context, access *smartcar.Access, tags []string) ([]string, error) {
-	h, err := a.onboarding()
+	h, err := a.NewOnboarding()
 	if err != nil {
 		return nil, err
 	}

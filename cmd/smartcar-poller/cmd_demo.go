@@ -101,12 +101,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo config: %w", err)
 	}
 
-	app, err := open(ctx, cfg, log, openOptions{clientOpts: []smartcar.ClientOption{
+	app, err := open(ctx, cfg, log, openOptions{ClientOpts: []smartcar.ClientOption{
 		smartcar.WithAPIOrigin(o.API),
 		smartcar.WithAuthOrigin(o.Auth),
 		smartcar.WithConnectOrigin(o.Connect),
 		smartcar.WithManagementOrigin(o.Management),
-	}, appOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}})
+	}, AppOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}})
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "demo: RECEIVED is when an event arrived; DATA AGE is how old the vehicle's data was then (%s).\n", age)
 	p := &printer{w: stdout, maxData: 110, resumes: true}
-	sub, err := app.nc.Subscribe(cfg.NATS.SubjectPrefix+".vehicles.>", func(m *nats.Msg) { p.print(m.Data) })
+	sub, err := app.NATS().Subscribe(cfg.NATS.SubjectPrefix+".vehicles.>", func(m *nats.Msg) { p.print(m.Data) })
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
@@ -146,7 +146,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if !ok {
 			continue
 		}
-		access, err := app.auth.ExchangeRefreshToken(ctx, grant.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, grant.RefreshToken)
 		if err != nil {
 			return fmt.Errorf("exchange refresh token: %w", err)
 		}
@@ -157,12 +157,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ids = append(ids, got...)
 	}
 	for _, id := range ids {
-		v, err := app.reg.GetVehicle(ctx, id)
+		v, err := app.Registry().GetVehicle(ctx, id)
 		if err != nil {
 			return err
 		}
 		v.Tags = []string{kinds[id]}
-		if err := app.reg.PutVehicle(ctx, v); err != nil {
+		if err := app.Registry().PutVehicle(ctx, v); err != nil {
 			return err
 		}
 	}

@@ -42,12 +42,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, command: "migrate v3"})
+	app, err := open(ctx, cfg, log, openOptions{ConnectOnly: true, Command: "migrate v3"})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	res, err := migrateV3(ctx, app.reg, app.app, dryRun)
+	res, err := migrateV3(ctx, app.Registry(), app.AppClient(), dryRun)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 )
 
 // loadConfig parses the --config flag of a subcommand and loads the file
@@ -35,7 +36,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRun(cfg); err != nil {
+	if err := daemon.Check(cfg); err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
+	"github.com/smartcar-poller/smartcar-poller/internal/datadir"
 )
 
 func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,7 +34,7 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	url, gone := cfg.NATS.URL, "nats connection closed"
-	opts, err := natsSecurityOptions(cfg.NATS)
+	opts, err := daemon.NATSSecurityOptions(cfg.NATS)
 	if err != nil {
 		return err
 	}
@@ -181,4 +183,23 @@ func formatAge(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
 	}
+}
+
+// errNoDaemon is returned by tail when no daemon runs on the data_dir.
+var errNoDaemon = errors.New("no daemon is running")
+
+// daemonNATS finds the NATS server of the daemon running on dir, without
+// taking the data_dir lock.
+func daemonNATS(dir string) (string, []nats.Option, error) {
+	h, held, err := datadir.Probe(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case !held:
+		return "", nil, fmt.Errorf("%w on data_dir %s: start smartcar-poller run first", errNoDaemon, dir)
+	case !h.Reachable():
+		return "", nil, fmt.Errorf("%w on data_dir %s: it is in use by %s", errNoDaemon, dir, h)
+	}
+	return h.NATSURL, []nats.Option{nats.Token(h.NATSToken)}, nil
 }

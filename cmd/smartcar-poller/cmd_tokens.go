@@ -31,15 +31,15 @@ func cmdTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("tokens rotate-key: no encryption key configured (tokens.allow_plaintext is set): set tokens.encryption_key_file or tokens.encryption_key_env")
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "tokens rotate-key"})
+	app, err := open(ctx, cfg, log, openOptions{ConnectOnly: true, StoreOnly: true, Command: "tokens rotate-key"})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	st, err := credentials.RotateKey(ctx, app.grants)
+	st, err := credentials.RotateKey(ctx, app.Grants())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-encrypted %d of %d grants with key %s\n", st.Moved, st.Grants, app.keys.CurrentKeyID())
+	fmt.Fprintf(stdout, "re-encrypted %d of %d grants with key %s\n", st.Moved, st.Grants, app.Keyring().CurrentKeyID())
 	return nil
 }

@@ -116,7 +116,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 	}
 	ctx := t.Context()
 	o := simOptions(sim)
-	o.connectOnly = true
+	o.ConnectOnly = true
 	app, err := open(ctx, cfg, testLogger(t), o)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 	if !ok {
 		t.Fatal("connect user")
 	}
-	access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+	access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestEmbeddedStoreEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	grants, _ := kvcredentials.Buckets(cfg.NATS.SubjectPrefix)
-	kv, err := app.js.KeyValue(ctx, grants)
+	kv, err := app.JetStream().KeyValue(ctx, grants)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	start := func(logs *testserver.Buffer) *App {
 		t.Helper()
 		o := simOptions(sim)
-		o.connectOnly = true
+		o.ConnectOnly = true
 		app, err := open(ctx, cfg, newLogger(logs, "info", "json"), o)
 		if err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	raw := func(app *App, id string) string {
 		t.Helper()
 		grants, _ := kvcredentials.Buckets(cfg.NATS.SubjectPrefix)
-		kv, err := app.js.KeyValue(ctx, grants)
+		kv, err := app.JetStream().KeyValue(ctx, grants)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,14 +238,14 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if !ok {
 		t.Fatal("connect user")
 	}
-	access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+	access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.connectGrant(ctx, access, nil); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := app.reg.ListVehicles(ctx)
+	vs, err := app.Registry().ListVehicles(ctx)
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("vehicles %v, %v; want one", vs, err)
 	}
@@ -256,7 +256,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	}
 	// A record from before encryption (a plaintext store wrote it) is read.
 	legacy := credentials.Grant{ID: "legacy", Access: smartcar.Access{AccessToken: "legacy-at-1", RefreshToken: "legacy-rt-1"}}
-	plain, err := kvcredentials.Open(ctx, app.js, kvcredentials.Config{Prefix: cfg.NATS.SubjectPrefix})
+	plain, err := kvcredentials.Open(ctx, app.JetStream(), kvcredentials.Config{Prefix: cfg.NATS.SubjectPrefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if s := raw(app, "legacy"); !strings.Contains(s, legacy.Access.RefreshToken) {
 		t.Fatalf("the plaintext store wrote %s, want a plaintext record", s)
 	}
-	if g, err := app.grants.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
+	if g, err := app.Grants().GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
 		t.Fatalf("plaintext grant read back: %+v, %v", g.Access, err)
 	}
 	app.Close()
@@ -280,7 +280,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if strings.Contains(logs2.String(), "generated the token encryption key") {
 		t.Errorf("restart generated a key:\n%s", logs2.String())
 	}
-	if g, err := app.grants.GetGrant(ctx, grantID); err != nil || g.Access.RefreshToken != access.RefreshToken {
+	if g, err := app.Grants().GetGrant(ctx, grantID); err != nil || g.Access.RefreshToken != access.RefreshToken {
 		t.Fatalf("grant after a restart: %v; want its refresh token", err)
 	}
 	app.Close()
@@ -296,7 +296,7 @@ func TestTokenKey_generatedUnderDataDir(t *testing.T) {
 	if s := raw(app, "legacy"); strings.Contains(s, legacy.Access.RefreshToken) || !strings.Contains(s, `"kid":"`+kid+`"`) {
 		t.Fatalf("legacy record after rotate-key: %s; want ciphertext under key id %s", s, kid)
 	}
-	if g, err := app.grants.GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
+	if g, err := app.Grants().GetGrant(ctx, "legacy"); err != nil || g.Access != legacy.Access {
 		t.Fatalf("legacy grant after rotate-key: %+v, %v", g.Access, err)
 	}
 	for _, l := range []string{logs.String(), logs2.String(), stderr.String()} {
@@ -337,7 +337,7 @@ func TestTokenKey_required(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = open(t.Context(), cfg, testLogger(t), openOptions{connectOnly: true})
+			_, err = open(t.Context(), cfg, testLogger(t), openOptions{ConnectOnly: true})
 			if err == nil {
 				t.Fatal("open succeeded")
 			}

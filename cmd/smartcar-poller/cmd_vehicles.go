@@ -33,23 +33,23 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: vehicles remove needs one vehicle id", errUsage)
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "vehicles " + sub})
+	app, err := open(ctx, cfg, log, openOptions{ConnectOnly: true, StoreOnly: true, Command: "vehicles " + sub})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 	if sub == "remove" {
 		id := fs.Arg(0)
-		if _, err := app.reg.GetVehicle(ctx, id); err != nil {
+		if _, err := app.Registry().GetVehicle(ctx, id); err != nil {
 			return fmt.Errorf("vehicle %s: %w", id, err)
 		}
-		if err := app.reg.DeleteVehicle(ctx, id); err != nil {
+		if err := app.Registry().DeleteVehicle(ctx, id); err != nil {
 			return fmt.Errorf("remove %s: %w", id, err)
 		}
 		fmt.Fprintf(stdout, "removed %s\n", id)
 		return nil
 	}
-	vs, err := app.reg.ListVehicles(ctx)
+	vs, err := app.Registry().ListVehicles(ctx)
 	if err != nil {
 		return fmt.Errorf("list vehicles: %w", err)
 	}
@@ -59,7 +59,7 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	now := time.Now()
 	for _, v := range vs {
 		hold := "-"
-		if until, err := app.reg.Hold(ctx, v.ID); err == nil && until.After(now) {
+		if until, err := app.Registry().Hold(ctx, v.ID); err == nil && until.After(now) {
 			hold = until.Sub(now).Round(time.Second).String()
 		}
 		last := "-"

@@ -70,12 +70,12 @@ func cmdWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	app, err := open(ctx, cfg, log, openOptions{connectOnly: true, storeOnly: true, command: "webhooks " + sub})
+	app, err := open(ctx, cfg, log, openOptions{ConnectOnly: true, StoreOnly: true, Command: "webhooks " + sub})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	registered, err := app.reg.ListVehicles(ctx)
+	registered, err := app.Registry().ListVehicles(ctx)
 	if err != nil {
 		return fmt.Errorf("list vehicles: %w", err)
 	}

@@ -47,10 +47,10 @@ func testConfig(t *testing.T, sim *smartcartest.Server) *config.Config {
 
 func simOptions(sim *smartcartest.Server) openOptions {
 	o := sim.Origins()
-	return openOptions{clientOpts: []smartcar.ClientOption{
+	return openOptions{ClientOpts: []smartcar.ClientOption{
 		smartcar.WithAPIOrigin(o.API), smartcar.WithAuthOrigin(o.Auth),
 		smartcar.WithConnectOrigin(o.Connect), smartcar.WithManagementOrigin(o.Management),
-	}, appOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}}
+	}, AppOrigins: smartcar.AppClientOptions{IAMOrigin: o.IAM, APIOrigin: o.APIV3, ManagementOrigin: o.ManagementV3}}
 }
 
 // simEnv are the SMARTCAR_* origin variables (as NAME=value) that point
@@ -99,7 +99,7 @@ func cleanupNames(t testing.TB, a *App, prefix string) {
 func allEvents(t *testing.T, a *App, prefix string) []events.Event {
 	t.Helper()
 	ctx := t.Context()
-	s, err := a.js.Stream(ctx, events.StreamName(prefix))
+	s, err := a.JetStream().Stream(ctx, events.StreamName(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func testDaemonPolls(t *testing.T, api string) {
 		if !ok {
 			t.Fatalf("connect %s", u)
 		}
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +282,7 @@ func testDaemonPolls(t *testing.T, api string) {
 		if !stopped[id] {
 			t.Errorf("vehicle %s of the revoked grant has no %s status event", id, wantStop)
 		}
-		v, err := app.reg.GetVehicle(ctx, id)
+		v, err := app.Registry().GetVehicle(ctx, id)
 		if err != nil || v.Status != wantStop {
 			t.Errorf("vehicle %s = %+v, %v; want status %s", id, v, err, wantStop)
 		}
@@ -350,9 +350,9 @@ func drainQueue(t *testing.T, a *App) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- a.queue.Consume(ctx, a.cfg.Workers.Concurrency, a.worker.Handle) }()
+	go func() { done <- a.Queue().Consume(ctx, a.cfg.Workers.Concurrency, a.Worker().Handle) }()
 	for {
-		d, err := a.queue.Depth(ctx)
+		d, err := a.Queue().Depth(ctx)
 		if err == nil && d.Pending == 0 && d.AckPending == 0 {
 			break
 		}

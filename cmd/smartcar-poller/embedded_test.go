@@ -50,17 +50,17 @@ schedules:
 	return cfgPath, dataDir
 }
 
-// daemon is `run` in this process.
-type daemon struct {
+// runningDaemon is `run` in this process.
+type runningDaemon struct {
 	stop   context.CancelFunc
 	done   chan int
 	stderr testserver.Buffer
 }
 
-func startDaemon(t *testing.T, cfgPath string) *daemon {
+func startDaemon(t *testing.T, cfgPath string) *runningDaemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	d := &daemon{stop: cancel, done: make(chan int, 1)}
+	d := &runningDaemon{stop: cancel, done: make(chan int, 1)}
 	go func() { d.done <- run(ctx, []string{"run", "--config", cfgPath}, new(bytes.Buffer), &d.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -70,7 +70,7 @@ func startDaemon(t *testing.T, cfgPath string) *daemon {
 }
 
 // waitRunning waits for the daemon's "running" line.
-func (d *daemon) waitRunning(t *testing.T) {
+func (d *runningDaemon) waitRunning(t *testing.T) {
 	t.Helper()
 	waitUntil(t, 60*time.Second, "the daemon to run", func() bool {
 		select {
@@ -217,7 +217,7 @@ func TestEmbedded_CommandsBesideDaemon(t *testing.T) {
 		t.Fatalf("vehicles list without a daemon = %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if _, held, err := datadir.Probe(dataDir); err != nil || held {
-		t.Errorf("data_dir after the command: held %v, %v; want free", held, err)
+		t.Errorf("data_dir after the Command: held %v, %v; want free", held, err)
 	}
 	code, _, stderr = cli(t, "tail", "--config", cfgPath)
 	if code != 1 || !strings.Contains(stderr, "no daemon is running on data_dir "+dataDir) {
@@ -296,7 +296,7 @@ func TestReplicaLock_embeddedTokenStore(t *testing.T) {
 	defer closeFirst()
 
 	o := simOptions(sim)
-	o.replicaLock = kvlock.Config{Wait: 300 * time.Millisecond}
+	o.ReplicaLock = kvlock.Config{Wait: 300 * time.Millisecond}
 	second, err := open(ctx, cfg, testLogger(t), o)
 	if err == nil {
 		second.Close()
@@ -317,7 +317,7 @@ func TestReplicaLock_embeddedTokenStore(t *testing.T) {
 	next.Close()
 	// A command (connect, vehicles) is no replica: it takes no lock.
 	cmd := simOptions(sim)
-	cmd.connectOnly, cmd.replicaLock = true, kvlock.Config{Wait: 300 * time.Millisecond}
+	cmd.ConnectOnly, cmd.ReplicaLock = true, kvlock.Config{Wait: 300 * time.Millisecond}
 	next, err = open(ctx, cfg, testLogger(t), simOptions(sim))
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// commandHelp is what --help prints for a command: its synopsis and purpose.
+// commandHelp is what --help prints for a Command: its synopsis and purpose.
 type commandHelp struct{ synopsis, about string }
 
 // commands are every command and subcommand with a --help.

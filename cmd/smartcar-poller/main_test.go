@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 )
 
 func TestRun_Usage(t *testing.T) {
@@ -131,7 +133,7 @@ func TestConfigValidate_agreesWithRun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := checkRun(cfg); err != nil {
+				if err := daemon.Check(cfg); err != nil {
 					t.Errorf("run would refuse what validate accepts: %v", err)
 				}
 				return

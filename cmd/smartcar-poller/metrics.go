@@ -14,6 +14,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/config"
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/inbox"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 	"github.com/smartcar-poller/smartcar-poller/onboard"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
@@ -83,7 +84,7 @@ func newObserver(cfg *config.Config) *observer {
 	}
 	o.known[worker.PathSignals] = true
 	o.known[genericLabel] = true
-	for _, s := range schedules(cfg) {
+	for _, s := range daemon.Schedules(cfg) {
 		calls, ages := s.Paths, s.Paths
 		if len(s.Signals) > 0 {
 			calls, ages = []string{worker.PathSignals}, dataAgeLabels(s.Signals)
@@ -356,16 +357,16 @@ const depthTimeout = 2 * time.Second
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
-	s := &scrape{w: a.worker.Stats().Snapshot(), q: a.queue.Stats(), t: a.tokens.Stats(), sc: a.sched.Stats().Snapshot()}
-	if a.onboard != nil {
-		s.o = a.onboard.Stats()
+	s := &scrape{w: a.Worker().Stats().Snapshot(), q: a.Queue().Stats(), t: a.Tokens().Stats(), sc: a.Scheduler().Stats().Snapshot()}
+	if a.Onboarding() != nil {
+		s.o = a.Onboarding().Stats()
 	}
 	s.oldest, s.tracked = a.metrics.fresh.oldest(time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), depthTimeout)
-	s.depth, s.depthErr = a.queue.Depth(ctx)
-	if a.inbox != nil {
-		s.ib = a.inbox.Stats()
-		s.ibDepth, s.ibErr = a.inbox.Depth(ctx)
+	s.depth, s.depthErr = a.Queue().Depth(ctx)
+	if a.Inbox() != nil {
+		s.ib = a.Inbox().Stats()
+		s.ibDepth, s.ibErr = a.Inbox().Depth(ctx)
 	}
 	cancel()
 	for _, m := range c.metrics {

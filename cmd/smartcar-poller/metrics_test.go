@@ -148,7 +148,7 @@ func TestMetrics_Daemon(t *testing.T) {
 		if !ok {
 			t.Fatalf("connect %s", u)
 		}
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +332,7 @@ func TestReadyz_FollowsConsumer(t *testing.T) {
 
 	cctx, cancel := context.WithCancel(ctx)
 	consumed := make(chan error, 1)
-	go func() { consumed <- app.queue.Consume(cctx, 2, app.worker.Handle) }()
+	go func() { consumed <- app.Queue().Consume(cctx, 2, app.Worker().Handle) }()
 	waitUntil(t, 10*time.Second, "/readyz 200 with the consumer running", func() bool {
 		code, _ := status(t, base+"/readyz")
 		return code == http.StatusOK

@@ -93,10 +93,10 @@ func TestDaemon_Onboarding(t *testing.T) {
 		t.Errorf("%d odometer events from the webhook, want 1", fromWebhook)
 	}
 
-	if err := app.sched.Fire(ctx, "fallback", time.Now()); err != nil {
+	if err := app.Scheduler().Fire(ctx, "fallback", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := app.js.Stream(ctx, queue.StreamName(cfg.NATS.SubjectPrefix))
+	s, err := app.JetStream().Stream(ctx, queue.StreamName(cfg.NATS.SubjectPrefix))
 	if err != nil {
 		t.Fatal(err)
 	}

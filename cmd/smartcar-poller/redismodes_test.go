@@ -32,7 +32,7 @@ func TestRedisModes(t *testing.T) {
 		if app.cfg.Redis.Mode() != config.RedisSentinel {
 			t.Fatalf("mode %s, want sentinel", app.cfg.Redis.Mode())
 		}
-		before := waitOdometers(t, app.js, prefix, vehicles, nil, 2, 15*time.Second)
+		before := waitOdometers(t, app.JetStream(), prefix, vehicles, nil, 2, 15*time.Second)
 
 		// The replica must have what the primary has, and the Sentinel must know it.
 		if err := primary.Client(t).Wait(t.Context(), 1, 5*time.Second).Err(); err != nil {
@@ -49,7 +49,7 @@ func TestRedisModes(t *testing.T) {
 		}
 		primary.Kill()
 		waitRole(t, replica.Client(t), "role:master")
-		waitOdometers(t, app.js, prefix, vehicles, before, 3, 30*time.Second)
+		waitOdometers(t, app.JetStream(), prefix, vehicles, before, 3, 30*time.Second)
 	})
 	t.Run("cluster", func(t *testing.T) {
 		nodes := testserver.StartRedisCluster(t, 3)
@@ -62,10 +62,10 @@ func TestRedisModes(t *testing.T) {
 		if app.cfg.Redis.Mode() != config.RedisCluster {
 			t.Fatalf("mode %s, want cluster", app.cfg.Redis.Mode())
 		}
-		if _, ok := app.rdb.(*redis.ClusterClient); !ok {
-			t.Fatalf("client %T, want *redis.ClusterClient", app.rdb)
+		if _, ok := app.Redis().(*redis.ClusterClient); !ok {
+			t.Fatalf("client %T, want *redis.ClusterClient", app.Redis())
 		}
-		waitOdometers(t, app.js, prefix, vehicles, nil, 3, 15*time.Second)
+		waitOdometers(t, app.JetStream(), prefix, vehicles, nil, 3, 15*time.Second)
 		// Everything the daemon keeps lives in one slot, on one node.
 		keys := 0
 		for _, n := range nodes {
@@ -117,7 +117,7 @@ schedules:
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Close)
-	access, err := app.auth.ExchangeRefreshToken(ctx, sim.Connect(nil, nil).RefreshToken)
+	access, err := app.Auth().ExchangeRefreshToken(ctx, sim.Connect(nil, nil).RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,48 +149,5 @@ func waitRole(t *testing.T, c *redis.Client, want string) {
 			t.Fatalf("INFO replication never showed %s (%v):\n%s", want, err, info)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// TestRedisClient maps each redis mode to its go-redis client, with the
-// credentials and TLS of the settings.
-func TestRedisClient(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  config.Redis
-		want string // client type
-	}{
-		{"url", config.Redis{URL: "redis://r:6379/1"}, "*redis.Client"},
-		{"one address", config.Redis{Addrs: []string{"r:6379"}, DB: 1}, "*redis.Client"},
-		{"sentinel", config.Redis{MasterName: "m", Addrs: []string{"s1:26379", "s2:26379"}}, "*redis.Client"},
-		{"cluster", config.Redis{Addrs: []string{"c1:6379", "c2:6379"}}, "*redis.ClusterClient"},
-		{"cluster endpoint", config.Redis{Addrs: []string{"c1:6379"}, Cluster: true}, "*redis.ClusterClient"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := redisClient(tc.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if got := fmt.Sprintf("%T", c); got != tc.want {
-				t.Errorf("client %s, want %s", got, tc.want)
-			}
-		})
-	}
-
-	opt, err := universalOptions(config.Redis{
-		MasterName: "m", Addrs: []string{"s1:26379"}, DB: 2, Username: "u", Password: "pw",
-		SentinelUsername: "su", SentinelPassword: "spw", TLS: config.TLS{Enabled: true, ServerName: "redis.internal"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opt.MasterName != "m" || opt.DB != 2 || opt.Username != "u" || opt.Password != "pw" ||
-		opt.SentinelUsername != "su" || opt.SentinelPassword != "spw" || opt.IsClusterMode {
-		t.Errorf("options %+v do not carry the settings", opt)
-	}
-	if opt.TLSConfig == nil || opt.TLSConfig.ServerName != "redis.internal" {
-		t.Errorf("TLS config %+v, want server name redis.internal", opt.TLSConfig)
 	}
 }

@@ -140,7 +140,7 @@ schedules:
 		if !ok {
 			t.Fatalf("connect %s", u)
 		}
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}

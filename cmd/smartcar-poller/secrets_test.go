@@ -21,6 +21,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/credentials/rediscredentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
@@ -113,7 +114,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	ctx := t.Context()
 	o := simOptions(sim)
-	o.clientOpts = append(o.clientOpts, smartcar.WithHTTPClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}))
+	o.ClientOpts = append(o.ClientOpts, smartcar.WithHTTPClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}))
 	app, err := open(ctx, cfg, newLogger(&logs, "debug", "json"), o)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 			t.Fatalf("connect %s", u)
 		}
 		rec.add(tok.AccessToken, tok.RefreshToken)
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,27 +149,27 @@ func TestNoSecretsInOutput(t *testing.T) {
 	revoked := users[1]
 	sim.RevokeGrant(revoked)
 	waitUntil(t, 30*time.Second, "needs_reauth after the revocation", func() bool {
-		v, err := app.reg.GetVehicle(ctx, vehiclesOf[revoked][0])
+		v, err := app.Registry().GetVehicle(ctx, vehiclesOf[revoked][0])
 		return err == nil && v.Status == events.StatusNeedsReauth
 	})
 	stop()
 	keep(<-done)
 
 	// Errors callers get back.
-	_, err = app.tokens.AccessToken(ctx, revoked)
+	_, err = app.Tokens().AccessToken(ctx, revoked)
 	if err == nil {
 		t.Error("AccessToken of a revoked grant's vehicle succeeded")
 	}
 	keep(err)
-	_, err = app.tokens.ForceRefresh(ctx, revoked, "")
+	_, err = app.Tokens().ForceRefresh(ctx, revoked, "")
 	keep(err)
-	_, err = app.auth.ExchangeRefreshToken(ctx, "not-a-token-"+sim.ClientSecret[:4])
+	_, err = app.Auth().ExchangeRefreshToken(ctx, "not-a-token-"+sim.ClientSecret[:4])
 	keep(err)
 	other, err := credentials.NewKeyring(make([]byte, credentials.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rediscredentials.New(app.rdb, cfg.Redis.KeyPrefix, other).GetGrant(ctx, revoked)
+	_, err = rediscredentials.New(app.Redis(), cfg.Redis.KeyPrefix, other).GetGrant(ctx, revoked)
 	if err == nil {
 		t.Error("GetGrant with another key succeeded")
 	}
@@ -177,9 +178,11 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(hex.EncodeToString(key)[:60]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = loadKeyring(config.Tokens{EncryptionKeyFile: bad}, lookupEnv)
+	badCfg := *cfg
+	badCfg.Tokens = config.Tokens{EncryptionKeyFile: bad}
+	err = daemon.Check(&badCfg)
 	if err == nil {
-		t.Error("loadKeyring accepted a short key")
+		t.Error("a short key was accepted")
 	}
 	keep(err)
 
@@ -194,7 +197,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	var stored strings.Builder
 	for _, u := range users {
-		data, err := app.rdb.HGet(ctx, cfg.Redis.KeyPrefix+"grant:"+u, "data").Result()
+		data, err := app.Redis().HGet(ctx, cfg.Redis.KeyPrefix+"grant:"+u, "data").Result()
 		if err != nil {
 			t.Fatalf("raw grant %s: %v", u, err)
 		}
@@ -269,8 +272,8 @@ func TestNoSecretsInOutput_v3(t *testing.T) {
 	ctx := t.Context()
 	o := simOptions(sim)
 	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
-	o.clientOpts = append(o.clientOpts, smartcar.WithHTTPClient(hc))
-	o.appOrigins.HTTPClient = hc
+	o.ClientOpts = append(o.ClientOpts, smartcar.WithHTTPClient(hc))
+	o.AppOrigins.HTTPClient = hc
 	app, err := open(ctx, cfg, newLogger(&logs, "debug", "json"), o)
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +288,7 @@ func TestNoSecretsInOutput_v3(t *testing.T) {
 			t.Fatalf("connect %s", u)
 		}
 		rec.add(tok.AccessToken, tok.RefreshToken)
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +306,7 @@ func TestNoSecretsInOutput_v3(t *testing.T) {
 	revoked := users[1]
 	sim.RevokeGrant(revoked)
 	waitUntil(t, 30*time.Second, "disconnected after the revocation", func() bool {
-		v, err := app.reg.GetVehicle(ctx, vehiclesOf[revoked][0])
+		v, err := app.Registry().GetVehicle(ctx, vehiclesOf[revoked][0])
 		return err == nil && v.Status == events.StatusDisconnected
 	})
 	waitUntil(t, 30*time.Second, "a token after the revocation", func() bool { return sim.Stats().V3TokenErrors > 0 && sim.Stats().AppTokens >= 3 })
@@ -312,7 +315,7 @@ func TestNoSecretsInOutput_v3(t *testing.T) {
 	if err := <-done; err != nil {
 		errs = append(errs, err.Error())
 	}
-	if _, err := app.app.Vehicle(vehiclesOf[revoked][0], revoked).Signals(ctx); err == nil {
+	if _, err := app.AppClient().Vehicle(vehiclesOf[revoked][0], revoked).Signals(ctx); err == nil {
 		t.Error("a revoked user's vehicle answered")
 	} else {
 		errs = append(errs, err.Error())
@@ -326,11 +329,11 @@ func TestNoSecretsInOutput_v3(t *testing.T) {
 	}
 	w := httptest.NewRecorder()
 	app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	reg, err := app.rdb.HGetAll(ctx, cfg.Redis.KeyPrefix+"vehicles").Result()
+	reg, err := app.Redis().HGetAll(ctx, cfg.Redis.KeyPrefix+"vehicles").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys, err := app.rdb.Keys(ctx, cfg.Redis.KeyPrefix+"grant:*").Result(); err != nil || len(keys) != 0 {
+	if keys, err := app.Redis().Keys(ctx, cfg.Redis.KeyPrefix+"grant:*").Result(); err != nil || len(keys) != 0 {
 		t.Errorf("token pairs stored on API v3: %v, %v", keys, err)
 	}
 	issued := rec.all()

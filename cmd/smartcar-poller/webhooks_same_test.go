@@ -60,7 +60,7 @@ func TestDaemon_WebhookEventsEqualPolled(t *testing.T) {
 		if !ok {
 			t.Fatalf("connect %s", u)
 		}
-		access, err := app.auth.ExchangeRefreshToken(ctx, tok.RefreshToken)
+		access, err := app.Auth().ExchangeRefreshToken(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestDaemon_WebhookEventsEqualPolled(t *testing.T) {
 	for _, id := range ids {
 		job := queue.PollJob{ID: queue.JobID("same", id, now()), Schedule: "same", VehicleID: id, Paths: paths,
 			Tick: now(), Emit: string(config.EmitAlways)}
-		if err := app.worker.Handle(ctx, job, queue.Delivery{Deliveries: 1, MaxPanics: 3, Enqueued: time.Now()}); err != nil {
+		if err := app.Worker().Handle(ctx, job, queue.Delivery{Deliveries: 1, MaxPanics: 3, Enqueued: time.Now()}); err != nil {
 			t.Fatalf("poll %s: %v", id, err)
 		}
 		jobs[id] = job

@@ -13,7 +13,7 @@ import (
 )
 
 // webhookConsumer runs the daemon's webhook processing (what Run runs:
-// app.processWebhook on the app's inbox) until stop, and reports the id of
+// app.ProcessWebhook on the app's inbox) until stop, and reports the id of
 // each delivery it processed.
 type webhookConsumer struct {
 	processed chan string
@@ -22,15 +22,15 @@ type webhookConsumer struct {
 
 func consumeWebhooks(t *testing.T, app *App) *webhookConsumer {
 	t.Helper()
-	if app.inbox == nil {
+	if app.Inbox() == nil {
 		t.Fatal("the app has no webhook inbox (webhooks.enabled is false)")
 	}
 	c := &webhookConsumer{processed: make(chan string, 1000)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- app.inbox.Consume(ctx, app.cfg.Webhooks.Concurrency, func(ctx context.Context, d inbox.Delivery) error {
-			if err := app.processWebhook(ctx, d); err != nil {
+		done <- app.Inbox().Consume(ctx, app.cfg.Webhooks.Concurrency, func(ctx context.Context, d inbox.Delivery) error {
+			if err := app.ProcessWebhook(ctx, d); err != nil {
 				return err
 			}
 			c.processed <- d.ID
@@ -81,7 +81,7 @@ func TestDaemon_WebhooksSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleanupNames(t, first, cfg.NATS.SubjectPrefix)
-	access, err := first.auth.ExchangeRefreshToken(ctx, sim.Connect(nil, nil).RefreshToken)
+	access, err := first.Auth().ExchangeRefreshToken(ctx, sim.Connect(nil, nil).RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestDaemon_WebhooksSurviveRestart(t *testing.T) {
 		}
 	}
 	stopHTTP()
-	if s := first.onboard.Stats(); s.Accepted != uint64(len(ids)) || s.Processed != 0 {
+	if s := first.Onboarding().Stats(); s.Accepted != uint64(len(ids)) || s.Processed != 0 {
 		t.Fatalf("first daemon: %+v, want %d accepted and none processed", s, len(ids))
 	}
 	odometers := func(a *App) map[string]int {

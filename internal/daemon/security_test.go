@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"crypto/ecdsa"
@@ -45,7 +45,7 @@ func startNATS(t *testing.T, opts *natsserver.Options) *natsserver.Server {
 // connectNATS connects with the options cfg gives.
 func connectNATS(t *testing.T, cfg config.NATS) error {
 	t.Helper()
-	opts, err := natsSecurityOptions(cfg)
+	opts, err := NATSSecurityOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func TestNATSCredentials(t *testing.T) {
 		if err := connectNATS(t, config.NATS{URL: s.ClientURL()}); err == nil {
 			t.Fatal("connect without credentials succeeded")
 		}
-		if _, err := natsSecurityOptions(config.NATS{URL: s.ClientURL(), NkeySeedFile: tempFile(t, "bad.nk", []byte("garbage"))}); err == nil {
+		if _, err := NATSSecurityOptions(config.NATS{URL: s.ClientURL(), NkeySeedFile: tempFile(t, "bad.nk", []byte("garbage"))}); err == nil {
 			t.Fatal("a seed file without a seed was accepted")
 		}
 	})
@@ -115,9 +115,9 @@ func TestNATSCredentials(t *testing.T) {
 		}
 	})
 	t.Run("embedded_server_has_none", func(t *testing.T) {
-		opts, err := natsSecurityOptions(config.NATS{User: "x", Password: "y"})
+		opts, err := NATSSecurityOptions(config.NATS{User: "x", Password: "y"})
 		if err != nil || len(opts) != 0 {
-			t.Fatalf("natsSecurityOptions(embedded) = %d options, %v; want none", len(opts), err)
+			t.Fatalf("NATSSecurityOptions(embedded) = %d options, %v; want none", len(opts), err)
 		}
 	})
 }

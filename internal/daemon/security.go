@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"crypto/tls"
@@ -104,9 +104,9 @@ func loadKeyring(cfg config.Tokens, env func(string) (string, bool)) (*credentia
 	return credentials.NewKeyring(cur, prev...)
 }
 
-// natsSecurityOptions returns the connection options for nats.creds_file,
+// NATSSecurityOptions returns the connection options for nats.creds_file,
 // nkey_seed_file, user/password and tls; none for the embedded server.
-func natsSecurityOptions(cfg config.NATS) ([]nats.Option, error) {
+func NATSSecurityOptions(cfg config.NATS) ([]nats.Option, error) {
 	if cfg.URL == "" {
 		return nil, nil
 	}
@@ -133,10 +133,10 @@ func natsSecurityOptions(cfg config.NATS) ([]nats.Option, error) {
 	return opts, nil
 }
 
-// redisClient returns the client the redis settings select: one server by
+// RedisClient returns the client the redis settings select: one server by
 // redis.url, or redis.addrs through go-redis's UniversalClient (Sentinel,
 // Cluster or one server, see config.Redis.Mode).
-func redisClient(cfg config.Redis) (redis.UniversalClient, error) {
+func RedisClient(cfg config.Redis) (redis.UniversalClient, error) {
 	if cfg.URL != "" {
 		opt, err := redisOptions(cfg)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"cmp"
@@ -30,16 +30,16 @@ const dataDirWait = 30 * time.Second
 // uses the running daemon's server, and only when no daemon holds the lock
 // takes it and starts a server of its own until Close. A daemon finding
 // another daemon there fails at once; anyone finding a command there, or a
-// daemon still starting, waits up to o.lockWait.
-func (a *App) embeddedNATS(ctx context.Context, o openOptions) (string, []nats.Option, error) {
+// daemon still starting, waits up to o.LockWait.
+func (a *Daemon) embeddedNATS(ctx context.Context, o Options) (string, []nats.Option, error) {
 	dir := a.cfg.DataDir
-	daemon := !o.connectOnly
-	deadline := time.Now().Add(cmp.Or(o.lockWait, dataDirWait))
+	daemon := !o.ConnectOnly
+	deadline := time.Now().Add(cmp.Or(o.LockWait, dataDirWait))
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
 	waiting := false
 	for {
-		lock, err := datadir.TryLock(dir, datadir.Holder{Command: cmp.Or(o.command, "run"), Daemon: daemon})
+		lock, err := datadir.TryLock(dir, datadir.Holder{Command: cmp.Or(o.Command, "run"), Daemon: daemon})
 		if err == nil {
 			a.dirLock = lock
 			url, token, err := a.startEmbedded(daemon)
@@ -60,7 +60,7 @@ func (a *App) embeddedNATS(ctx context.Context, o openOptions) (string, []nats.O
 			return h.NATSURL, []nats.Option{nats.Token(h.NATSToken)}, nil
 		}
 		if time.Now().After(deadline) {
-			return "", nil, fmt.Errorf("%w (waited %s)", err, cmp.Or(o.lockWait, dataDirWait))
+			return "", nil, fmt.Errorf("%w (waited %s)", err, cmp.Or(o.LockWait, dataDirWait))
 		}
 		if !waiting {
 			a.log.Info("waiting for the data_dir", "data_dir", dir, "holder", held.Holder.String())
@@ -78,7 +78,7 @@ func (a *App) embeddedNATS(ctx context.Context, o openOptions) (string, []nats.O
 // listening on loopback only and asking clients for a random token. A
 // daemon publishes the URL and token in data_dir (readable by its user
 // only) for the commands to use.
-func (a *App) startEmbedded(daemon bool) (url, token string, err error) {
+func (a *Daemon) startEmbedded(daemon bool) (url, token string, err error) {
 	dir := filepath.Join(a.cfg.DataDir, "nats")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("embedded nats: %w", err)
@@ -107,25 +107,6 @@ func (a *App) startEmbedded(daemon bool) (url, token string, err error) {
 	return url, token, nil
 }
 
-// errNoDaemon is returned by tail when no daemon runs on the data_dir.
-var errNoDaemon = errors.New("no daemon is running")
-
-// daemonNATS finds the NATS server of the daemon running on dir, without
-// taking the data_dir lock.
-func daemonNATS(dir string) (string, []nats.Option, error) {
-	h, held, err := datadir.Probe(dir)
-	if err != nil {
-		return "", nil, err
-	}
-	switch {
-	case !held:
-		return "", nil, fmt.Errorf("%w on data_dir %s: start smartcar-poller run first", errNoDaemon, dir)
-	case !h.Reachable():
-		return "", nil, fmt.Errorf("%w on data_dir %s: it is in use by %s", errNoDaemon, dir, h)
-	}
-	return h.NATSURL, []nats.Option{nats.Token(h.NATSToken)}, nil
-}
-
 // replicaLockBucket is the KV bucket of the one-replica lock for prefix.
 func replicaLockBucket(prefix string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, "-", "_")) + "_REPLICA"
@@ -138,11 +119,11 @@ func replicaLockBucket(prefix string) string {
 // KV while the daemon runs; a replica starting while another holds it waits
 // up to about its TTL (a rolling restart: the old one releases it on
 // SIGTERM, a crashed one's expires), then fails.
-func (a *App) lockReplica(ctx context.Context, o openOptions) error {
-	if o.connectOnly || a.ns != nil || a.cfg.Redis.Mode() != config.RedisEmbedded {
+func (a *Daemon) lockReplica(ctx context.Context, o Options) error {
+	if o.ConnectOnly || a.ns != nil || a.cfg.Redis.Mode() != config.RedisEmbedded {
 		return nil // a command; the data_dir lock; Redis
 	}
-	lc := o.replicaLock
+	lc := o.ReplicaLock
 	lc.Bucket = replicaLockBucket(a.cfg.NATS.SubjectPrefix)
 	lc.Replicas = max(a.cfg.NATS.Replicas, 1)
 	l, err := kvlock.Acquire(ctx, a.js, lc, a.log)

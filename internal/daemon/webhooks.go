@@ -1,9 +1,8 @@
-package main
+package daemon
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,7 +21,7 @@ var (
 )
 
 // onboarding builds the Connect and webhook handler on the app's parts.
-func (a *App) onboarding() (*onboard.Handler, error) {
+func (a *Daemon) onboarding() (*onboard.Handler, error) {
 	d := onboard.Deps{Auth: a.auth, API: a.api, Grants: a.tokens, Registry: a.reg, Marks: a.marks,
 		Publisher: a.pub, Latest: a.pub}
 	if a.inbox != nil {
@@ -40,7 +39,7 @@ func (a *App) onboarding() (*onboard.Handler, error) {
 
 // openInbox opens the webhook inbox, where /webhooks/smartcar stores each
 // delivery before it answers, when webhooks are enabled.
-func (a *App) openInbox(ctx context.Context) error {
+func (a *Daemon) openInbox(ctx context.Context) error {
 	if !a.cfg.Webhooks.Enabled {
 		return nil
 	}
@@ -61,20 +60,14 @@ func (a *App) openInbox(ctx context.Context) error {
 
 // consumeWebhooks turns the stored deliveries into events until ctx is
 // done (Run owns it, like the job consumer).
-func (a *App) consumeWebhooks(ctx context.Context) error {
-	return a.inbox.Consume(ctx, a.cfg.Webhooks.Concurrency, a.processWebhook)
+func (a *Daemon) consumeWebhooks(ctx context.Context) error {
+	return a.inbox.Consume(ctx, a.cfg.Webhooks.Concurrency, a.ProcessWebhook)
 }
 
-func (a *App) processWebhook(ctx context.Context, d inbox.Delivery) error {
+// ProcessWebhook turns one stored webhook delivery into events (what the
+// inbox consumer calls for each).
+func (a *Daemon) ProcessWebhook(ctx context.Context, d inbox.Delivery) error {
 	return a.onboard.ProcessWebhook(ctx, d.Body, d.Received)
-}
-
-// routeOnboarding mounts /connect, /callback and /webhooks/smartcar on mux
-// as connect.enabled and webhooks.enabled say (open made the handler).
-func (a *App) routeOnboarding(mux *http.ServeMux) {
-	if a.onboard != nil {
-		a.onboard.Routes(mux, a.cfg.Connect.Enabled, a.cfg.Webhooks.Enabled)
-	}
 }
 
 // lastWebhooks is what schedules with when.webhooks_silent_for read (the
@@ -85,7 +78,7 @@ type lastWebhooks interface {
 
 // schedulerVehicles lists the registry for the scheduler, with each
 // vehicle's last-webhook time when a schedule needs it.
-func (a *App) schedulerVehicles() scheduler.Vehicles {
+func (a *Daemon) schedulerVehicles() scheduler.Vehicles {
 	base := vehicleLister{a.reg}
 	for _, s := range a.cfg.Schedules {
 		if s.When.WebhooksSilentFor > 0 {
