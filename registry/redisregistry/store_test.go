@@ -23,9 +23,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestStore runs the conformance suite on the shared Redis.
 func TestStore(t *testing.T) {
 	rdb := testserver.Redis(t)
-	registrytest.Run(t, func(t *testing.T) registry.Store {
+	newStore := func(t *testing.T) registry.Store {
 		return redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "regt"))
-	})
+	}
+	registrytest.Run(t, newStore)
+	registrytest.RunPlanner(t, newStore)
 }
 
 // TestStore_keys checks the keys the daemon has always used, so a store of
@@ -99,7 +101,9 @@ func TestStore_sentinel(t *testing.T) {
 	if _, ok := rdb.(*redis.Client); !ok {
 		t.Fatalf("client %T, want the Sentinel-backed *redis.Client", rdb)
 	}
-	registrytest.Run(t, func(t *testing.T) registry.Store { return redisregistry.New(rdb, testserver.Unique("regt")+":") })
+	newStore := func(t *testing.T) registry.Store { return redisregistry.New(rdb, testserver.Unique("regt")+":") }
+	registrytest.Run(t, newStore)
+	registrytest.RunPlanner(t, newStore)
 }
 
 // TestStore_cluster runs the suite on a 3-master Redis Cluster with a
@@ -114,9 +118,11 @@ func TestStore_cluster(t *testing.T) {
 	if _, ok := rdb.(*redis.ClusterClient); !ok {
 		t.Fatalf("client %T, want *redis.ClusterClient", rdb)
 	}
-	registrytest.Run(t, func(t *testing.T) registry.Store {
+	newStore := func(t *testing.T) registry.Store {
 		return redisregistry.New(rdb, "{"+testserver.Unique("reg")+"}:")
-	})
+	}
+	registrytest.Run(t, newStore)
+	registrytest.RunPlanner(t, newStore)
 
 	t.Run("prefix_without_hash_tag", func(t *testing.T) {
 		ctx := t.Context()
