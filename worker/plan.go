@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/adaptive"
@@ -176,4 +177,45 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 	if err := plans.SetPlan(ctx, job.Schedule, job.VehicleID, next); err != nil {
 		log.WarnContext(ctx, "store plan", "due", next.Due, "err", err)
 	}
+}
+
+// AdaptiveSchedule is an adaptive schedule as webhooks meet it.
+type AdaptiveSchedule struct {
+	Name   string
+	Policy *adaptive.Policy
+	// Selects reports whether the schedule selects the vehicle.
+	Selects func(v registry.Vehicle) bool
+}
+
+// WebhookPlanner folds the signals of VEHICLE_STATE webhooks into the plans
+// of the adaptive schedules that select the vehicle (Webhook), so a change
+// a webhook reports moves the vehicle's next poll (an
+// onboard.StateObserver). A vehicle without a plan yet is left to its
+// schedule's due loop. A webhook that comes while the vehicle's poll is
+// running may lose its update to the poll's (the last to store wins).
+type WebhookPlanner struct {
+	Plans     Plans
+	Schedules []AdaptiveSchedule
+}
+
+// ObserveState takes in a VEHICLE_STATE of v with signals at at.
+func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, signals []smartcar.Signal, at time.Time) error {
+	var errs []error
+	for _, s := range wp.Schedules {
+		if !s.Selects(v) {
+			continue
+		}
+		prev, err := wp.Plans.GetPlan(ctx, s.Name, v.ID)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: load plan: %w", s.Name, err))
+			continue
+		}
+		state, due := Webhook(s.Policy, prev.State, adaptive.FromSignals(signals, at))
+		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: state, Due: due}); err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

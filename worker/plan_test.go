@@ -8,8 +8,10 @@ import (
 
 	"github.com/smartcar-poller/smartcar-poller/adaptive"
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 	"github.com/smartcar-poller/smartcar-poller/worker"
@@ -160,5 +162,47 @@ func TestHandle_AdaptiveQuotaExhausted(t *testing.T) {
 	}
 	if n := f.v3Calls(t, f.user); n != 1 {
 		t.Errorf("%d /signals calls, want 1", n)
+	}
+}
+
+// TestWebhookPlanner: a VEHICLE_STATE folds into the plan of each adaptive
+// schedule that selects the vehicle and has a plan for it; the others are
+// left alone.
+func TestWebhookPlanner(t *testing.T) {
+	rdb := testserver.Redis(t)
+	store := redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "wkhook"))
+	ctx := t.Context()
+	p := secondsPolicy(t)
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	far := now.Add(24 * time.Hour)
+	for _, s := range []string{"live", "other"} {
+		if _, err := store.AddPlan(ctx, s, "v1", far); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wp := worker.WebhookPlanner{Plans: store, Schedules: []worker.AdaptiveSchedule{
+		{Name: "live", Policy: p, Selects: func(v registry.Vehicle) bool { return v.ID == "v1" }},
+		{Name: "other", Policy: p, Selects: func(registry.Vehicle) bool { return false }},
+		{Name: "new", Policy: p, Selects: func(registry.Vehicle) bool { return true }},
+	}}
+	signals := []smartcar.Signal{
+		{Code: "charge-detailedchargingstatus", Status: smartcar.SignalSuccess, Body: []byte(`{"value":"CHARGING"}`), OEMUpdatedAt: now},
+		{Code: "charge-ischargingcableconnected", Status: smartcar.SignalSuccess, Body: []byte(`{"value":true}`), OEMUpdatedAt: now},
+	}
+	if err := wp.ObserveState(ctx, registry.Vehicle{ID: "v1"}, signals, now); err != nil {
+		t.Fatal(err)
+	}
+	live, err := store.GetPlan(ctx, "live", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live.State) == 0 || !live.Due.Before(far) {
+		t.Errorf("live: %d bytes, due %v; want a state and a due time before %v", len(live.State), live.Due, far)
+	}
+	if other, err := store.GetPlan(ctx, "other", "v1"); err != nil || len(other.State) != 0 || !other.Due.Equal(far) {
+		t.Errorf("other: %+v, %v; want it untouched", other, err)
+	}
+	if _, err := store.GetPlan(ctx, "new", "v1"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("new: GetPlan = %v, want ErrNotFound (left to its due loop)", err)
 	}
 }
