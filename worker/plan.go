@@ -148,12 +148,16 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 	now := w.cfg.Now()
 	total := 0
 	if rec.calls > 0 {
+		w.st.billed.Add(int64(rec.calls))
 		n, err := plans.AddCalls(ctx, job.VehicleID, now, rec.calls)
-		if err != nil {
+		switch {
+		case errors.Is(err, errors.ErrUnsupported): // a store without counts
+		case err != nil:
 			w.log.WarnContext(ctx, "count billed calls", "vehicle_id", job.VehicleID, "calls", rec.calls, "err", err)
+		case w.deps.Observer != nil:
+			w.deps.Observer.ObserveBilled(job.VehicleID, now, n)
 		}
 		total = n
-		w.st.billed.Add(int64(rec.calls))
 	}
 	p := w.cfg.Policies[job.Schedule]
 	if !job.Adaptive || p == nil || outcome != nil && !queue.IsDrop(outcome) {

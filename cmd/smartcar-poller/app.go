@@ -179,7 +179,12 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		return nil, err
 	}
 	a.metrics = newObserver(cfg)
+	policies, err := adaptivePolicies(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if a.worker, err = worker.New(worker.Config{
+		Policies:    policies,
 		UnitSystem:  smartcar.UnitSystem(cfg.Smartcar.UnitSystem),
 		MaxAttempts: cfg.Workers.MaxAttempts,
 		// The lease must outlive a call to Smartcar: calls stop at 90% of it.
@@ -195,10 +200,11 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o openOptio
 		Enqueuer:  a.queue,
 		Limiter:   lim,
 		Observer:  a.metrics,
+		Plans:     a.reg, // billed calls, adaptive schedules' plans
 	}); err != nil {
 		return nil, err
 	}
-	if a.sched, err = scheduler.New(scheduler.Config{Schedules: schedules(cfg)}, log, a.schedulerVehicles(), a.queue); err != nil {
+	if a.sched, err = scheduler.New(scheduler.Config{Schedules: schedules(cfg), Plans: a.reg}, log, a.schedulerVehicles(), a.queue); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	return a, nil
@@ -563,6 +569,7 @@ func schedules(cfg *config.Config) []scheduler.Schedule {
 			Vehicles: scheduler.Selector{
 				All: s.Vehicles.All, IDs: s.Vehicles.IDs, Tags: s.Vehicles.Tags,
 			},
+			Adaptive: s.Adaptive != nil,
 		})
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,8 +55,12 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("list vehicles: %w", err)
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
+	ss, err := adaptiveSchedules(cfg)
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGRANT\tUSER\tTAGS\tSTATUS\tLAST POLL\tHOLD")
+	fmt.Fprintln(tw, "ID\tGRANT\tUSER\tTAGS\tSTATUS\tLAST POLL\tHOLD\tCALLS USED\tCALLS LEFT\tNEXT POLL")
 	now := time.Now()
 	for _, v := range vs {
 		hold := "-"
@@ -71,7 +76,19 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			status += " (" + v.Reason + ")"
 		}
 		user := cmp.Or(v.UserID, "-")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, user, strings.Join(v.Tags, ","), status, last, hold)
+		used, left := "-", "-"
+		if n, err := app.reg.Calls(ctx, v.ID, now); err == nil {
+			used = strconv.Itoa(n)
+			if budget := vehicleBudget(cfg, ss, v); budget > 0 {
+				left = strconv.Itoa(max(budget-n, 0))
+			}
+		}
+		next := "-"
+		if t := nextPoll(ctx, app.reg, ss, v); !t.IsZero() {
+			next = t.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, user, strings.Join(v.Tags, ","), status, last, hold,
+			used, left, next)
 	}
 	return tw.Flush()
 }
