@@ -5,6 +5,9 @@
 //	<PREFIX>_VEHICLES  <vehicle id> → JSON of the whole registry.Vehicle
 //	<PREFIX>_LOCKS     hold.<vehicle id> → {until_ms}; webhook.<vehicle id> → Unix ns;
 //	                   lock.poll=3A<vehicle id> → the poll lease {owner, expires_at}
+//	<PREFIX>_PLAN_DUE  <vehicle id>.<schedule> → next due time of the vehicle's plan, Unix ms (decimal)
+//	<PREFIX>_PLANS     state.<vehicle id>.<schedule> → the plan's state (opaque bytes);
+//	                   calls.<vehicle id>.<YYYY-MM> → billed calls in that UTC month (decimal)
 //
 // Keys are escaped: bytes outside [A-Za-z0-9_-] become =XX. Every write is a
 // compare-and-set on the key's revision (kv.Create / kv.Update), which works
@@ -17,7 +20,19 @@
 // round trip; the daemon also keeps its poll leases in memory
 // (registry.LocalLeases: the embedded store means one replica).
 //
-// It owns the vehicles bucket and the hold.*, webhook.* and lock.poll* keys
+// The Planner: a plan is its due key plus its state key; SetPlan writes the
+// state first, then the due time. ClaimDue, with the mirror, takes the due
+// vehicles from an in-memory min-heap per schedule (planindex.go: vehicle
+// ids interned once, 28 bytes per plan besides), loaded at StartMirror and
+// kept by the due bucket's watch and the store's own writes; each claimed
+// vehicle's due key is then rewritten to now+lease with a compare-and-set,
+// so the lease survives a restart. Without the mirror (CLI processes)
+// ClaimDue scans the schedule's due keys: its cost then grows with the
+// schedule. Call counts are never expired: a key per vehicle and month,
+// removed by DeleteVehicle (which finds a vehicle's plan and count keys by
+// subject filter).
+//
+// It owns the vehicles, plan-due and plans buckets and the hold.*, webhook.* and lock.poll* keys
 // of the locks bucket, which it shares with the credentials
 // (kvcredentials: lock.grant*); it must not know the credentials' keys.
 //
