@@ -132,8 +132,12 @@ func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.entries[key]; ok && cur.rev >= rev {
+	cur, ok := m.entries[key]
+	if ok && cur.rev >= rev {
 		return
+	}
+	if !ok {
+		key = strings.Clone(key) // not the watched message's subject it may point into
 	}
 	m.entries[key] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
 }
@@ -312,7 +316,7 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 	runs := []func(chan<- struct{}){
 		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r, vr) },
 		func(r chan<- struct{}) { s.mirrors.holds.run(mctx, r, hr) },
-		func(r chan<- struct{}) { runMirror(mctx, s.due, s.mirrors.plans, log, r, pr) },
+		func(r chan<- struct{}) { runMirror(mctx, s.plans, s.mirrors.plans, log, r, pr) },
 	}
 	for i, run := range runs {
 		ready := make(chan struct{})

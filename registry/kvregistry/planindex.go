@@ -2,7 +2,6 @@ package kvregistry
 
 import (
 	"container/heap"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -10,9 +9,9 @@ import (
 )
 
 // planIndex is the in-memory due index of every schedule (a min-heap of due
-// times per schedule), a mirror of the due bucket fed by its watch and by
-// the store's own writes, as kvMirror is. Entries carry the due key's
-// revision: an entry only replaces one with a lower revision, a delete
+// times per schedule), a mirror of the plans bucket's due times fed by its
+// watch and by the store's own writes, as kvMirror is. Entries carry the
+// plan key's revision: an entry only replaces one with a lower revision, a delete
 // leaves a tombstone, and ClaimDue's compare-and-set writes use it.
 //
 // Memory: each vehicle id is interned once (one string, one uint32), and a
@@ -28,7 +27,7 @@ type planIndex struct {
 // dueEntry is one vehicle's place in a schedule's due index.
 type dueEntry struct {
 	due int64  // Unix ms
-	rev uint64 // revision of the due key
+	rev uint64 // revision of the plan key
 	vid uint32 // interned vehicle id
 }
 
@@ -69,11 +68,11 @@ func newPlanIndex() *planIndex {
 	return &planIndex{num: make(map[string]uint32), schedules: make(map[string]*dueHeap)}
 }
 
-// dueKey is the due bucket's key of the vehicle's plan under schedule.
-func dueKey(schedule, vehicleID string) string { return kvbucket.Key(vehicleID) + "." + schedule }
+// planKey is the plans bucket's key of the vehicle's plan under schedule.
+func planKey(schedule, vehicleID string) string { return kvbucket.Key(vehicleID) + "." + schedule }
 
-// parseDueKey splits a due key into schedule and vehicle id.
-func parseDueKey(key string) (schedule, vehicleID string, ok bool) {
+// parsePlanKey splits a plan key into schedule and vehicle id.
+func parsePlanKey(key string) (schedule, vehicleID string, ok bool) {
 	i := strings.LastIndexByte(key, '.')
 	if i < 0 {
 		return "", "", false
@@ -91,6 +90,7 @@ func (x *planIndex) intern(id string) uint32 {
 		return n
 	}
 	n := uint32(len(x.ids))
+	id = strings.Clone(id) // not the watched message's subject it may point into
 	x.ids = append(x.ids, id)
 	x.num[id] = n
 	return n
@@ -167,11 +167,12 @@ func (x *planIndex) remove(schedule, id string, rev uint64) {
 	}
 }
 
-// claimed is a vehicle a claim moved in memory, with the revision its
-// compare-and-set write starts from.
+// claimed is a vehicle a claim picked, with the revision its
+// compare-and-set write starts from and, when known, the plan's value then.
 type claimed struct {
 	id  string
 	rev uint64
+	val []byte
 }
 
 // claim moves up to limit of schedule's vehicles due at or before now to
@@ -199,21 +200,21 @@ func (x *planIndex) claim(schedule string, now, leaseEnd int64, limit int) (out 
 	return out, true
 }
 
-// put, del, reset and setReady make the index a mirrorSink of the due bucket.
+// put, del, reset and setReady make the index a mirrorSink of the plans bucket.
 func (x *planIndex) put(key string, b []byte, rev uint64) {
-	schedule, id, ok := parseDueKey(key)
+	schedule, id, ok := parsePlanKey(key)
 	if !ok {
 		return
 	}
-	due, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
+	due, _, ok := decodePlan(b)
+	if !ok {
 		return // not ours; GetPlan reports it
 	}
 	x.setDue(schedule, id, due, rev)
 }
 
 func (x *planIndex) del(key string, rev uint64) {
-	if schedule, id, ok := parseDueKey(key); ok {
+	if schedule, id, ok := parsePlanKey(key); ok {
 		x.remove(schedule, id, rev)
 	}
 }

@@ -103,3 +103,22 @@ func TestStore_planLeaseSurvivesRestart(t *testing.T) {
 		t.Errorf("ClaimDue after restart, at the lease's end = %q, %v; want [v0 v1 v2]", ids, err)
 	}
 }
+
+// TestStore_callsKeepTwoMonths: a vehicle's calls key keeps the two latest
+// months written (one key per vehicle, so the server's per-key memory does
+// not grow by the month).
+func TestStore_callsKeepTwoMonths(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, testserver.EmbeddedJetStream(t))
+	jan, feb, mar := planT0.AddDate(0, -2, 0), planT0.AddDate(0, -1, 0), planT0
+	for i, at := range []time.Time{jan, feb, mar} {
+		if got, err := s.AddCalls(ctx, "v1", at, i+1); err != nil || got != i+1 {
+			t.Fatalf("AddCalls(%v) = %d, %v; want %d", at, got, err, i+1)
+		}
+	}
+	for at, want := range map[time.Time]int{jan: 0, feb: 2, mar: 3} {
+		if got, err := s.Calls(ctx, "v1", at); err != nil || got != want {
+			t.Errorf("Calls(%s) = %d, %v; want %d", at.Format("2006-01"), got, err, want)
+		}
+	}
+}

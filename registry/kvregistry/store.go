@@ -35,7 +35,7 @@ func Buckets(prefix string) (vehicles, locks string) {
 type Store struct {
 	js              jetstream.JetStream
 	vehicles, locks jetstream.KeyValue
-	due, plans      jetstream.KeyValue // adaptive schedules' due times; their states and call counts (plans.go)
+	plans, calls    jetstream.KeyValue // adaptive schedules' plans; billed-call counts (plans.go)
 	mirrors         kvMirrors          // in-memory vehicles, holds and due index (mirror.go)
 }
 
@@ -59,11 +59,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	if s.locks, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: l, Description: kvbucket.LocksDescription, Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv registry: %w", err)
 	}
-	d, p := PlanBuckets(cfg.Prefix)
-	if s.due, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: d, Description: "smartcar-poller adaptive schedules' due times", Replicas: cfg.Replicas}); err != nil {
+	p, c := PlanBuckets(cfg.Prefix)
+	if s.plans, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: p, Description: "smartcar-poller adaptive schedules' plans", Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv registry: %w", err)
 	}
-	if s.plans, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: p, Description: "smartcar-poller adaptive plans and billed-call counts", Replicas: cfg.Replicas}); err != nil {
+	if s.calls, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: c, Description: "smartcar-poller billed calls per vehicle and month", Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv registry: %w", err)
 	}
 	return s, nil
