@@ -5,11 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -96,13 +93,14 @@ func runDue(ctx context.Context, o options) (Result, error) {
 			return res, err
 		}
 		defer cleanup()
-		used0 := redisUsedMemory(ctx, rdb)
 		if err := loadDueRedis(ctx, rdb, prefix, n); err != nil {
 			return res, err
 		}
-		used := redisUsedMemory(ctx, rdb) - used0
-		res.detail("redis: pipelined load of %d vehicles and plans %.1f s; Redis used_memory grew %.0f B per vehicle (registration, state, plan, calls)",
-			n, time.Since(t0).Seconds(), float64(used)/float64(n))
+		load := time.Since(t0)
+		used := redisKeysMemory(ctx, rdb, prefix+"vehicles", prefix+"vehicle_state", prefix+"due:"+dueSchedule,
+			prefix+"plans:"+dueSchedule, prefix+"calls:"+registry.BillingMonth(dueBase))
+		res.detail("redis: pipelined load of %d vehicles and plans %.1f s; their keys take %.0f B per vehicle in Redis (MEMORY USAGE: registration, state, due entry, plan, calls)",
+			n, load.Seconds(), float64(used)/float64(n))
 		s := redisregistry.New(rdb, prefix)
 		if _, err := s.GetVehicle(ctx, vehicleID(n-1)); err != nil {
 			return res, fmt.Errorf("loaded vehicle: %w", err)
@@ -114,11 +112,6 @@ func runDue(ctx context.Context, o options) (Result, error) {
 	}
 
 	debug.FreeOSMemory()
-	if f := os.Getenv("DUE_HEAPPROFILE"); f != "" {
-		w, _ := os.Create(f)
-		_ = pprof.WriteHeapProfile(w)
-		w.Close()
-	}
 	rss, err := procStatus("VmRSS")
 	if err != nil {
 		return res, err
@@ -293,17 +286,13 @@ func loadDueRedis(ctx context.Context, rdb *redis.Client, prefix string, n int) 
 	return nil
 }
 
-// redisUsedMemory is Redis's used_memory, 0 if it cannot be read.
-func redisUsedMemory(ctx context.Context, rdb *redis.Client) int64 {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0
+// redisKeysMemory sums MEMORY USAGE of keys (every element counted), 0
+// for those it cannot read.
+func redisKeysMemory(ctx context.Context, rdb *redis.Client, keys ...string) int64 {
+	var sum int64
+	for _, k := range keys {
+		n, _ := rdb.MemoryUsage(ctx, k, 0).Result()
+		sum += n
 	}
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
+	return sum
 }

@@ -14,8 +14,9 @@ import (
 // plan key's revision: an entry only replaces one with a lower revision, a delete
 // leaves a tombstone, and ClaimDue's compare-and-set writes use it.
 //
-// Memory: each vehicle id is interned once (one string, one uint32), and a
-// schedule's entry is 24 bytes in its heap plus 4 in its position table.
+// Memory: each vehicle id is interned once (one string, one map entry:
+// about 100 bytes with a UUID-sized id), and a schedule's entry is 24 bytes
+// in its heap plus 4 in its position table.
 type planIndex struct {
 	mu        sync.Mutex
 	ready     bool
