@@ -35,5 +35,9 @@
 // consumer over the bucket, about 1.2 s) on JetStream, or nothing with the
 // KV mirror; see BenchmarkListVehicles in the backends. A poll's StartPoll
 // is one Lua script on Redis (plus the release), nothing on the mirrored KV
-// store with LocalLeases.
+// store with LocalLeases. ClaimDue is one Lua script on Redis (a few
+// milliseconds for one minute's 1,389 due of 1,000,000 vehicles) and, on
+// the mirrored KV store, an in-memory pick plus a read and a
+// compare-and-set per claimed vehicle (about 0.1 s for the same); see the
+// due scenario in docs/benchmarks.md.
 package registry

@@ -27,7 +27,6 @@ func TestStore(t *testing.T) {
 		return redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "regt"))
 	}
 	registrytest.Run(t, newStore)
-	registrytest.RunPlanner(t, newStore)
 }
 
 // TestStore_keys checks the keys the daemon has always used, so a store of
@@ -103,7 +102,6 @@ func TestStore_sentinel(t *testing.T) {
 	}
 	newStore := func(t *testing.T) registry.Store { return redisregistry.New(rdb, testserver.Unique("regt")+":") }
 	registrytest.Run(t, newStore)
-	registrytest.RunPlanner(t, newStore)
 }
 
 // TestStore_cluster runs the suite on a 3-master Redis Cluster with a
@@ -122,7 +120,6 @@ func TestStore_cluster(t *testing.T) {
 		return redisregistry.New(rdb, "{"+testserver.Unique("reg")+"}:")
 	}
 	registrytest.Run(t, newStore)
-	registrytest.RunPlanner(t, newStore)
 
 	t.Run("prefix_without_hash_tag", func(t *testing.T) {
 		ctx := t.Context()

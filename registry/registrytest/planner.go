@@ -13,7 +13,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/registry"
 )
 
-// RunPlanner runs the Planner part of the conformance suite against stores
+// RunPlanner runs the Planner part of the conformance suite (Run runs it too) against stores
 // newStore makes: each must be empty and private to the test it is made for.
 func RunPlanner(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	tests := []struct {
