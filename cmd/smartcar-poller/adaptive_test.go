@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,11 +72,21 @@ func polledAt(evs []events.Event, id string, after time.Time) bool {
 // Redis and NATS: every vehicle is polled once at start; a vehicle that
 // charges is planned at its charging floor; the call past the quota gives
 // quota_exhausted, a plan at the next month and no further call; a restart
-// keeps every due time, since plans live in the registry.
+// keeps every due time, since plans live in the registry: on Redis and on
+// the embedded store (JetStream KV).
 func TestDaemon_Adaptive(t *testing.T) {
+	for _, store := range []string{"redis", "embedded"} {
+		t.Run(store, func(t *testing.T) { testDaemonAdaptive(t, store) })
+	}
+}
+
+func testDaemonAdaptive(t *testing.T, store string) {
 	sim := smartcartest.NewServer(smartcartest.WithSeed(7), smartcartest.WithVehicles(3), smartcartest.WithMonthlyQuota(1))
 	defer sim.Close()
 	cfg := testConfig(t, sim)
+	if store == "embedded" {
+		cfg.Redis.URL = "" // the registry in JetStream KV
+	}
 	const chargingFloor = 13 * time.Hour // above the policy's longest gap: the floor decides
 	cfg.Schedules = []config.Schedule{{Name: "live", Signals: []string{"odometer", "location", "battery", "charge"},
 		Vehicles: config.Vehicles{All: true}, Emit: config.EmitAlways,
@@ -94,7 +105,8 @@ func TestDaemon_Adaptive(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleanupNames(t, app, prefix)
-	defer app.Close()
+	closeApp := sync.OnceFunc(app.Close)
+	defer closeApp()
 	tok, ok := sim.ConnectUser(sim.Users()[0], nil, nil)
 	if !ok {
 		t.Fatal("connect")
@@ -200,7 +212,7 @@ func TestDaemon_Adaptive(t *testing.T) {
 	callsBefore := signalsCalls(sim)
 
 	// A restart: the same configuration, another process.
-	app.Close()
+	closeApp()
 	app2, err := open(ctx, cfg, testLogger(t), simOptions(sim))
 	if err != nil {
 		t.Fatal(err)
