@@ -238,8 +238,10 @@ func testDaemonAdaptive(t *testing.T, store string) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, app2, prefix, "a poll after the restart", func(evs []events.Event) bool { return polledAt(evs, other, restarted.Add(-time.Second)) ||
-		statusOf(evs, other, events.StatusQuotaExhausted) })
+	waitFor(t, app2, prefix, "a poll after the restart", func(evs []events.Event) bool {
+		return polledAt(evs, other, restarted.Add(-time.Second)) ||
+			statusOf(evs, other, events.StatusQuotaExhausted)
+	})
 	if got := plan(app2, charging).Due; !got.Equal(before[charging]) {
 		t.Errorf("after the restart %s is due %v, want %v as before", charging, got, before[charging])
 	}
