@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,11 +231,11 @@ func testDaemonAdaptive(t *testing.T, store string) {
 	if other == "" {
 		t.Fatal("no third vehicle")
 	}
-	stop = run(app2)
+	stop = sync.OnceFunc(run(app2))
 	defer stop()
-	// spent is made due now as well as other: the due loop's claim sees both
-	// in one tick, and only other, not held, may be called.
-	for _, id := range []string{other, spent} {
+	// spent is made due now, then other: spent's job comes first, finds the
+	// hold and calls nothing; its plan goes back to the hold's end.
+	for _, id := range []string{spent, other} {
 		pl := plan(app2, id)
 		if err := app2.reg.SetPlan(ctx, "live", id, registry.Plan{State: pl.State, Due: restarted}); err != nil {
 			t.Fatal(err)
@@ -242,6 +245,11 @@ func testDaemonAdaptive(t *testing.T, store string) {
 		return polledAt(evs, other, restarted.Add(-time.Second)) ||
 			statusOf(evs, other, events.StatusQuotaExhausted)
 	})
+	for deadline := time.Now().Add(30 * time.Second); !plan(app2, spent).Due.Equal(nextMonth); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart %s is due %v, want %v (its hold's end)", spent, plan(app2, spent).Due, nextMonth)
+		}
+	}
 	if got := plan(app2, charging).Due; !got.Equal(before[charging]) {
 		t.Errorf("after the restart %s is due %v, want %v as before", charging, got, before[charging])
 	}
@@ -255,5 +263,38 @@ func testDaemonAdaptive(t *testing.T, store string) {
 	}
 	if _, err := app2.reg.GetPlan(ctx, "cron", spent); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("GetPlan of an unknown schedule = %v, want ErrNotFound", err)
+	}
+
+	// vehicles list: calls used and left this month, and the next poll.
+	stop()
+	app2.Close()
+	path := filepath.Join(t.TempDir(), "poller.yaml")
+	writeFile(t, path, fmt.Sprintf(`nats: { url: %q, subject_prefix: %s }
+redis: { url: %q, key_prefix: %q }
+tokens: { encryption_key_file: %q }
+data_dir: %q
+schedules:
+  - name: live
+    adaptive: { budget: { calls_per_vehicle_per_month: 500 } }
+    signals: [odometer]
+    vehicles: all
+`, cfg.NATS.URL, prefix, cfg.Redis.URL, cfg.Redis.KeyPrefix, cfg.Tokens.EncryptionKeyFile, cfg.DataDir))
+	var out, errOut strings.Builder
+	if err := cmdVehicles(ctx, []string{"list", "--config", path}, &out, &errOut); err != nil {
+		t.Fatalf("vehicles list: %v\n%s", err, errOut.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.Contains(lines[0], "CALLS USED  CALLS LEFT  NEXT POLL") {
+		t.Errorf("vehicles list header: %q", lines[0])
+	}
+	row := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, spent) {
+			row = l
+		}
+	}
+	if f := strings.Fields(row); len(f) < 3 || f[len(f)-3] != "1" || f[len(f)-2] != "499" || f[len(f)-1] != nextMonth.Format(time.RFC3339) {
+		t.Errorf("vehicles list row of %s: %q; want 1 call used, 499 left, next poll %s\n%s", spent, row,
+			nextMonth.Format(time.RFC3339), out.String())
 	}
 }
