@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -192,6 +195,15 @@ func testDaemonAdaptive(t *testing.T, store string) {
 	if n, err := app.reg.Calls(ctx, charging, time.Now()); err != nil || n != 1 {
 		t.Errorf("billed calls of %s = %d, %v; want 1", charging, n, err)
 	}
+	w := httptest.NewRecorder()
+	app.metricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m := parseExposition(t, w.Body.String())
+	if v, ok := m.get("smartcar_poller_billed_calls_total"); !ok || v != float64(len(ids)) {
+		t.Errorf("billed_calls_total = %v, %v; want %d", v, ok, len(ids))
+	}
+	if v, ok := m.get("smartcar_poller_budget_burn_rate"); !ok || v <= 0 {
+		t.Errorf("budget_burn_rate = %v, %v; want > 0", v, ok)
+	}
 
 	// Make spent due now: its second call is past the quota.
 	p = plan(app, spent)
@@ -296,5 +308,33 @@ schedules:
 	if f := strings.Fields(row); len(f) < 3 || f[len(f)-3] != "1" || f[len(f)-2] != "499" || f[len(f)-1] != nextMonth.Format(time.RFC3339) {
 		t.Errorf("vehicles list row of %s: %q; want 1 call used, 499 left, next poll %s\n%s", spent, row,
 			nextMonth.Format(time.RFC3339), out.String())
+	}
+}
+
+// TestBurn: the burn rate is the month's calls over the budget pro rata of
+// the month elapsed, per vehicle tracked; a new month starts afresh.
+func TestBurn(t *testing.T) {
+	var b burn
+	mid := time.Date(2026, 6, 16, 0, 0, 0, 0, time.UTC) // half of June
+	if r := b.rate(mid, 500); r != 0 {
+		t.Errorf("rate with nothing tracked = %v, want 0", r)
+	}
+	b.observe("a", mid, 250)
+	b.observe("b", mid, 100)
+	b.observe("b", mid, 50) // an older total: the higher stays
+	if r := b.rate(mid, 500); math.Abs(r-0.7) > 1e-9 {
+		t.Errorf("rate = %v, want 0.7 (350 calls of 2 x 250 due by mid-month)", r)
+	}
+	if r := b.rate(mid, 0); r != 0 {
+		t.Errorf("rate with an unknown budget = %v, want 0", r)
+	}
+	july := time.Date(2026, 7, 1, 6, 0, 0, 0, time.UTC)
+	if r := b.rate(july, 500); r != 0 {
+		t.Errorf("rate in a month nothing was observed = %v, want 0", r)
+	}
+	b.observe("a", july, 3)
+	b.observe("b", mid, 400) // June's, late: ignored
+	if b.used["a"] != 3 || len(b.used) != 1 {
+		t.Errorf("July's counts = %v, want a: 3 only", b.used)
 	}
 }
