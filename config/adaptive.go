@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
-
-	"github.com/smartcar-poller/smartcar-poller/adaptive"
 )
 
 // Adaptive is the schedule kind that polls each vehicle when package
@@ -18,7 +16,8 @@ import (
 //	  budget: { calls_per_vehicle_per_month: 500, reserve: 10% }
 //	  intervals: { driving: 10m, charging: 20m, plugged_in: 1h, parked: 4h, asleep: 12h }
 //
-// Keys left out take adaptive.DefaultConfig's values. It needs API v3.
+// Keys left out take the values above (package adaptive's DefaultConfig).
+// It needs API v3. cmd maps it to adaptive.Config.
 type Adaptive struct {
 	Budget    AdaptiveBudget    `yaml:"budget"`
 	Intervals AdaptiveIntervals `yaml:"intervals"`
@@ -44,21 +43,10 @@ type AdaptiveIntervals struct {
 }
 
 func (a *Adaptive) setDefaults() {
-	d := adaptive.DefaultConfig()
 	*a = Adaptive{
-		Budget: AdaptiveBudget{CallsPerVehiclePerMonth: d.Budget.CallsPerMonth, Reserve: Percent(d.Budget.Reserve)},
-		Intervals: AdaptiveIntervals{Driving: d.Intervals.Driving, Charging: d.Intervals.Charging,
-			PluggedIn: d.Intervals.PluggedIn, Parked: d.Intervals.Parked, Asleep: d.Intervals.Asleep},
-	}
-}
-
-// Policy returns a as the policy's configuration (check it with its
-// Validate).
-func (a Adaptive) Policy() adaptive.Config {
-	return adaptive.Config{
-		Budget: adaptive.Budget{CallsPerMonth: a.Budget.CallsPerVehiclePerMonth, Reserve: float64(a.Budget.Reserve)},
-		Intervals: adaptive.Intervals{Driving: a.Intervals.Driving, Charging: a.Intervals.Charging,
-			PluggedIn: a.Intervals.PluggedIn, Parked: a.Intervals.Parked, Asleep: a.Intervals.Asleep},
+		Budget: AdaptiveBudget{CallsPerVehiclePerMonth: 500, Reserve: 0.1},
+		Intervals: AdaptiveIntervals{Driving: 10 * time.Minute, Charging: 20 * time.Minute, PluggedIn: time.Hour,
+			Parked: 4 * time.Hour, Asleep: 12 * time.Hour},
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/smartcar-poller/smartcar-poller/adaptive"
 	"github.com/smartcar-poller/smartcar-poller/config"
 )
 
@@ -22,8 +21,8 @@ schedules:
     vehicles: { tags: [fleet] }
 `
 
-// TestParse_adaptive: the issue's example decodes to the policy's
-// configuration, and keys left out take adaptive.DefaultConfig's.
+// TestParse_adaptive: the issue's example decodes, and keys left out take
+// the defaults (package adaptive's DefaultConfig).
 func TestParse_adaptive(t *testing.T) {
 	cfg, err := config.Parse("c.yaml", []byte(adaptiveYAML), credsEnv())
 	if err != nil {
@@ -33,16 +32,16 @@ func TestParse_adaptive(t *testing.T) {
 	if s.Cron != "" || s.Adaptive == nil {
 		t.Fatalf("schedule: cron %q, adaptive %v; want adaptive only", s.Cron, s.Adaptive)
 	}
-	want := adaptive.Config{
-		Budget: adaptive.Budget{CallsPerMonth: 500, Reserve: 0.1},
-		Intervals: adaptive.Intervals{Driving: 10 * time.Minute, Charging: 20 * time.Minute, PluggedIn: time.Hour,
+	want := config.Adaptive{
+		Budget: config.AdaptiveBudget{CallsPerVehiclePerMonth: 500, Reserve: 0.1},
+		Intervals: config.AdaptiveIntervals{Driving: 10 * time.Minute, Charging: 20 * time.Minute, PluggedIn: time.Hour,
 			Parked: 4 * time.Hour, Asleep: 12 * time.Hour},
 	}
-	if diff := cmp.Diff(want, s.Adaptive.Policy()); diff != "" {
-		t.Errorf("Policy (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, *s.Adaptive); diff != "" {
+		t.Errorf("Adaptive (-want +got):\n%s", diff)
 	}
-	if _, err := adaptive.New(s.Adaptive.Policy()); err != nil {
-		t.Errorf("adaptive.New: %v", err)
+	if got := s.Adaptive.PollBudget(); got != 450 {
+		t.Errorf("PollBudget = %d, want 450", got)
 	}
 
 	partial := strings.Replace(adaptiveYAML, "intervals: { driving: 10m, charging: 20m, plugged_in: 1h, parked: 4h, asleep: 12h }",
@@ -52,11 +51,11 @@ func TestParse_adaptive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cfg.Schedules[0].Adaptive.Policy()
+	got := *cfg.Schedules[0].Adaptive
 	want.Budget.Reserve = 0.025
 	want.Intervals.Driving = 2 * time.Second
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("partial: Policy (-want +got):\n%s", diff)
+		t.Errorf("partial: Adaptive (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(cfg.String(), "reserve: 2.5%") {
 		t.Errorf("String does not write the reserve as a percentage:\n%s", cfg)

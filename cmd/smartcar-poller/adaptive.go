@@ -22,7 +22,7 @@ func adaptivePolicies(cfg *config.Config) (map[string]*adaptive.Policy, error) {
 		if s.Adaptive == nil {
 			continue
 		}
-		p, err := adaptive.New(s.Adaptive.Policy())
+		p, err := adaptive.New(policyConfig(s.Adaptive))
 		if err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", s.Name, err)
 		}
@@ -32,6 +32,15 @@ func adaptivePolicies(cfg *config.Config) (map[string]*adaptive.Policy, error) {
 		out[s.Name] = p
 	}
 	return out, nil
+}
+
+// policyConfig maps an adaptive schedule's settings to the policy's.
+func policyConfig(a *config.Adaptive) adaptive.Config {
+	return adaptive.Config{
+		Budget: adaptive.Budget{CallsPerMonth: a.Budget.CallsPerVehiclePerMonth, Reserve: float64(a.Budget.Reserve)},
+		Intervals: adaptive.Intervals{Driving: a.Intervals.Driving, Charging: a.Intervals.Charging,
+			PluggedIn: a.Intervals.PluggedIn, Parked: a.Intervals.Parked, Asleep: a.Intervals.Asleep},
+	}
 }
 
 // adaptiveSchedules are cfg's adaptive schedules as webhooks and
