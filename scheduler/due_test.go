@@ -10,6 +10,7 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	reg "github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
 	"github.com/smartcar-poller/smartcar-poller/registry/redisregistry"
 	"github.com/smartcar-poller/smartcar-poller/scheduler"
 )
@@ -84,10 +85,39 @@ func next(t *testing.T, ch <-chan queue.PollJob) queue.PollJob {
 // adaptive job per due vehicle, a vehicle again when the worker's next due
 // time comes or its lease ends, and a vehicle registered later after the
 // next reading of the list. Two replicas share the due index and enqueue
-// each due vehicle once.
+// each due vehicle once. On Redis and on the embedded store (JetStream KV,
+// with its mirror, as the daemon runs it).
 func TestDue(t *testing.T) {
-	rdb := testserver.Redis(t)
-	store := redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "due"))
+	t.Run("redis", func(t *testing.T) {
+		rdb := testserver.Redis(t)
+		testDue(t, redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "due")))
+	})
+	t.Run("kv", func(t *testing.T) {
+		js := testserver.JetStream(t)
+		prefix := testserver.Unique("due")
+		v, l := kvregistry.Buckets(prefix)
+		d, p := kvregistry.PlanBuckets(prefix)
+		testserver.DeleteBucketsAtCleanup(t, js, v, l, d, p)
+		store, err := kvregistry.Open(t.Context(), js, kvregistry.Config{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.StartMirror(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(store.Close)
+		testDue(t, store)
+	})
+}
+
+// planStore is the registry as TestDue uses it.
+type planStore interface {
+	scheduler.Plans
+	GetPlan(ctx context.Context, schedule, vehicleID string) (reg.Plan, error)
+	SetPlan(ctx context.Context, schedule, vehicleID string, p reg.Plan) error
+}
+
+func testDue(t *testing.T, store planStore) {
 	q, _ := replicaQueue(t, testserver.NATSURL(), testserver.Unique("due"))
 	clock := &virtualClock{now: time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)}
 	vs := &fleet{vs: []scheduler.Vehicle{
