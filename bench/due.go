@@ -169,6 +169,19 @@ func runDue(ctx context.Context, o options) (Result, error) {
 	})
 	res.detail("slowest tick %.3f s, of which ClaimDue %.3f s; %d vehicles claimed and enqueued over %d ticks",
 		worst.Seconds(), worstClaim.Seconds(), total, dueSweeps)
+	if o.DueSettle > 0 {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(o.DueSettle):
+		}
+		debug.FreeOSMemory()
+		rss, err := procStatus("VmRSS")
+		if err != nil {
+			return res, err
+		}
+		res.detail("after %v idle: RSS %.0f MiB, %.0f B per vehicle; live heap %.0f MiB", o.DueSettle, mb(rss), float64(rss)/float64(n), mb(liveHeap()))
+	}
 	return res, nil
 }
 

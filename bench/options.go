@@ -67,6 +67,7 @@ type options struct {
 
 	// Due index (adaptive schedules).
 	DueVehicles int
+	DueSettle   time.Duration
 
 	CPUProfile string
 	// SimProcess runs the simulator in a child process.
@@ -117,6 +118,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.ScaleStore, "scale-store", true, "scale: also register the vehicles in the token store and fire from it, as the daemon does")
 
 	fs.IntVar(&o.DueVehicles, "due-vehicles", 1_000_000, "due: registered vehicles on one adaptive schedule, due evenly over 12 h")
+	fs.DurationVar(&o.DueSettle, "due-settle", 0, "due: after the ticks, idle this long and report the RSS again (nats-server drops a file block's subject state after 2 min without access)")
 
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
 
