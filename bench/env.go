@@ -36,11 +36,24 @@ type natsEnv struct {
 	js  jetstream.JetStream
 }
 
-func startNATS() (_ *natsEnv, err error) {
+func startNATS() (*natsEnv, error) {
 	dir, err := os.MkdirTemp("", "smartcar-poller-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	return startNATSIn(dir)
+}
+
+// restart stops the server and starts a new one on the same store, as a
+// daemon's restart does; e is closed either way.
+func (e *natsEnv) restart() (*natsEnv, error) {
+	e.stop()
+	return startNATSIn(e.dir)
+}
+
+// startNATSIn starts the embedded server on the store in dir (removed if
+// it fails).
+func startNATSIn(dir string) (_ *natsEnv, err error) {
 	e := &natsEnv{dir: dir}
 	defer func() {
 		if err != nil {
@@ -85,6 +98,12 @@ func startNATS() (_ *natsEnv, err error) {
 
 // Close drains the connection, stops the server and removes its store.
 func (e *natsEnv) Close() {
+	e.stop()
+	_ = os.RemoveAll(e.dir)
+}
+
+// stop drains the connection and stops the server, keeping its store.
+func (e *natsEnv) stop() {
 	if e.nc != nil {
 		_ = e.nc.Drain()
 		deadline := time.Now().Add(10 * time.Second)
@@ -97,7 +116,6 @@ func (e *natsEnv) Close() {
 		e.ns.Shutdown()
 		e.ns.WaitForShutdown()
 	}
-	_ = os.RemoveAll(e.dir)
 }
 
 // streamMsgs returns the number of messages stored in a stream.
@@ -185,21 +203,31 @@ func openStore(ctx context.Context, o options, js jetstream.JetStream) (stores, 
 		}
 		return stores{grants: grants, reg: reg}, reg.Close, nil
 	}
+	rdb, prefix, cleanup, err := openRedis(ctx, o)
+	if err != nil {
+		return stores{}, nil, err
+	}
+	return stores{grants: rediscredentials.New(rdb, prefix, nil), reg: redisregistry.New(rdb, prefix)}, cleanup, nil
+}
+
+// openRedis connects to o.RedisURL and returns a unique key prefix, whose
+// keys cleanup deletes before it closes the client.
+func openRedis(ctx context.Context, o options) (*redis.Client, string, func(), error) {
 	opt, err := redis.ParseURL(o.RedisURL)
 	if err != nil {
-		return stores{}, nil, fmt.Errorf("redis url: %w", err)
+		return nil, "", nil, fmt.Errorf("redis url: %w", err)
 	}
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return stores{}, nil, fmt.Errorf("redis: %w", err)
+		return nil, "", nil, fmt.Errorf("redis: %w", err)
 	}
 	prefix := fmt.Sprintf("smartcar-bench:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	cleanup := func() {
 		deletePrefix(rdb, prefix)
 		_ = rdb.Close()
 	}
-	return stores{grants: rediscredentials.New(rdb, prefix, nil), reg: redisregistry.New(rdb, prefix)}, cleanup, nil
+	return rdb, prefix, cleanup, nil
 }
 
 // deletePrefix deletes the keys under prefix.

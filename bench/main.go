@@ -141,6 +141,8 @@ func runScenario(ctx context.Context, o options) (Result, error) {
 		res, err = runLatency(ctx, o)
 	case scenarioScale:
 		res, err = runScale(ctx, o)
+	case scenarioDue:
+		res, err = runDue(ctx, o)
 	default:
 		return Result{}, fmt.Errorf("unknown scenario %q", o.Child)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,9 +15,15 @@ const (
 	scenarioPipeline = "pipeline"
 	scenarioLatency  = "latency"
 	scenarioScale    = "scale"
+	scenarioDue      = "due"
 )
 
-var allScenarios = []string{scenarioPipeline, scenarioLatency, scenarioScale}
+// allScenarios run by default; knownScenarios adds those run on request
+// (due: a million-vehicle load, minutes).
+var (
+	allScenarios   = []string{scenarioPipeline, scenarioLatency, scenarioScale}
+	knownScenarios = append(slices.Clone(allScenarios), scenarioDue)
+)
 
 // options are the command line: which scenarios, their sizes and how to run them.
 type options struct {
@@ -53,6 +60,10 @@ type options struct {
 	ScaleVehicles int
 	ScaleStore    bool
 
+	// Due index (adaptive schedules).
+	DueVehicles int
+	DueSettle   time.Duration
+
 	CPUProfile string
 	// SimProcess runs the simulator in a child process.
 	SimProcess bool
@@ -74,7 +85,7 @@ func parseOptions(args []string) (options, error) {
 	var o options
 	var scenarios string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: pipeline, latency, scale")
+	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: pipeline, latency, scale; due on request")
 	fs.IntVar(&o.Runs, "runs", 2, "runs of each scenario")
 	fs.BoolVar(&o.Quick, "quick", false, "smaller sizes: the whole run fits in about a minute")
 	fs.BoolVar(&o.Isolate, "isolate", true, "run every scenario run in a fresh child process (clean RSS, heap and server)")
@@ -98,6 +109,9 @@ func parseOptions(args []string) (options, error) {
 
 	fs.IntVar(&o.ScaleVehicles, "scale-vehicles", 100_000, "scale: registered vehicles on the schedule")
 	fs.BoolVar(&o.ScaleStore, "scale-store", true, "scale: also register the vehicles in the token store and fire from it, as the daemon does")
+
+	fs.IntVar(&o.DueVehicles, "due-vehicles", 1_000_000, "due: registered vehicles on one adaptive schedule, due evenly over 12 h")
+	fs.DurationVar(&o.DueSettle, "due-settle", 0, "due: after the ticks, idle this long and report the RSS again (nats-server drops a file block's subject state after 2 min without access)")
 
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
 
@@ -123,6 +137,7 @@ func parseOptions(args []string) (options, error) {
 			"users":         func() { o.Users = 10 },
 			"latency-polls": func() { o.LatencyPolls = 10_000 },
 			"scale-store":   func() { o.ScaleStore = false },
+			"due-vehicles":  func() { o.DueVehicles = 100_000 },
 		}
 		for name, lower := range quick {
 			if !set[name] {
@@ -135,7 +150,7 @@ func parseOptions(args []string) (options, error) {
 			continue
 		}
 		if !validScenario(s) {
-			return o, fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(allScenarios, ", "))
+			return o, fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(knownScenarios, ", "))
 		}
 		o.Scenarios = append(o.Scenarios, s)
 	}
@@ -145,14 +160,7 @@ func parseOptions(args []string) (options, error) {
 	return o, o.validate()
 }
 
-func validScenario(s string) bool {
-	for _, a := range allScenarios {
-		if s == a {
-			return true
-		}
-	}
-	return false
-}
+func validScenario(s string) bool { return slices.Contains(knownScenarios, s) }
 
 func (o options) validate() error {
 	switch {
@@ -168,6 +176,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-scale-vehicles must be positive")
 	case o.API != config.APIV3 && o.API != config.APIV2:
 		return fmt.Errorf("-api %q: want v3 or v2", o.API)
+	case o.DueVehicles < 1:
+		return fmt.Errorf("-due-vehicles must be positive")
 	case o.Timeout <= 0:
 		return fmt.Errorf("-timeout must be positive")
 	}

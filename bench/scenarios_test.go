@@ -161,3 +161,20 @@ func TestSplitHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+func TestRunScenario_due(t *testing.T) {
+	for _, store := range []string{"kv", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			if store == "redis" {
+				testserver.Redis(t) // skips (or fails under REQUIRE_SERVICES) without the shared Redis
+			}
+			o := small(t, scenarioDue, 1)
+			o.Store, o.RedisURL, o.DueVehicles = store, "redis://"+testserver.RedisAddr()+"/0", 7_200 // 10 due a minute
+			res, err := runScenario(t.Context(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, res, "due", 1, 2)
+		})
+	}
+}

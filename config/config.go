@@ -158,14 +158,18 @@ func (l Log) SlogLevel() slog.Level {
 }
 
 // Schedule polls Signals (or, as API v2 names them, Paths) of the selected
-// Vehicles each time Cron fires: one job per vehicle, which is one call on
-// either API.
+// Vehicles each time Cron fires, or for an Adaptive schedule whenever each
+// vehicle is due: one job per vehicle, which is one call on either API.
+// Exactly one of Cron and Adaptive is set.
 type Schedule struct {
 	// Name identifies the schedule in job ids and events; [A-Za-z0-9_-]+.
 	Name string `yaml:"name"`
 	// Cron is a standard 5-field spec or a descriptor (@hourly, @every 10m),
 	// optionally preceded by CRON_TZ=Zone; without a zone it runs in UTC.
-	Cron string `yaml:"cron"`
+	Cron string `yaml:"cron,omitempty"`
+	// Adaptive polls each vehicle when package adaptive's policy says, within
+	// a monthly budget (API v3 only).
+	Adaptive *Adaptive `yaml:"adaptive,omitempty"`
 	// Signals are what each job asks for, whichever API polls: the
 	// daemon's signal names (KnownSignals), raw API v3 codes such as
 	// "transmission-gearstate" (v3 only), or SignalAll alone (v3 only: every

@@ -41,7 +41,8 @@ type nodeDecoder interface {
 	decodeNode(d *decoder, n ast.Node, path string)
 }
 
-// defaulter is a list element that starts from defaults (Schedule).
+// defaulter is a list element or an optional section that starts from
+// defaults (Schedule, Adaptive).
 type defaulter interface{ setDefaults() }
 
 var durationType = reflect.TypeFor[time.Duration]()
@@ -244,6 +245,17 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 	defer d.leave()
 	if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
 		nd.decodeNode(d, n, path)
+		return
+	}
+	if v.Kind() == reflect.Pointer { // an optional section (Schedule.Adaptive)
+		if v.IsNil() {
+			elem := reflect.New(v.Type().Elem())
+			if def, ok := elem.Interface().(defaulter); ok {
+				def.setDefaults()
+			}
+			v.Set(elem)
+		}
+		d.value(n, v.Elem(), path)
 		return
 	}
 	if v.Type() == durationType {

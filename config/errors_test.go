@@ -79,7 +79,7 @@ var badInputs = []struct {
 	{"negative webhooks_silent_for", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    when: {webhooks_silent_for: -1h}\n",
 		[]string{"poller.yaml:5: schedules[0].when.webhooks_silent_for: negative duration -1h0m0s"}},
 	{"unknown key in a schedule", "schedules:\n  - name: s\n    cron: '@hourly'\n    paths: [/vin]\n    retries: 3\n",
-		[]string{`poller.yaml:5: schedules[0].retries: unknown key "retries" (known: cron, emit, jitter, name, paths, signals, vehicles, when)`}},
+		[]string{`poller.yaml:5: schedules[0].retries: unknown key "retries" (known: adaptive, cron, emit, jitter, name, paths, signals, vehicles, when)`}},
 	{"unknown key in vehicles", "schedules:\n  - {name: s, cron: '@hourly', paths: [/vin],\n     vehicles: {tag: [a]}}\n",
 		[]string{
 			`poller.yaml:3: schedules[0].vehicles.tag: unknown key "tag" (did you mean "tags"?)`,
@@ -147,7 +147,7 @@ var badInputs = []struct {
 	{"cron unknown descriptor", "schedules: [{name: s, cron: '@fortnightly', paths: [/vin]}]\n",
 		[]string{`poller.yaml:1: schedules[0].cron: invalid cron "@fortnightly": unrecognized descriptor: @fortnightly`}},
 	{"cron missing", "schedules: [{name: s, paths: [/vin]}]\n",
-		[]string{`poller.yaml:1: schedules[0].cron: missing`}},
+		[]string{`poller.yaml:1: schedules[0].cron: missing (want cron or adaptive)`}},
 
 	// Schedules.
 	{"no schedules key", "data_dir: ./data\n",

@@ -21,6 +21,10 @@ type Projection struct {
 	// the job's batch.
 	RequestsPerVehiclePerMonth float64
 	OverQuota                  bool // above smartcar.monthly_quota (never when the quota is 0)
+	// Budget is an adaptive schedule's calls_per_vehicle_per_month (0 for
+	// cron): its FiringsPerMonth and RequestsPerVehiclePerMonth are the
+	// most its polls may spend, the budget less the reserve.
+	Budget int
 	// Other is what the other API would bill for the same schedule.
 	Other Alternative
 }
@@ -47,7 +51,17 @@ func (c *Config) Projections() []Projection {
 	out := make([]Projection, 0, len(c.Schedules))
 	for _, s := range c.Schedules {
 		p := Projection{Schedule: s.Name, API: api, Other: Alternative{API: other, Lacks: s.lacks(other)}}
-		if sched, err := parseCron(s.Cron); err == nil {
+		if s.Adaptive != nil {
+			p.Budget = s.Adaptive.Budget.CallsPerVehiclePerMonth
+			p.FiringsPerMonth = float64(s.Adaptive.PollBudget())
+			p.RequestsPerVehiclePerMonth = p.FiringsPerMonth // one call a poll on v3
+			if other == APIV2 {
+				p.Other.Lacks = "adaptive schedules need API v3"
+			} else {
+				p.RequestsPerVehiclePerMonth, p.Other.RequestsPerVehiclePerMonth = 0, p.FiringsPerMonth
+				p.Other.Lacks = ""
+			}
+		} else if sched, err := parseCron(s.Cron); err == nil {
 			n, _ := firings(sched, projectionStart, projectionWindow)
 			p.FiringsPerMonth = float64(n)
 			p.RequestsPerVehiclePerMonth = s.billed(api, n)
@@ -85,8 +99,8 @@ func FormatProjections(w io.Writer, ps []Projection, monthlyQuota int) error {
 	var firings, requests, otherRequests float64
 	lacks := ""
 	for _, p := range ps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Schedule, number(p.FiringsPerMonth),
-			number(p.RequestsPerVehiclePerMonth), quotaStatus(p.RequestsPerVehiclePerMonth, monthlyQuota), p.Other.cost())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Schedule, p.upTo(p.FiringsPerMonth),
+			p.upTo(p.RequestsPerVehiclePerMonth), quotaStatus(p.RequestsPerVehiclePerMonth, monthlyQuota), p.Other.cost())
 		firings += p.FiringsPerMonth
 		requests += p.RequestsPerVehiclePerMonth
 		otherRequests += p.Other.RequestsPerVehiclePerMonth
@@ -103,6 +117,15 @@ func FormatProjections(w io.Writer, ps []Projection, monthlyQuota int) error {
 		return fmt.Errorf("write projections: %w", err)
 	}
 	return nil
+}
+
+// upTo is f, as "up to f (adaptive)" for an adaptive schedule, whose
+// figures are ceilings.
+func (p Projection) upTo(f float64) string {
+	if p.Budget == 0 {
+		return number(f)
+	}
+	return "up to " + number(f) + " (adaptive)"
 }
 
 // cost is the ON API column: the requests, or "-" when that API lacks a
@@ -164,6 +187,30 @@ func QuotaWarnings(ps []Projection, monthlyQuota int) []string {
 	if len(out) == 0 && len(ps) > 1 && overQuota(total, monthlyQuota) {
 		out = append(out, fmt.Sprintf("schedules %s together project %s requests in 30 days for a vehicle they all select, %s of smartcar.monthly_quota %d: %s",
 			strings.Join(names, ", "), number(total), share(total, monthlyQuota), monthlyQuota, advice(ps[0].API)))
+	}
+	return append(out, budgetWarnings(ps)...)
+}
+
+// budgetWarnings says when the cron schedules of ps, for a vehicle they all
+// select, already spend what an adaptive schedule's polls may: a vehicle in
+// both draws on one budget, so the adaptive schedule would never poll it.
+func budgetWarnings(ps []Projection) []string {
+	var cron float64
+	var names []string
+	for _, p := range ps {
+		if p.Budget == 0 {
+			cron += p.RequestsPerVehiclePerMonth
+			names = append(names, strconv.Quote(p.Schedule))
+		}
+	}
+	var out []string
+	for _, p := range ps {
+		if p.Budget == 0 || len(names) == 0 || cron < p.FiringsPerMonth {
+			continue
+		}
+		out = append(out, fmt.Sprintf("cron schedules %s project %s requests per vehicle in 30 days, at least adaptive schedule %q's %s polls "+
+			"(budget %d less its reserve): they draw on the same budget, so a vehicle in both would get no adaptive polls",
+			strings.Join(names, ", "), number(cron), p.Schedule, number(p.FiringsPerMonth), p.Budget))
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 func (v *validator) schedules(ss []Schedule, api string) {
@@ -38,8 +39,16 @@ func (v *validator) schedule(path string, s *Schedule, api string) {
 	}
 
 	minGap := s.Jitter // no jitter check unless the cron parses
-	if s.Cron == "" {
-		v.fail(path+".cron", "missing")
+	switch {
+	case s.Cron != "" && s.Adaptive != nil:
+		v.fail(path, "set only one of cron and adaptive")
+	case s.Adaptive != nil:
+		v.adaptive(path+".adaptive", s.Adaptive, api)
+	case s.Cron == "":
+		v.fail(path+".cron", "missing (want cron or adaptive)")
+	}
+	if s.Cron == "" || s.Adaptive != nil {
+		// no cron to check
 	} else if sched, err := parseCron(s.Cron); err != nil {
 		v.fail(path+".cron", "invalid cron %q: %v", truncate(s.Cron, 60), err)
 	} else if s.Jitter > 0 {
@@ -104,6 +113,39 @@ func (v *validator) names(path string, list []string, what string, pattern inter
 			v.fail(item, "invalid %s %q", what, truncate(s, 64))
 		case slices.Contains(list[:i], s):
 			v.fail(item, "duplicate %s %q", what, s)
+		}
+	}
+}
+
+// adaptive checks an adaptive schedule's settings (adaptive.Config.Validate,
+// under their YAML keys) and that the API has signals.
+func (v *validator) adaptive(path string, a *Adaptive, api string) {
+	if v.bad[path] {
+		return
+	}
+	if api == APIV2 {
+		v.fail(path, "needs smartcar.api %s (the policy reads API v3 signals); API %s is not supported", APIV3, APIV2)
+	}
+	b := a.Budget
+	if !v.bad[path+".budget.calls_per_vehicle_per_month"] {
+		v.check(b.CallsPerVehiclePerMonth >= 1, path+".budget.calls_per_vehicle_per_month",
+			"must be at least 1, got %d", b.CallsPerVehiclePerMonth)
+	}
+	if !v.bad[path+".budget.reserve"] {
+		switch {
+		case b.Reserve < 0 || b.Reserve >= 1:
+			v.fail(path+".budget.reserve", "must be from 0%% to below 100%%, got %s", b.Reserve)
+		case b.CallsPerVehiclePerMonth >= 1 && a.PollBudget() < 1:
+			v.fail(path+".budget.reserve", "a reserve of %s of %d calls leaves no poll", b.Reserve, b.CallsPerVehiclePerMonth)
+		}
+	}
+	in := a.Intervals
+	for _, f := range []struct {
+		key string
+		d   time.Duration
+	}{{"driving", in.Driving}, {"charging", in.Charging}, {"plugged_in", in.PluggedIn}, {"parked", in.Parked}, {"asleep", in.Asleep}} {
+		if key := path + ".intervals." + f.key; !v.bad[key] {
+			v.check(f.d >= time.Second, key, "must be at least 1s, got %s", f.d)
 		}
 	}
 }

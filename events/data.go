@@ -219,11 +219,15 @@ const (
 	StatusRateLimited  Status = "rate_limited"
 	StatusDisabled     Status = "disabled"
 	StatusDisconnected Status = "disconnected"
+	// StatusQuotaExhausted: the vehicle's billed calls for the month are
+	// spent (430 BILLING:VEHICLE_REQUEST_LIMIT); it is held, and not
+	// called, until the next billing month.
+	StatusQuotaExhausted Status = "quota_exhausted"
 )
 
 // Statuses returns every status, in a stable order.
 func Statuses() []Status {
-	return []Status{StatusConnected, StatusNeedsReauth, StatusRateLimited, StatusDisabled, StatusDisconnected}
+	return []Status{StatusConnected, StatusNeedsReauth, StatusRateLimited, StatusDisabled, StatusDisconnected, StatusQuotaExhausted}
 }
 
 // StatusData reports a change of a vehicle's polling status. Reason says why

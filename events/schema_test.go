@@ -268,7 +268,7 @@ func TestValidate_statuses(t *testing.T) {
 			}
 		})
 	}
-	if got := len(events.Statuses()); got != 5 {
-		t.Errorf("len(Statuses()) = %d, want 5", got)
+	if got := len(events.Statuses()); got != 6 {
+		t.Errorf("len(Statuses()) = %d, want 6", got)
 	}
 }

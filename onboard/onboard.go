@@ -103,6 +103,7 @@ type Config struct {
 
 // Deps are what a Handler calls. Latest may be nil. Inbox is needed by
 // POST /webhooks/smartcar only: without it deliveries are answered 503.
+// States, optional, hears every VEHICLE_STATE processed.
 type Deps struct {
 	Auth      Auth
 	API       API
@@ -112,6 +113,15 @@ type Deps struct {
 	Publisher Publisher
 	Latest    Latest
 	Inbox     Inbox
+	States    StateObserver
+}
+
+// StateObserver hears the signals of each VEHICLE_STATE webhook about a
+// registered vehicle once its events are published (adaptive schedules
+// plan the vehicle's next poll from them: worker.WebhookPlanner). An error
+// is logged; the webhook is not processed again for it.
+type StateObserver interface {
+	ObserveState(ctx context.Context, v registry.Vehicle, signals []smartcar.Signal, at time.Time) error
 }
 
 // Handler serves /connect, /callback and /webhooks/smartcar.

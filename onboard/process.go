@@ -64,7 +64,7 @@ func (h *Handler) ProcessWebhook(ctx context.Context, body []byte, received time
 	}
 	received = received.UTC()
 	if ev.Type == smartcar.WebhookVehicleState {
-		err = h.vehicleState(ctx, ev, received)
+		err = h.vehicleState(ctx, ev, v, received)
 	} else {
 		err = h.vehicleErrors(ctx, ev, v, received)
 	}
@@ -77,7 +77,7 @@ func (h *Handler) ProcessWebhook(ctx context.Context, body []byte, received time
 
 // vehicleState publishes a VEHICLE_STATE's signals, those not older than
 // the vehicle's latest state, and records the webhook's time.
-func (h *Handler) vehicleState(ctx context.Context, ev *smartcar.WebhookEvent, received time.Time) error {
+func (h *Handler) vehicleState(ctx context.Context, ev *smartcar.WebhookEvent, v registry.Vehicle, received time.Time) error {
 	evs, err := h.signalEvents(ctx, ev.EventID, ev.Vehicle.ID, ev, received)
 	if err != nil {
 		return err
@@ -88,6 +88,11 @@ func (h *Handler) vehicleState(ctx context.Context, ev *smartcar.WebhookEvent, r
 	// Only fresh data defers polling; an error report does not.
 	if err := h.d.Registry.TouchWebhook(ctx, ev.Vehicle.ID, received); err != nil {
 		return fmt.Errorf("touch webhook: %w", err)
+	}
+	if h.d.States != nil {
+		if err := h.d.States.ObserveState(ctx, v, ev.Signals, received); err != nil {
+			h.log.WarnContext(ctx, "webhook state not observed", "vehicle_id", ev.Vehicle.ID, "err", err)
+		}
 	}
 	return nil
 }

@@ -25,6 +25,10 @@ type PollJob struct {
 	// Emit is the schedule's emission mode (for example "always" or
 	// "on_change"); the queue carries it without interpreting it.
 	Emit string `json:"emit,omitempty"`
+	// Adaptive marks a job of an adaptive schedule: Tick is when the
+	// scheduler claimed the vehicle from the schedule's due index, and the
+	// worker sets the vehicle's next due time after the poll.
+	Adaptive bool `json:"adaptive,omitempty"`
 }
 
 // JobID returns the id of the job for (schedule, vehicleID, tick):

@@ -17,16 +17,16 @@
 // type assertion. LocalLeases keeps a Store's poll leases in memory, for the
 // one process that polls (the daemon on the embedded store).
 //
-// # Room for adaptive polling
+// # Adaptive schedules' plans
 //
-// Per-vehicle counters (billed calls per month), a next-due time with an
-// index of due vehicles (a sorted set on Redis, a heap beside the KV
-// mirror) and compact policy state are per-vehicle records like the
-// status and the last poll: each backend keeps them in a key (Redis) or an
-// entry (KV) of their own next to the registration, written by their own
-// methods without rewriting the registration, and StartPoll can return them
-// with the vehicle. Nothing here assumes a vehicle is only what Vehicle
-// holds today.
+// Planner (part of Store) keeps, per adaptive schedule, each vehicle's plan
+// (the policy's opaque state and its next due time) with an index of due
+// vehicles: a sorted set on Redis, an in-memory index beside the KV mirror.
+// ClaimDue hands out one tick's due vehicles and leases them in one atomic
+// step, at a cost that grows with what it returns, not with the fleet. It
+// also counts each vehicle's billed calls per UTC calendar month. Plans
+// and counts are records of their own next to the registration, written
+// without rewriting it; DeleteVehicle removes them too.
 //
 // # Costs
 //
@@ -35,5 +35,9 @@
 // consumer over the bucket, about 1.2 s) on JetStream, or nothing with the
 // KV mirror; see BenchmarkListVehicles in the backends. A poll's StartPoll
 // is one Lua script on Redis (plus the release), nothing on the mirrored KV
-// store with LocalLeases.
+// store with LocalLeases. ClaimDue is one Lua script on Redis (a few
+// milliseconds for one minute's 1,389 due of 1,000,000 vehicles) and, on
+// the mirrored KV store, an in-memory pick plus a read and a
+// compare-and-set per claimed vehicle (about 0.1 s for the same); see the
+// due scenario in docs/benchmarks.md.
 package registry

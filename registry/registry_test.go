@@ -41,7 +41,8 @@ func backends(t *testing.T) []backend {
 		{"kv_mirrored", func(t *testing.T) registry.Store {
 			prefix := testserver.Unique("regt_")
 			v, l := kvregistry.Buckets(prefix)
-			testserver.DeleteBucketsAtCleanup(t, js, v, l)
+			d, p := kvregistry.PlanBuckets(prefix)
+			testserver.DeleteBucketsAtCleanup(t, js, v, l, d, p)
 			s, err := kvregistry.Open(t.Context(), js, kvregistry.Config{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)

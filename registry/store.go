@@ -8,14 +8,17 @@ import (
 )
 
 // Store is the backend contract of the vehicle registry: vehicles with
-// their status and last poll, Retry-After holds, poll leases and the last
-// webhook of each vehicle. redisregistry.Store and kvregistry.Store
+// their status and last poll, Retry-After holds, poll leases, the last
+// webhook of each vehicle, and adaptive schedules' plans with billed-call
+// counts (Planner). redisregistry.Store and kvregistry.Store
 // implement all of it, and registrytest.Run tests both with one suite.
 //
 // Every method returns ErrNotFound (wrapped) for an unknown vehicle where it
 // says so, and wraps backend failures, which may be transient (a restarting
 // server).
 type Store interface {
+	Planner
+
 	// PutVehicle registers or replaces a vehicle. An empty Status is stored
 	// as connected; an unknown one is an error.
 	PutVehicle(ctx context.Context, v Vehicle) error

@@ -28,7 +28,17 @@
 // abandoned firings. Each firing runs on its own goroutine (cron's), so a
 // retrying schedule holds up no other.
 //
+// An adaptive schedule (Schedule.Adaptive) has no cron entry: a due loop
+// (runDue, one goroutine per schedule, stopped with Run's context) enters
+// the vehicles it selects in the schedule's due index ([Plans], in the
+// registry) when it reads the vehicle list (at start and every Due.Reseed),
+// and every Due.Tick claims the vehicles that are due, with a lease, and
+// enqueues one job each, marked Adaptive, with id (schedule, vehicle, claim
+// second). The claim is atomic in the registry, so replicas do not enqueue a
+// vehicle twice; the worker sets the vehicle's next due time after its
+// poll, and a job lost on the way comes back when its lease ends.
+//
 // The package owns schedules, selection and spreading. It must not know
 // Smartcar, Redis or YAML; it talks to the vehicle registry and the queue
-// through the small interfaces [Vehicles] and [Enqueuer].
+// through the small interfaces [Vehicles], [Enqueuer] and [Plans].
 package scheduler

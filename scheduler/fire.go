@@ -29,6 +29,9 @@ func (s *Scheduler) Fire(ctx context.Context, name string, tick time.Time) error
 	if !ok {
 		return fmt.Errorf("fire %q: %w", name, ErrUnknownSchedule)
 	}
+	if e.Adaptive {
+		return fmt.Errorf("fire %q: an adaptive schedule has no firings", name)
+	}
 	f, prev := e.slot.take()
 	defer e.slot.release(f)
 	if prev != nil {

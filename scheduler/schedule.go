@@ -37,6 +37,12 @@ type Schedule struct {
 	// came less than this long before the tick: webhooks keep it fresh, and
 	// polling is the fallback once they go quiet.
 	WebhooksSilentFor time.Duration
+	// Adaptive, instead of Cron, polls each vehicle when it is due in the
+	// schedule's due index (Config.Plans): a due loop claims the vehicles
+	// that are due every Due.Tick and enqueues a job each (marked
+	// Adaptive); the worker sets the next due time. Jitter and
+	// WebhooksSilentFor do not apply.
+	Adaptive bool
 }
 
 // Selector chooses vehicles: all of them, or those whose id is in IDs or
@@ -110,6 +116,12 @@ func compile(s Schedule) (*entry, error) {
 		return nil, fmt.Errorf("schedule %q: jitter %s: want >= 0", s.Name, s.Jitter)
 	case !s.Vehicles.All && len(s.Vehicles.IDs) == 0 && len(s.Vehicles.Tags) == 0:
 		return nil, fmt.Errorf("schedule %q: selects no vehicles: want all, ids or tags", s.Name)
+	}
+	if s.Adaptive {
+		if s.Cron != "" {
+			return nil, fmt.Errorf("schedule %q: cron and adaptive: want one", s.Name)
+		}
+		return &entry{Schedule: s, all: s.Vehicles.All, ids: set(s.Vehicles.IDs), tags: set(s.Vehicles.Tags)}, nil
 	}
 	spec, err := parser.Parse(s.Cron)
 	if err != nil {

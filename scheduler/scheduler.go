@@ -50,6 +50,11 @@ type Config struct {
 	// below the queue's duplicate window: a copy of the job that another
 	// replica enqueued on time must still be there to drop a late retry.
 	RetryFor time.Duration
+	// Plans is the due index of adaptive schedules; required when a
+	// schedule is Adaptive.
+	Plans Plans
+	// Due tunes the due loops of adaptive schedules.
+	Due Due
 }
 
 var (
@@ -72,6 +77,8 @@ type Scheduler struct {
 	byName   map[string]*entry
 	retryFor time.Duration
 	stats    *Stats
+	plans    Plans
+	due      Due
 }
 
 // New validates cfg and returns a Scheduler. A schedule with a bad cron
@@ -94,9 +101,14 @@ func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Sch
 		byName:   make(map[string]*entry, len(cfg.Schedules)),
 		retryFor: cmp.Or(cfg.RetryFor, queue.DefaultDuplicates/2),
 		stats:    &Stats{},
+		plans:    cfg.Plans,
+		due:      cfg.Due.withDefaults(),
 	}
 	if cfg.RetryFor < 0 {
 		return nil, fmt.Errorf("scheduler: retry_for %s: want >= 0", cfg.RetryFor)
+	}
+	if err := cfg.Due.validate(); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	if s.loc == nil {
 		s.loc = time.UTC
@@ -112,6 +124,9 @@ func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Sch
 		if _, dup := s.byName[sc.Name]; dup {
 			return nil, fmt.Errorf("scheduler: schedule %q: duplicate name", sc.Name)
 		}
+		if sc.Adaptive && cfg.Plans == nil {
+			return nil, fmt.Errorf("scheduler: schedule %q: adaptive without a due index (Config.Plans)", sc.Name)
+		}
 		s.byName[sc.Name] = e
 		s.entries = append(s.entries, e)
 	}
@@ -121,9 +136,10 @@ func New(cfg Config, logger *slog.Logger, vehicles Vehicles, enq Enqueuer) (*Sch
 // Stats returns the scheduler's counters.
 func (s *Scheduler) Stats() *Stats { return s.stats }
 
-// Run fires every schedule at its cron times until ctx is cancelled, with one
-// cron entry per schedule. It returns nil once cron has stopped and every
-// firing it started has returned. Run one Run at a time per Scheduler.
+// Run fires every cron schedule at its cron times until ctx is cancelled,
+// with one cron entry per schedule, and runs a due loop per adaptive
+// schedule. It returns nil once cron has stopped and every firing and due
+// loop it started has returned. Run one Run at a time per Scheduler.
 func (s *Scheduler) Run(ctx context.Context) error {
 	cl := cronLogger{s.log}
 	c := cron.New(
@@ -135,13 +151,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	// Our cursors start no later than cron's own, so the first activation
 	// cron fires is never ahead of them.
 	now := s.now().In(s.loc)
+	var loops sync.WaitGroup
 	for _, e := range s.entries {
+		if e.Adaptive {
+			loops.Go(func() { s.runDue(ctx, e) })
+			continue
+		}
 		c.Schedule(e.spec, &cronJob{s: s, e: e, ctx: ctx, next: e.spec.Next(now)})
 	}
 	c.Start()
 	s.log.InfoContext(ctx, "scheduler started", "schedules", len(s.entries))
 	<-ctx.Done()
 	<-c.Stop().Done() // waits for running firings, which stop on ctx
+	loops.Wait()
 	s.log.Info("scheduler stopped")
 	return nil
 }

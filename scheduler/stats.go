@@ -5,6 +5,7 @@ import "sync/atomic"
 // Stats are the scheduler's counters, safe for concurrent use.
 type Stats struct {
 	firings, retries, abandoned, jobsAbandoned atomic.Int64
+	dueClaimed, dueEnqueued                    atomic.Int64
 }
 
 // Snapshot is a copy of the counters.
@@ -22,6 +23,10 @@ type Snapshot struct {
 	// JobsAbandoned counts the jobs those firings did not enqueue. A firing
 	// that could not list its vehicles adds none: it never knew them.
 	JobsAbandoned int64
+	// DueClaimed counts the vehicles adaptive schedules' due loops claimed
+	// from the due index, DueEnqueued the jobs they enqueued (not counting
+	// duplicates and paused vehicles).
+	DueClaimed, DueEnqueued int64
 }
 
 // Snapshot copies the counters.
@@ -31,5 +36,7 @@ func (s *Stats) Snapshot() Snapshot {
 		FiringRetries:    s.retries.Load(),
 		FiringsAbandoned: s.abandoned.Load(),
 		JobsAbandoned:    s.jobsAbandoned.Load(),
+		DueClaimed:       s.dueClaimed.Load(),
+		DueEnqueued:      s.dueEnqueued.Load(),
 	}
 }

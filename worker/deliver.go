@@ -66,7 +66,7 @@ func (w *Worker) deliver(ctx context.Context, job queue.PollJob, d queue.Deliver
 		w.st.events.Add(int64(len(evs)))
 	}
 	if holdFor > 0 {
-		if err := w.hold(ctx, job, w.cfg.Now().Add(holdFor), fmt.Sprintf("Retry-After %s: %v", holdFor, holdCause)); err != nil {
+		if err := w.hold(ctx, job, w.cfg.Now().Add(holdFor), events.StatusRateLimited, fmt.Sprintf("Retry-After %s: %v", holdFor, holdCause)); err != nil {
 			// A follow-up would find no hold and call before the Retry-After
 			// ends: the whole job waits it out instead. The events published
 			// above have ids derived from the job: JetStream drops them as

@@ -40,6 +40,13 @@
 // does not know cron, Redis keys or NATS subjects: those sit behind the small
 // interfaces declared in worker.go, which internal/daemon wires up.
 //
+// With Deps.Plans it counts every job's billed calls per vehicle and month
+// (v3: one per /signals call; v2: one per path), and after an adaptive
+// job's poll (queue.PollJob.Adaptive) it decides the vehicle's next due
+// time with Plan, on the schedule's policy (Config.Policies), and stores
+// it; a spent quota also publishes a quota_exhausted status event.
+// WebhookPlanner does the same for VEHICLE_STATE webhooks.
+//
 // Stats counts polls, calls, limiter waits and the holds this process set;
 // an optional Observer (observe.go) gets each call's duration and outcome per
 // path and the age of the data, for histograms. Both are atomics or calls

@@ -31,6 +31,10 @@ type Observer interface {
 	// limiter, with how long it took and whether it gave a slot (false: the
 	// job was snoozed, or its context ended).
 	ObserveLimiterWait(d time.Duration, ok bool)
+	// ObserveBilled is called after a job's billed calls were counted
+	// (Deps.Plans), with the vehicle's billed calls in at's billing month
+	// so far, by every schedule and replica.
+	ObserveBilled(vehicleID string, at time.Time, monthTotal int)
 }
 
 // Outcomes of a path in ObserveCall: OutcomeOK, the lower-cased Smartcar

@@ -42,6 +42,8 @@ func (o *recordingObserver) ObserveDataAge(path string, age time.Duration) {
 	o.ages[path] = age
 }
 
+func (o *recordingObserver) ObserveBilled(string, time.Time, int) {}
+
 func (o *recordingObserver) ObserveNewestData(vehicleID string, recorded time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

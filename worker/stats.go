@@ -10,7 +10,7 @@ import (
 // Stats are the worker's counters, safe for concurrent use.
 type Stats struct {
 	calls, events, holds, followUps, unchanged atomic.Int64
-	leaseBusy, userLookups                     atomic.Int64
+	leaseBusy, userLookups, billed             atomic.Int64
 	ok, snoozed, dropped, failed               atomic.Int64
 	latencyNanos                               atomic.Int64
 	limiterWaits, limiterDenied, limiterNanos  atomic.Int64
@@ -54,6 +54,10 @@ type Snapshot struct {
 	// total duration.
 	LimiterWaits, LimiterDenied int64
 	LimiterWaitTime             time.Duration
+	// Billed counts the billed calls the worker counted with Deps.Plans
+	// (v3: one per /signals call, v2: one per path of a batch; calls that
+	// Smartcar refused for a rate limit or a spent quota are not billed).
+	Billed int64
 	// HoldsActive is the number of vehicles under a Retry-After hold that
 	// this process set and that is not over yet. Holds set by other
 	// replicas are theirs to count.
@@ -65,7 +69,7 @@ func (s *Stats) Snapshot() Snapshot {
 	return Snapshot{
 		Calls: s.calls.Load(), Events: s.events.Load(), Holds: s.holds.Load(),
 		FollowUps: s.followUps.Load(), Unchanged: s.unchanged.Load(),
-		LeaseBusy: s.leaseBusy.Load(), UserLookups: s.userLookups.Load(),
+		LeaseBusy: s.leaseBusy.Load(), UserLookups: s.userLookups.Load(), Billed: s.billed.Load(),
 		OK: s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
 		CallTime:     time.Duration(s.latencyNanos.Load()),
 		LimiterWaits: s.limiterWaits.Load(), LimiterDenied: s.limiterDenied.Load(),

@@ -76,7 +76,7 @@ func errorPaths(names []string) []string {
 // that was stored before this poll looks the user up again once: the
 // vehicle may have been connected anew by another user. The v2 credentials
 // are never touched.
-func (w *Worker) pollV3(ctx context.Context, job queue.PollJob, d queue.Delivery, v registry.Vehicle) error {
+func (w *Worker) pollV3(ctx context.Context, job queue.PollJob, d queue.Delivery, v registry.Vehicle, rec *pollRecord) error {
 	user, looked := v.UserID, false
 	if user == "" {
 		var err error
@@ -88,7 +88,7 @@ func (w *Worker) pollV3(ctx context.Context, job queue.PollJob, d queue.Delivery
 	if err := w.waitLimiter(ctx); err != nil {
 		return err
 	}
-	sigs, err := w.callV3(ctx, job, user)
+	sigs, err := w.callV3(ctx, job, user, rec)
 	if e, ok := smartcar.AsError(err); ok && e.Type == smartcar.TypePermission && !looked {
 		again, lerr := w.lookUpUser(ctx, job)
 		if lerr != nil {
@@ -98,7 +98,7 @@ func (w *Worker) pollV3(ctx context.Context, job queue.PollJob, d queue.Delivery
 			if err := w.waitLimiter(ctx); err != nil {
 				return err
 			}
-			sigs, err = w.callV3(ctx, job, again)
+			sigs, err = w.callV3(ctx, job, again, rec)
 		}
 	}
 	if err != nil {
@@ -130,13 +130,14 @@ func (w *Worker) lookUpUser(ctx context.Context, job queue.PollJob) (string, err
 }
 
 // callV3 calls Smartcar unless calls pause after RATE_LIMIT:SMARTCAR_API.
-func (w *Worker) callV3(ctx context.Context, job queue.PollJob, user string) (*smartcar.Signals, error) {
+func (w *Worker) callV3(ctx context.Context, job queue.PollJob, user string, rec *pollRecord) (*smartcar.Signals, error) {
 	if err := w.paused(); err != nil {
 		return nil, err
 	}
 	start := w.cfg.Now()
 	sigs, err := w.deps.V3.Signals(ctx, job.VehicleID, user)
 	w.observeCallV3(job, start, err)
+	rec.record(1, sigs, err) // one GET /signals is one billed call, however many pages
 	return sigs, err
 }
 

@@ -303,8 +303,8 @@ func TestHandleV3_QuotaSpentHoldsUntilNextMonth(t *testing.T) {
 	}
 	evs := f.stored(t)
 	st := bySignal(evs)[events.SignalStatus]
-	if len(st) != 1 || !strings.Contains(string(st[0].Data), "VEHICLE_REQUEST_LIMIT") {
-		t.Errorf("status events %v, want one rate_limited naming the quota", st)
+	if len(st) != 1 || !strings.Contains(string(st[0].Data), "VEHICLE_REQUEST_LIMIT") || !strings.Contains(string(st[0].Data), `"quota_exhausted"`) {
+		t.Errorf("status events %v, want one quota_exhausted naming the quota", st)
 	}
 	if n := len(bySignal(evs)[events.SignalError]); n != 0 {
 		t.Errorf("%d error events, want none", n)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/smartcar-poller/smartcar-poller/adaptive"
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/queue"
@@ -112,6 +113,9 @@ type Deps struct {
 	Enqueuer  Enqueuer
 	Limiter   Limiter
 	Observer  Observer
+	// Plans, optional, counts every job's billed calls and keeps adaptive
+	// schedules' plans (Config.Policies).
+	Plans Plans
 }
 
 // Config tunes the worker. Zero fields take defaults.
@@ -142,6 +146,10 @@ type Config struct {
 	Source string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Policies are the adaptive schedules' policies by schedule name: after
+	// an adaptive job's poll the worker sets the vehicle's next due time
+	// with Plan (it needs Deps.Plans).
+	Policies map[string]*adaptive.Policy
 }
 
 func (c Config) withDefaults() Config {
@@ -268,6 +276,15 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		return err
 	}
 	defer release()
+	var rec pollRecord
+	err = w.poll(ctx, job, d, start, &rec)
+	w.afterPoll(ctx, job, &rec, start.Hold, err)
+	return err
+}
+
+// poll polls the job's vehicle, with its lease held, and notes its calls
+// in rec.
+func (w *Worker) poll(ctx context.Context, job queue.PollJob, d queue.Delivery, start registry.PollStart, rec *pollRecord) error {
 	// The lease came with the hold: nobody else can set one until we let go.
 	if err := w.heldUntil(start.Hold); err != nil {
 		return err
@@ -283,15 +300,15 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		// Disabled or disconnected since the job was enqueued.
 		return queue.Drop(fmt.Errorf("start poll: %w", err))
 	}
-	if v3 {
-		return w.pollV3(ctx, job, d, v)
+	if len(job.Signals) > 0 {
+		return w.pollV3(ctx, job, d, v, rec)
 	}
-	return w.pollV2(ctx, job, d, v)
+	return w.pollV2(ctx, job, d, v, rec)
 }
 
 // pollV2 makes the API v2 batch call of a job for v, with the access token
 // of v's grant, and delivers its items.
-func (w *Worker) pollV2(ctx context.Context, job queue.PollJob, d queue.Delivery, v registry.Vehicle) error {
+func (w *Worker) pollV2(ctx context.Context, job queue.PollJob, d queue.Delivery, v registry.Vehicle, rec *pollRecord) error {
 	// The limiter first, so the token is fresh when the call goes out.
 	if err := w.waitLimiter(ctx); err != nil {
 		return err
@@ -307,7 +324,7 @@ func (w *Worker) pollV2(ctx context.Context, job queue.PollJob, d queue.Delivery
 		}
 		return fmt.Errorf("access token: %w", err)
 	}
-	res, err := w.call(ctx, job, tok)
+	res, err := w.call(ctx, job, tok, rec)
 	if e, ok := smartcar.AsError(err); ok && e.Type == smartcar.TypeAuthentication {
 		// The token was rejected: refresh once (only if nobody did yet) and retry.
 		tok, err = w.deps.Tokens.ForceRefresh(ctx, v.GrantID, tok)
@@ -320,7 +337,7 @@ func (w *Worker) pollV2(ctx context.Context, job queue.PollJob, d queue.Delivery
 		if err := w.waitLimiter(ctx); err != nil {
 			return err
 		}
-		res, err = w.call(ctx, job, tok)
+		res, err = w.call(ctx, job, tok, rec)
 	}
 	if err != nil {
 		return w.callFailed(ctx, job, d, err)
@@ -374,13 +391,14 @@ func (w *Worker) waitLimiter(ctx context.Context) error {
 // call calls Smartcar unless calls pause after RATE_LIMIT:SMARTCAR_API
 // (which may have begun while we waited for the limiter). The hold needs no
 // second look: with the lease held nobody else can set one.
-func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string) (*smartcar.BatchResponse, error) {
+func (w *Worker) call(ctx context.Context, job queue.PollJob, tok string, rec *pollRecord) (*smartcar.BatchResponse, error) {
 	if err := w.paused(); err != nil {
 		return nil, err
 	}
 	start := w.cfg.Now()
 	res, err := w.deps.API.Batch(ctx, tok, job.VehicleID, job.Paths)
 	w.observeCall(job, start, res, err)
+	rec.record(len(job.Paths), nil, err) // a batch bills each path
 	return res, err
 }
 
@@ -407,7 +425,7 @@ func (w *Worker) callFailed(ctx context.Context, job queue.PollJob, d queue.Deli
 	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule, "request_id", e.RequestID)
 	switch {
 	case e.RetryAfter > 0:
-		if err := w.hold(ctx, job, w.cfg.Now().Add(e.RetryAfter), fmt.Sprintf("Retry-After %s: %v", e.RetryAfter, e)); err != nil {
+		if err := w.hold(ctx, job, w.cfg.Now().Add(e.RetryAfter), events.StatusRateLimited, fmt.Sprintf("Retry-After %s: %v", e.RetryAfter, e)); err != nil {
 			// Other replicas will not see it, but this job still waits it out.
 			log.WarnContext(ctx, "Retry-After hold not stored", "retry_after", e.RetryAfter, "err", err)
 		}
@@ -416,7 +434,7 @@ func (w *Worker) callFailed(ctx context.Context, job queue.PollJob, d queue.Deli
 		// Nothing for this vehicle can succeed before the next billing
 		// period: hold it until then, and skip this tick.
 		until := e.NotBefore(w.cfg.Now())
-		if err := w.hold(ctx, job, until, fmt.Sprintf("monthly quota spent, no call before %s: %v", until.Format(time.RFC3339), e)); err != nil {
+		if err := w.hold(ctx, job, until, events.StatusQuotaExhausted, fmt.Sprintf("monthly quota spent, no call before %s: %v", until.Format(time.RFC3339), e)); err != nil {
 			log.WarnContext(ctx, "quota hold not stored", "until", until, "err", err)
 		}
 		return queue.Drop(fmt.Errorf("%s: vehicle held until %s: %w", what, until.Format(time.RFC3339), e))
@@ -479,21 +497,22 @@ func disables(e *smartcar.Error) bool {
 
 // hold keeps every replica off the job's vehicle until until (a Retry-After,
 // or a spent monthly quota): the hold every replica reads before it calls
-// Smartcar for the vehicle (Registry.SetHold), then a rate_limited status
-// event with reason. The error is SetHold's: without it the hold is not
-// shared. The status event only informs: one that cannot be published is
-// logged and skipped, so it costs neither the hold nor the job.
-func (w *Worker) hold(ctx context.Context, job queue.PollJob, until time.Time, reason string) error {
+// Smartcar for the vehicle (Registry.SetHold), then a status event st
+// (rate_limited, quota_exhausted) with reason. The error is SetHold's:
+// without it the hold is not shared. The status event only informs: one
+// that cannot be published is logged and skipped, so it costs neither the
+// hold nor the job.
+func (w *Worker) hold(ctx context.Context, job queue.PollJob, until time.Time, st events.Status, reason string) error {
 	if err := w.deps.Registry.SetHold(ctx, job.VehicleID, until); err != nil {
 		return fmt.Errorf("set hold: %w", err)
 	}
 	w.st.holds.Add(1)
-	ev, err := w.statusEvent(job, events.StatusRateLimited, reason)
+	ev, err := w.statusEvent(job, st, reason)
 	if err == nil {
 		err = w.deps.Publisher.Publish(ctx, ev)
 	}
 	if err != nil {
-		w.log.WarnContext(ctx, "publish rate_limited status", "vehicle_id", job.VehicleID, "err", err)
+		w.log.WarnContext(ctx, "publish status", "status", st, "vehicle_id", job.VehicleID, "err", err)
 	}
 	return nil
 }

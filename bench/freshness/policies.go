@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/adaptive"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
+	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
 // nextMonth is the start of the billing month after t's.
@@ -35,9 +35,10 @@ func Fixed(name string, every time.Duration) Policy {
 	}}
 }
 
-// Adaptive polls as package adaptive decides, keeping each vehicle's
-// record encoded, as the registry will. With webhooks, every EV's charge
-// signals come by webhook too.
+// Adaptive polls as the daemon's worker decides (worker.Plan and
+// worker.Webhook, on package adaptive's policy), keeping each vehicle's
+// plan state encoded, as the registry does. With webhooks, every EV's
+// charge signals come by webhook too.
 func Adaptive(name string, cfg adaptive.Config, webhooks []string) Policy {
 	return Policy{Name: name, Webhooks: webhooks, New: func(w *World) (Step, Hook, error) {
 		p, err := adaptive.New(cfg)
@@ -45,41 +46,26 @@ func Adaptive(name string, cfg adaptive.Config, webhooks []string) Policy {
 			return nil, nil, err
 		}
 		reg := map[string][]byte{}
-		load := func(id string) *adaptive.Vehicle {
-			v := &adaptive.Vehicle{}
-			if b := reg[id]; b != nil {
-				if err := v.UnmarshalBinary(b); err != nil {
-					panic(fmt.Sprintf("decode vehicle %s: %v", id, err)) // our own encoding: a bug
-				}
-			}
-			return v
-		}
-		store := func(id string, v *adaptive.Vehicle) {
-			b, _ := v.MarshalBinary() // cannot fail
-			reg[id] = b
-		}
 		step := func(ctx context.Context, id string, now time.Time) time.Time {
-			v := load(id)
-			defer store(id, v)
 			sig, err := w.App.Vehicle(id, w.User).Signals(ctx)
+			r := worker.PollResult{Err: err, Calls: 1}
 			switch {
 			case err == nil:
-				return p.Polled(v, adaptive.FromSignals(sig.Items, now), 1)
+				r.Signals = sig.Items
 			case quotaExhausted(err):
-				return p.QuotaExhausted(v, now)
+				r.Calls = 0 // a 430 is not billed
 			}
-			if o, ok := adaptive.FromError(err, now); ok {
-				return p.Polled(v, o, 1)
-			}
-			return now.Add(5 * time.Minute) // the worker's retry
+			state, due, _ := worker.Plan(p, reg[id], r, now)
+			reg[id] = state
+			return due
 		}
 		hook := func(ev *smartcar.WebhookEvent, now time.Time) (time.Time, bool) {
 			if ev.Type != smartcar.WebhookVehicleState {
 				return time.Time{}, false
 			}
-			v := load(ev.Vehicle.ID)
-			defer store(ev.Vehicle.ID, v)
-			return p.Webhook(v, adaptive.FromSignals(ev.Signals, now)), true
+			state, due := worker.Webhook(p, reg[ev.Vehicle.ID], adaptive.FromSignals(ev.Signals, now))
+			reg[ev.Vehicle.ID] = state
+			return due, true
 		}
 		return step, hook, nil
 	}}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/config"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 )
 
 func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,8 +56,12 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("list vehicles: %w", err)
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
+	ss, err := daemon.AdaptiveSchedules(cfg)
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGRANT\tUSER\tTAGS\tSTATUS\tLAST POLL\tHOLD")
+	fmt.Fprintln(tw, "ID\tGRANT\tUSER\tTAGS\tSTATUS\tLAST POLL\tHOLD\tCALLS USED\tCALLS LEFT\tNEXT POLL")
 	now := time.Now()
 	for _, v := range vs {
 		hold := "-"
@@ -71,7 +77,26 @@ func cmdVehicles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			status += " (" + v.Reason + ")"
 		}
 		user := cmp.Or(v.UserID, "-")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, user, strings.Join(v.Tags, ","), status, last, hold)
+		left := "-"
+		var used string
+		n, err := app.Registry().Calls(ctx, v.ID, now)
+		if err != nil {
+			return fmt.Errorf("billed calls of %s: %w", v.ID, err)
+		}
+		used = strconv.Itoa(n)
+		if budget := vehicleBudget(cfg, ss, v); budget > 0 {
+			left = strconv.Itoa(max(budget-n, 0))
+		}
+		next := "-"
+		t, err := nextPoll(ctx, app.Registry(), ss, v)
+		if err != nil {
+			return fmt.Errorf("next poll of %s: %w", v.ID, err)
+		}
+		if !t.IsZero() {
+			next = t.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.GrantID, user, strings.Join(v.Tags, ","), status, last, hold,
+			used, left, next)
 	}
 	return tw.Flush()
 }

@@ -44,6 +44,7 @@ type observer struct {
 	dataAgeOf   map[string]prometheus.Observer
 	limiterWait prometheus.Histogram
 	fresh       *freshness
+	burn        burn            // billed calls this month, for budget_burn_rate
 	known       map[string]bool // paths that may be a label; others are "other"
 }
 
@@ -174,6 +175,10 @@ func (o *observer) ObserveNewestData(vehicleID string, recorded time.Time) {
 	o.fresh.observe(vehicleID, recorded, time.Now())
 }
 
+func (o *observer) ObserveBilled(vehicleID string, at time.Time, monthTotal int) {
+	o.burn.observe(vehicleID, at, monthTotal)
+}
+
 func (o *observer) ObserveLimiterWait(d time.Duration, _ bool) { o.limiterWait.Observe(d.Seconds()) }
 
 // metricsHandler serves the Prometheus metrics: the observer's histograms,
@@ -259,6 +264,8 @@ func newStatsCollector(a *App) *statsCollector {
 	counter("user_lookups_total", "Smartcar user ids API v3 jobs looked up from the vehicle's connection.", func(s *scrape) float64 { return f(s.w.UserLookups) })
 	counter("events_published_total", "Events published by the workers.", func(s *scrape) float64 { return f(s.w.Events) })
 	counter("events_unchanged_total", "Values not emitted because they did not change (emit: on_change).", func(s *scrape) float64 { return f(s.w.Unchanged) })
+	counter("billed_calls_total", "Billed Smartcar calls (API v3: one per /signals call; API v2: one per path of a batch), every schedule.",
+		func(s *scrape) float64 { return f(s.w.Billed) })
 	counter("holds_total", "Retry-After holds set on vehicles.", func(s *scrape) float64 { return f(s.w.Holds) })
 	gauge("holds_active", "Vehicles under a Retry-After hold this replica set and that is not over (sum over replicas).", func(s *scrape) float64 { return float64(s.w.HoldsActive) })
 	counter("followup_jobs_total", "Follow-up jobs enqueued for paths to retry.", func(s *scrape) float64 { return f(s.w.FollowUps) })
@@ -335,6 +342,9 @@ func newStatsCollector(a *App) *statsCollector {
 	cfg := a.cfg
 	gauge("monthly_quota_requests", "smartcar.monthly_quota: the plan's requests per vehicle per month (0: unknown).",
 		func(*scrape) float64 { return float64(cfg.Smartcar.MonthlyQuota) })
+	budget := fleetBudget(cfg)
+	gauge("budget_burn_rate", "Billed calls this month of the vehicles this replica polled, over their budget pro rata of the month elapsed (1: on course to spend it by the month's end).",
+		func(*scrape) float64 { return a.metrics.burn.rate(time.Now(), budget) })
 	for _, p := range cfg.Projections() {
 		gauge("projected_monthly_requests", "Requests per month a schedule makes for each vehicle it selects (firings x paths over 30 days).",
 			func(*scrape) float64 { return p.RequestsPerVehiclePerMonth }, "schedule", p.Schedule)

@@ -176,7 +176,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, err
 	}
+	policies, err := AdaptivePolicies(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if a.worker, err = worker.New(worker.Config{
+		Policies:    policies,
 		UnitSystem:  smartcar.UnitSystem(cfg.Smartcar.UnitSystem),
 		MaxAttempts: cfg.Workers.MaxAttempts,
 		// The lease must outlive a call to Smartcar: calls stop at 90% of it.
@@ -192,10 +197,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		Enqueuer:  a.queue,
 		Limiter:   lim,
 		Observer:  o.Observer,
+		Plans:     a.reg, // billed calls, adaptive schedules' plans
 	}); err != nil {
 		return nil, err
 	}
-	if a.sched, err = scheduler.New(scheduler.Config{Schedules: Schedules(cfg)}, log, a.schedulerVehicles(), a.queue); err != nil {
+	if a.sched, err = scheduler.New(scheduler.Config{Schedules: Schedules(cfg), Plans: a.reg}, log, a.schedulerVehicles(), a.queue); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	return a, nil

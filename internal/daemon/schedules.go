@@ -28,6 +28,7 @@ func Schedules(cfg *config.Config) []scheduler.Schedule {
 			Vehicles: scheduler.Selector{
 				All: s.Vehicles.All, IDs: s.Vehicles.IDs, Tags: s.Vehicles.Tags,
 			},
+			Adaptive: s.Adaptive != nil,
 		})
 	}
 	return out

@@ -27,6 +27,11 @@ func (a *Daemon) onboarding() (*onboard.Handler, error) {
 	if a.inbox != nil {
 		d.Inbox = a.inbox
 	}
+	states, err := a.webhookStates()
+	if err != nil {
+		return nil, err
+	}
+	d.States = states
 	return onboard.New(onboard.Config{
 		Scopes:   a.cfg.Connect.Scopes,
 		StateTTL: a.cfg.Connect.StateTTL,

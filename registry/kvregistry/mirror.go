@@ -132,8 +132,12 @@ func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.entries[key]; ok && cur.rev >= rev {
+	cur, ok := m.entries[key]
+	if ok && cur.rev >= rev {
 		return
+	}
+	if !ok {
+		key = strings.Clone(key) // not the watched message's subject it may point into
 	}
 	m.entries[key] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
 }
@@ -161,33 +165,54 @@ func (m *kvMirror[T]) reset() {
 	m.mu.Unlock()
 }
 
-// run loads the bucket and follows it until ctx ends, restarting the watch
-// (after a pause) if it fails or closes, e.g. when the server restarts. While
-// it is not loaded, reads fall back to the server. ready is closed once the
-// first load completed (or never, if ctx ends first).
+// mirrorSink is what runMirror feeds: a mirror of a bucket's keys.
+type mirrorSink interface {
+	put(key string, b []byte, rev uint64)
+	del(key string, rev uint64)
+	// reset empties the sink and marks it not loaded.
+	reset()
+	// setReady marks it loaded up to the bucket's last message at start.
+	setReady()
+}
+
+func (m *kvMirror[T]) setReady() {
+	m.mu.Lock()
+	m.ready = true
+	m.mu.Unlock()
+}
+
+// run loads the bucket and follows it until ctx ends (runMirror).
+func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}, reconnected <-chan nats.Status) {
+	runMirror(ctx, m.kv, m, m.log, ready, reconnected)
+}
+
+// runMirror loads kv into sink and follows it until ctx ends, restarting
+// the watch (after a pause) if it fails or closes, e.g. when the server
+// restarts. While it is not loaded, reads fall back to the server. ready is
+// closed once the first load completed (or never, if ctx ends first).
 //
 // reconnected reports the connection's reconnects: the watch's consumer
 // notices a restarted server only after missing heartbeats (15-25 s), and
 // meanwhile other processes' writes would not reach the mirror, so a
 // reconnect reloads it at once.
-func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}, reconnected <-chan nats.Status) {
+func runMirror(ctx context.Context, kv jetstream.KeyValue, sink mirrorSink, log *slog.Logger, ready chan<- struct{}, reconnected <-chan nats.Status) {
 	first := true
 	for ctx.Err() == nil {
-		err := m.follow(ctx, reconnected, func() {
+		err := follow(ctx, kv, sink, reconnected, func() {
 			if first {
 				first = false
 				close(ready)
 			}
 		})
-		m.reset()
+		sink.reset()
 		if ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, errReconnected) {
-			m.log.Info("kv mirror reloading after a reconnect", "bucket", m.kv.Bucket())
+			log.Info("kv mirror reloading after a reconnect", "bucket", kv.Bucket())
 			continue
 		}
-		m.log.Warn("kv mirror restarting", "bucket", m.kv.Bucket(), "err", err)
+		log.Warn("kv mirror restarting", "bucket", kv.Bucket(), "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -196,27 +221,25 @@ func (m *kvMirror[T]) run(ctx context.Context, ready chan<- struct{}, reconnecte
 	}
 }
 
-// follow watches the bucket; it marks the mirror ready (and calls loaded)
+// follow watches the bucket; it marks the sink ready (and calls loaded)
 // once it applied the message the stream reported as its last before the
 // watch began, and returns when the watch ends.
-func (m *kvMirror[T]) follow(ctx context.Context, reconnected <-chan nats.Status, loaded func()) error {
-	m.reset()
-	last, msgs, err := kvbucket.LastSeq(ctx, m.kv)
+func follow(ctx context.Context, kv jetstream.KeyValue, sink mirrorSink, reconnected <-chan nats.Status, loaded func()) error {
+	sink.reset()
+	last, msgs, err := kvbucket.LastSeq(ctx, kv)
 	if err != nil {
 		return err
 	}
 	if msgs == 0 {
 		last = 0
 	}
-	w, err := m.kv.WatchAll(ctx)
+	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer kvbucket.StopWatch(w)
 	markReady := func() {
-		m.mu.Lock()
-		m.ready = true
-		m.mu.Unlock()
+		sink.setReady()
 		loaded()
 	}
 	if last == 0 {
@@ -237,9 +260,9 @@ func (m *kvMirror[T]) follow(ctx context.Context, reconnected <-chan nats.Status
 				continue // the initial-values marker; see ListVehicles for why it is not enough
 			}
 			if e.Operation() == jetstream.KeyValuePut {
-				m.put(e.Key(), e.Value(), e.Revision())
+				sink.put(e.Key(), e.Value(), e.Revision())
 			} else {
-				m.del(e.Key(), e.Revision())
+				sink.del(e.Key(), e.Revision())
 			}
 			if applied < last && e.Revision() >= last {
 				markReady()
@@ -256,19 +279,21 @@ var errReconnected = errors.New("reconnected to NATS")
 type kvMirrors struct {
 	vehicles *kvMirror[registry.Vehicle]
 	holds    *kvMirror[int64] // hold end, Unix ms
+	plans    *planIndex       // adaptive schedules' due index
 
 	stop func()
 	done sync.WaitGroup
 }
 
-// StartMirror keeps the vehicle registry and the Retry-After holds in memory,
-// followed through KV watches, so that GetVehicle, ListVehicles, Hold (and
-// so StartPoll's reads) and the first try of every vehicle write cost no
-// round trip to the server: the daemon reads them on every poll and every
-// tick. It returns once both are loaded. Close stops it. Reads see this
-// process's writes at once and other processes' writes after the watch's
-// delay; poll leases in the bucket and webhook times are always read from
-// the server.
+// StartMirror keeps the vehicle registry, the Retry-After holds and the
+// adaptive schedules' due index in memory, followed through KV watches, so
+// that GetVehicle, ListVehicles, Hold (and so StartPoll's reads) and the
+// first try of every vehicle write cost no round trip to the server, and
+// ClaimDue finds due vehicles without reading the bucket: the daemon reads
+// them on every poll and every tick. It returns once all are loaded. Close
+// stops it. Reads see this process's writes at once and other processes'
+// writes after the watch's delay; poll leases in the bucket, webhook times,
+// plans' states and call counts are always read from the server.
 func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 	if s.mirrors.stop != nil {
 		return errors.New("kv registry: mirror already started")
@@ -286,10 +311,12 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 		context.AfterFunc(mctx, func() { nc.RemoveStatusListener(ch) })
 		return ch
 	}
-	vr, hr := reconnects(), reconnects()
+	s.mirrors.plans = newPlanIndex()
+	vr, hr, pr := reconnects(), reconnects(), reconnects()
 	runs := []func(chan<- struct{}){
 		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r, vr) },
 		func(r chan<- struct{}) { s.mirrors.holds.run(mctx, r, hr) },
+		func(r chan<- struct{}) { runMirror(mctx, s.plans, s.mirrors.plans, log, r, pr) },
 	}
 	for i, run := range runs {
 		ready := make(chan struct{})
@@ -302,7 +329,7 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 		case <-ready:
 		case <-ctx.Done():
 			s.Close()
-			return fmt.Errorf("kv registry: load mirror %d of 2: %w", i+1, ctx.Err())
+			return fmt.Errorf("kv registry: load mirror %d of %d: %w", i+1, len(runs), ctx.Err())
 		}
 	}
 	return nil

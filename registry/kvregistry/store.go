@@ -35,7 +35,8 @@ func Buckets(prefix string) (vehicles, locks string) {
 type Store struct {
 	js              jetstream.JetStream
 	vehicles, locks jetstream.KeyValue
-	mirrors         kvMirrors // in-memory vehicles and holds (mirror.go)
+	plans, calls    jetstream.KeyValue // adaptive schedules' plans; billed-call counts (plans.go)
+	mirrors         kvMirrors          // in-memory vehicles, holds and due index (mirror.go)
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -56,6 +57,13 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		return nil, fmt.Errorf("open kv registry: %w", err)
 	}
 	if s.locks, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: l, Description: kvbucket.LocksDescription, Replicas: cfg.Replicas}); err != nil {
+		return nil, fmt.Errorf("open kv registry: %w", err)
+	}
+	p, c := PlanBuckets(cfg.Prefix)
+	if s.plans, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: p, Description: "smartcar-poller adaptive schedules' plans", Replicas: cfg.Replicas}); err != nil {
+		return nil, fmt.Errorf("open kv registry: %w", err)
+	}
+	if s.calls, err = kvbucket.Open(ctx, js, kvbucket.Config{Name: c, Description: "smartcar-poller billed calls per vehicle and month", Replicas: cfg.Replicas}); err != nil {
 		return nil, fmt.Errorf("open kv registry: %w", err)
 	}
 	return s, nil
@@ -274,8 +282,14 @@ func (p *passEntries) latest() []registry.Vehicle {
 	return out
 }
 
-// DeleteVehicle removes a vehicle and its hold.
+// DeleteVehicle removes a vehicle, its hold, its plans and its call counts.
 func (s *Store) DeleteVehicle(ctx context.Context, id string) error {
+	if err := registry.CheckID(id); err != nil {
+		return err
+	}
+	if err := s.deletePlansAndCalls(ctx, id); err != nil {
+		return fmt.Errorf("delete vehicle %s: plans: %w", id, err)
+	}
 	if _, _, err := s.readForWrite(ctx, id, true); err != nil {
 		return fmt.Errorf("delete vehicle: %w", err)
 	}

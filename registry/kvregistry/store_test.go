@@ -33,7 +33,8 @@ func newStore(t testing.TB, js jetstream.JetStream) *kvregistry.Store {
 func openAt(t testing.TB, js jetstream.JetStream, prefix string) *kvregistry.Store {
 	t.Helper()
 	v, l := kvregistry.Buckets(prefix)
-	testserver.DeleteBucketsAtCleanup(t, js, v, l)
+	d, p := kvregistry.PlanBuckets(prefix)
+	testserver.DeleteBucketsAtCleanup(t, js, v, l, d, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := kvregistry.Open(ctx, js, kvregistry.Config{Prefix: prefix})

@@ -7,6 +7,17 @@
 //	hold:<vehicle id> string: hold end in Unix ms, expiring then (PXAT)
 //	lock:poll:<id>    string: the poll lease's owner token (SET NX PX)
 //	webhooks          hash: vehicle id → Unix ns of its last webhook
+//	due:<schedule>    sorted set: vehicle id, score = its next due time in Unix ms
+//	plans:<schedule>  hash: vehicle id → its plan's state (adaptive.Vehicle's binary form)
+//	plan_schedules    set: names of the schedules that have had plans
+//	calls:<YYYY-MM>   hash: vehicle id → billed calls in that UTC month; expires 70 days after its last count
+//	call_months       set: the YYYY-MM of every calls hash written
+//
+// ClaimDue is one Lua script (ZRANGEBYSCORE with a LIMIT, then ZADD XX of
+// what it returns to now+lease), so replicas never claim a vehicle twice
+// within a lease; it costs O(log N + limit). DeleteVehicle reads
+// plan_schedules and call_months (a few names) to remove the vehicle's
+// plans and counts.
 //
 // SetStatus and TouchPoll rewrite their part of vehicle_state in a Lua
 // script, so they cannot undo each other (see codec.go). StartPoll takes

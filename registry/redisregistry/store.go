@@ -107,16 +107,23 @@ func (s *Store) ListVehicles(ctx context.Context) ([]registry.Vehicle, error) {
 	return out, nil
 }
 
-// DeleteVehicle removes a vehicle, its state and its hold.
+// DeleteVehicle removes a vehicle, its state, its hold, its plans and its
+// call counts: it reads the names of the schedules and months the store has
+// seen, then deletes in one MULTI.
 func (s *Store) DeleteVehicle(ctx context.Context, id string) error {
 	if err := registry.CheckID(id); err != nil {
 		return err
 	}
+	schedules, months, err := s.planNames(ctx)
+	if err != nil {
+		return fmt.Errorf("delete vehicle %s: %w", id, err)
+	}
 	var n *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		n = p.HDel(ctx, s.vehiclesKey(), id)
 		p.HDel(ctx, s.stateKey(), id)
 		p.Del(ctx, s.holdKey(id))
+		s.deletePlansAndCalls(ctx, p, id, schedules, months)
 		return nil
 	})
 	if err != nil {

@@ -23,9 +23,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestStore runs the conformance suite on the shared Redis.
 func TestStore(t *testing.T) {
 	rdb := testserver.Redis(t)
-	registrytest.Run(t, func(t *testing.T) registry.Store {
+	newStore := func(t *testing.T) registry.Store {
 		return redisregistry.New(rdb, testserver.RedisPrefix(t, rdb, "regt"))
-	})
+	}
+	registrytest.Run(t, newStore)
 }
 
 // TestStore_keys checks the keys the daemon has always used, so a store of
@@ -99,7 +100,8 @@ func TestStore_sentinel(t *testing.T) {
 	if _, ok := rdb.(*redis.Client); !ok {
 		t.Fatalf("client %T, want the Sentinel-backed *redis.Client", rdb)
 	}
-	registrytest.Run(t, func(t *testing.T) registry.Store { return redisregistry.New(rdb, testserver.Unique("regt")+":") })
+	newStore := func(t *testing.T) registry.Store { return redisregistry.New(rdb, testserver.Unique("regt")+":") }
+	registrytest.Run(t, newStore)
 }
 
 // TestStore_cluster runs the suite on a 3-master Redis Cluster with a
@@ -114,9 +116,10 @@ func TestStore_cluster(t *testing.T) {
 	if _, ok := rdb.(*redis.ClusterClient); !ok {
 		t.Fatalf("client %T, want *redis.ClusterClient", rdb)
 	}
-	registrytest.Run(t, func(t *testing.T) registry.Store {
+	newStore := func(t *testing.T) registry.Store {
 		return redisregistry.New(rdb, "{"+testserver.Unique("reg")+"}:")
-	})
+	}
+	registrytest.Run(t, newStore)
 
 	t.Run("prefix_without_hash_tag", func(t *testing.T) {
 		ctx := t.Context()
@@ -161,5 +164,37 @@ func BenchmarkListVehicles(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStore_planKeys checks the Planner's keys as the package doc lists
+// them, which the bench's bulk load writes too.
+func TestStore_planKeys(t *testing.T) {
+	ctx := t.Context()
+	rdb := testserver.Redis(t)
+	prefix := testserver.RedisPrefix(t, rdb, "regp")
+	s := redisregistry.New(rdb, prefix)
+	due := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := s.SetPlan(ctx, "adaptive", "v1", registry.Plan{State: []byte("st"), Due: due}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCalls(ctx, "v1", due, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rdb.ZScore(ctx, prefix+"due:adaptive", "v1").Result(); err != nil || int64(got) != due.UnixMilli() {
+		t.Errorf("ZSCORE due:adaptive v1 = %v, %v; want %d", got, err, due.UnixMilli())
+	}
+	for key, want := range map[string]string{"plans:adaptive": "st", "calls:2027-03": "2"} {
+		if got, err := rdb.HGet(ctx, prefix+key, "v1").Result(); err != nil || got != want {
+			t.Errorf("HGET %s v1 = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	if ttl, err := rdb.TTL(ctx, prefix+"calls:2027-03").Result(); err != nil || ttl < 69*24*time.Hour {
+		t.Errorf("TTL calls:2027-03 = %v, %v; want about 70 days", ttl, err)
+	}
+	for key, want := range map[string]string{"plan_schedules": "adaptive", "call_months": "2027-03"} {
+		if ok, err := rdb.SIsMember(ctx, prefix+key, want).Result(); err != nil || !ok {
+			t.Errorf("SISMEMBER %s %s = %v, %v; want true", key, want, ok, err)
+		}
 	}
 }

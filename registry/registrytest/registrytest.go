@@ -15,8 +15,9 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/registry"
 )
 
-// Run runs the conformance suite against stores newStore makes: each must
-// be empty and private to the test it is made for.
+// Run runs the conformance suite (RunPlanner's tests included) against
+// stores newStore makes: each must be empty and private to the test it is
+// made for.
 func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	tests := []struct {
 		name string
@@ -37,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
 	}
+	RunPlanner(t, newStore)
 }
 
 var equateEmpty = cmpopts.EquateEmpty()

@@ -1,0 +1,225 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/adaptive"
+	"github.com/smartcar-poller/smartcar-poller/queue"
+	"github.com/smartcar-poller/smartcar-poller/registry"
+	"github.com/smartcar-poller/smartcar-poller/smartcar"
+)
+
+// Plans is where the worker keeps adaptive schedules' plans and counts
+// billed calls (a registry.Planner).
+type Plans interface {
+	GetPlan(ctx context.Context, schedule, vehicleID string) (registry.Plan, error)
+	SetPlan(ctx context.Context, schedule, vehicleID string, p registry.Plan) error
+	// AddCalls counts n billed calls of the vehicle in at's billing month
+	// and returns the month's total.
+	AddCalls(ctx context.Context, vehicleID string, at time.Time, n int) (int, error)
+}
+
+// PollResult is what an adaptive job's poll came to, for Plan.
+type PollResult struct {
+	// Signals are the vehicle's signals when the call succeeded.
+	Signals []smartcar.Signal
+	// Err is the call's error (nil when it succeeded).
+	Err error
+	// Calls is what the poll was billed.
+	Calls int
+	// MonthCalls is the vehicle's billed calls in the billing month so
+	// far, this poll's included, by every schedule (0: unknown): calls the
+	// policy's record does not know of (other schedules', commands) are
+	// counted against its reserve.
+	MonthCalls int
+}
+
+// Plan is the worker's decision after an adaptive job's poll at now: prev
+// is the vehicle's plan state (adaptive.Vehicle's binary form; nil for
+// none, and one that does not decode starts afresh), and it returns the
+// new state, when the vehicle is due next, and whether its month's quota
+// is spent (a 430 BILLING:VEHICLE_REQUEST_LIMIT: due at the next billing
+// month). Data (or a VEHICLE_STATE answer such as ASLEEP) goes through
+// Policy.Polled; any other failure makes the vehicle due again after its
+// shortest floor, or when the policy says if that is later.
+func Plan(p *adaptive.Policy, prev []byte, r PollResult, now time.Time) (state []byte, due time.Time, exhausted bool) {
+	var v adaptive.Vehicle
+	if len(prev) > 0 && v.UnmarshalBinary(prev) != nil {
+		v = adaptive.Vehicle{}
+	}
+	if r.MonthCalls > 0 {
+		polls, other := p.Spent(&v, now)
+		if extra := r.MonthCalls - r.Calls - polls - other; extra > 0 {
+			p.Billed(&v, now, extra)
+		}
+	}
+	var e *smartcar.Error
+	switch {
+	case r.Err == nil:
+		due = p.Polled(&v, adaptive.FromSignals(r.Signals, now), r.Calls)
+	case errors.As(r.Err, &e) && e.QuotaExhausted():
+		due, exhausted = p.QuotaExhausted(&v, now), true
+	default:
+		if o, ok := adaptive.FromError(r.Err, now); ok {
+			due = p.Polled(&v, o, r.Calls)
+			break
+		}
+		if r.Calls > 0 {
+			p.Billed(&v, now, r.Calls)
+		}
+		due = later(p.Next(&v, now), now.Add(shortestFloor(p.Config().Intervals)))
+	}
+	state, _ = v.MarshalBinary() // cannot fail
+	return state, due, exhausted
+}
+
+// Webhook is Plan for a webhook about the vehicle at now (not billed):
+// o is what it showed (adaptive.FromSignals of its signals).
+func Webhook(p *adaptive.Policy, prev []byte, o adaptive.Observation) (state []byte, due time.Time) {
+	var v adaptive.Vehicle
+	if len(prev) > 0 && v.UnmarshalBinary(prev) != nil {
+		v = adaptive.Vehicle{}
+	}
+	due = p.Webhook(&v, o)
+	state, _ = v.MarshalBinary() // cannot fail
+	return state, due
+}
+
+func shortestFloor(in adaptive.Intervals) time.Duration {
+	return max(min(in.Driving, in.Charging, in.PluggedIn, in.Parked, in.Asleep), time.Second)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// pollRecord is what one job's Smartcar calls came to.
+type pollRecord struct {
+	called  bool              // a call went out
+	calls   int               // billed calls
+	signals []smartcar.Signal // the last v3 call's signals, when it succeeded
+	err     error             // the last call's error
+}
+
+// record notes a call's outcome: billed unless Smartcar refused it for a
+// rate limit or a spent quota, or it never got an answer (n is what it
+// bills: 1 on v3, one per path on v2).
+func (r *pollRecord) record(n int, sigs *smartcar.Signals, err error) {
+	r.called, r.err, r.signals = true, err, nil
+	if sigs != nil {
+		r.signals = sigs.Items
+	}
+	if billed(err) {
+		r.calls += n
+	}
+}
+
+// billed reports whether a call that ended with err was billed: one that
+// succeeded, or that Smartcar answered with an error other than a rate
+// limit or a spent quota.
+func billed(err error) bool {
+	if err == nil {
+		return true
+	}
+	e, ok := smartcar.AsError(err)
+	if !ok || e.StatusCode == 0 {
+		return false
+	}
+	return !e.IsRateLimit() && !e.QuotaExhausted()
+}
+
+// afterPoll counts the job's billed calls and, for an adaptive job whose
+// outcome is final (done or dropped; a job the queue tries again plans on
+// its last try), stores the vehicle's next due time. A vehicle left
+// without one (a failure here) is due again when the due loop's lease
+// ends. Failures are logged, never returned: the poll is over and was
+// billed.
+func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollRecord, hold time.Time, outcome error) {
+	plans := w.deps.Plans
+	if plans == nil {
+		return
+	}
+	now := w.cfg.Now()
+	total := 0
+	if rec.calls > 0 {
+		w.st.billed.Add(int64(rec.calls))
+		n, err := plans.AddCalls(ctx, job.VehicleID, now, rec.calls)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported): // a store without counts
+		case err != nil:
+			w.log.WarnContext(ctx, "count billed calls", "vehicle_id", job.VehicleID, "calls", rec.calls, "err", err)
+		case w.deps.Observer != nil:
+			w.deps.Observer.ObserveBilled(job.VehicleID, now, n)
+		}
+		total = n
+	}
+	p := w.cfg.Policies[job.Schedule]
+	if !job.Adaptive || p == nil || outcome != nil && !queue.IsDrop(outcome) {
+		return
+	}
+	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule)
+	prev, err := plans.GetPlan(ctx, job.Schedule, job.VehicleID)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		log.WarnContext(ctx, "load plan", "err", err)
+		return
+	}
+	var next registry.Plan
+	switch {
+	case rec.called:
+		next.State, next.Due, _ = Plan(p, prev.State, PollResult{Signals: rec.signals, Err: rec.err, Calls: rec.calls, MonthCalls: total}, now)
+	case hold.After(now):
+		next = registry.Plan{State: prev.State, Due: hold} // held (a Retry-After, a spent quota): due when it ends
+	default:
+		return // not polled (paused, disabled): due again when the lease ends
+	}
+	if err := plans.SetPlan(ctx, job.Schedule, job.VehicleID, next); err != nil {
+		log.WarnContext(ctx, "store plan", "due", next.Due, "err", err)
+	}
+}
+
+// AdaptiveSchedule is an adaptive schedule as webhooks meet it.
+type AdaptiveSchedule struct {
+	Name   string
+	Policy *adaptive.Policy
+	// Selects reports whether the schedule selects the vehicle.
+	Selects func(v registry.Vehicle) bool
+}
+
+// WebhookPlanner folds the signals of VEHICLE_STATE webhooks into the plans
+// of the adaptive schedules that select the vehicle (Webhook), so a change
+// a webhook reports moves the vehicle's next poll (an
+// onboard.StateObserver). A vehicle without a plan yet is left to its
+// schedule's due loop. A webhook that comes while the vehicle's poll is
+// running may lose its update to the poll's (the last to store wins).
+type WebhookPlanner struct {
+	Plans     Plans
+	Schedules []AdaptiveSchedule
+}
+
+// ObserveState takes in a VEHICLE_STATE of v with signals at at.
+func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, signals []smartcar.Signal, at time.Time) error {
+	var errs []error
+	for _, s := range wp.Schedules {
+		if !s.Selects(v) {
+			continue
+		}
+		prev, err := wp.Plans.GetPlan(ctx, s.Name, v.ID)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: load plan: %w", s.Name, err))
+			continue
+		}
+		state, due := Webhook(s.Policy, prev.State, adaptive.FromSignals(signals, at))
+		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: state, Due: due}); err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
