@@ -38,6 +38,6 @@
 // store with LocalLeases. ClaimDue is one Lua script on Redis (a few
 // milliseconds for one minute's 1,389 due of 1,000,000 vehicles) and, on
 // the mirrored KV store, an in-memory pick plus a read and a
-// compare-and-set per claimed vehicle (about 0.1 s for the same); see the
+// compare-and-set per claimed vehicle (0.1-0.2 s for the same); see the
 // due scenario in docs/benchmarks.md.
 package registry

@@ -31,6 +31,9 @@ type kvMirror[T any] struct {
 	prefix string // only keys starting with it are kept; "" for all
 	decode func([]byte) (T, error)
 	log    *slog.Logger
+	// keyOf, if set, gives a value's key as a string the value holds (a
+	// vehicle's ID): a new entry's key shares its memory when equal.
+	keyOf func(T) string
 
 	mu      sync.RWMutex
 	entries map[string]mirrorEntry[T]
@@ -137,9 +140,20 @@ func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
 		return
 	}
 	if !ok {
-		key = strings.Clone(key) // not the watched message's subject it may point into
+		if k := m.keyOfValue(value, deleted); k == key {
+			key = k
+		} else {
+			key = strings.Clone(key) // not the watched message's subject it may point into
+		}
 	}
 	m.entries[key] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
+}
+
+func (m *kvMirror[T]) keyOfValue(value T, deleted bool) string {
+	if m.keyOf == nil || deleted {
+		return ""
+	}
+	return m.keyOf(value)
 }
 
 // delAfter records our own delete of key, whose revision the KV API does not
@@ -302,7 +316,9 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.mirrors.vehicles = newKVMirror(s.vehicles, "", decodeVehicle, log)
+	vm := newKVMirror(s.vehicles, "", decodeVehicle, log)
+	vm.keyOf = func(v registry.Vehicle) string { return v.ID }
+	s.mirrors.vehicles = vm
 	s.mirrors.holds = newKVMirror(s.locks, "hold.", decodeHold, log)
 	s.mirrors.stop = cancel
 	nc := s.js.Conn()
@@ -311,7 +327,11 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 		context.AfterFunc(mctx, func() { nc.RemoveStatusListener(ch) })
 		return ch
 	}
-	s.mirrors.plans = newPlanIndex()
+	// The index's vehicle ids share the vehicles mirror's strings.
+	s.mirrors.plans = newPlanIndex(func(id string) (string, bool) {
+		v, _, found, ok := vm.get(kvbucket.Key(id))
+		return v.ID, ok && found && v.ID == id
+	})
 	vr, hr, pr := reconnects(), reconnects(), reconnects()
 	runs := []func(chan<- struct{}){
 		func(r chan<- struct{}) { s.mirrors.vehicles.run(mctx, r, vr) },

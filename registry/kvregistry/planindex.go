@@ -14,8 +14,9 @@ import (
 // plan key's revision: an entry only replaces one with a lower revision, a delete
 // leaves a tombstone, and ClaimDue's compare-and-set writes use it.
 //
-// Memory: each vehicle id is interned once (one string, one map entry:
-// about 100 bytes with a UUID-sized id), and a schedule's entry is 24 bytes
+// Memory: each vehicle id is interned once (one map entry, about 60 bytes,
+// and its string, shared with the vehicles mirror's when it has the
+// vehicle), and a schedule's entry is 24 bytes
 // in its heap plus 4 in its position table.
 type planIndex struct {
 	mu        sync.Mutex
@@ -23,6 +24,9 @@ type planIndex struct {
 	ids       []string          // vehicle ids by number
 	num       map[string]uint32 // vehicle id → number
 	schedules map[string]*dueHeap
+	// shared, if set, returns a string equal to a vehicle id held
+	// elsewhere (the vehicles mirror), for the index to share.
+	shared func(id string) (string, bool)
 }
 
 // dueEntry is one vehicle's place in a schedule's due index.
@@ -65,8 +69,8 @@ func (h *dueHeap) Pop() any {
 	return e
 }
 
-func newPlanIndex() *planIndex {
-	return &planIndex{num: make(map[string]uint32), schedules: make(map[string]*dueHeap)}
+func newPlanIndex(shared func(id string) (string, bool)) *planIndex {
+	return &planIndex{num: make(map[string]uint32), schedules: make(map[string]*dueHeap), shared: shared}
 }
 
 // planKey is the plans bucket's key of the vehicle's plan under schedule.
@@ -91,10 +95,21 @@ func (x *planIndex) intern(id string) uint32 {
 		return n
 	}
 	n := uint32(len(x.ids))
-	id = strings.Clone(id) // not the watched message's subject it may point into
+	if sh, ok := x.sharedID(id); ok {
+		id = sh
+	} else {
+		id = strings.Clone(id) // not the watched message's subject it may point into
+	}
 	x.ids = append(x.ids, id)
 	x.num[id] = n
 	return n
+}
+
+func (x *planIndex) sharedID(id string) (string, bool) {
+	if x.shared == nil {
+		return "", false
+	}
+	return x.shared(id)
 }
 
 // heapOf returns the schedule's heap, created if asked (under mu).

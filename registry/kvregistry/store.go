@@ -95,8 +95,15 @@ func decodeVehicle(b []byte) (registry.Vehicle, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return registry.Vehicle{}, fmt.Errorf("decode vehicle: %w", registry.ErrMalformed)
 	}
+	// The known statuses as the constants, not a string per vehicle (the
+	// mirror holds every vehicle).
+	if i := slices.Index(knownStatuses, r.Status); i >= 0 {
+		r.Status = knownStatuses[i]
+	}
 	return registry.Vehicle(r), nil
 }
+
+var knownStatuses = events.Statuses()
 
 // PutVehicle registers or replaces a vehicle.
 func (s *Store) PutVehicle(ctx context.Context, v registry.Vehicle) error {
