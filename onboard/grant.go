@@ -90,6 +90,11 @@ func (h *Handler) ConnectGrant(ctx context.Context, access *smartcar.Access, use
 		if err := h.d.Registry.PutVehicle(ctx, v); err != nil {
 			return nil, fmt.Errorf("register vehicles: %w", err)
 		}
+		if h.d.States != nil {
+			if err := h.d.States.ObserveRegistered(ctx, v, now); err != nil {
+				h.log.WarnContext(ctx, "adaptive schedules: enter a registered vehicle", "vehicle", v.ID, "err", err)
+			}
+		}
 	}
 	evs := make([]events.Event, 0, len(ids))
 	for _, id := range ids {

@@ -116,12 +116,17 @@ type Deps struct {
 	States    StateObserver
 }
 
-// StateObserver hears the signals of each VEHICLE_STATE webhook about a
-// registered vehicle once its events are published (adaptive schedules
-// plan the vehicle's next poll from them: worker.WebhookPlanner). An error
-// is logged; the webhook is not processed again for it.
+// StateObserver is what adaptive schedules (worker.WebhookPlanner) hear
+// from onboarding. ObserveState gets the signals of each VEHICLE_STATE
+// webhook about a registered vehicle once its events are published (the
+// vehicle's next poll is planned from them); an error is logged and the
+// webhook is not processed again for it. ObserveRegistered gets each
+// vehicle ConnectGrant registered, so that its first poll need not wait for
+// the scheduler's next reading of the vehicle list; an error is logged (that
+// reading enters the vehicle).
 type StateObserver interface {
 	ObserveState(ctx context.Context, v registry.Vehicle, signals []smartcar.Signal, at time.Time) error
+	ObserveRegistered(ctx context.Context, v registry.Vehicle, at time.Time) error
 }
 
 // Handler serves /connect, /callback and /webhooks/smartcar.

@@ -31,7 +31,8 @@
 // An adaptive schedule (Schedule.Adaptive) has no cron entry: a due loop
 // (runDue, one goroutine per schedule, stopped with Run's context) enters
 // the vehicles it selects in the schedule's due index ([Plans], in the
-// registry) when it reads the vehicle list (at start and every Due.Reseed),
+// registry) when it reads the vehicle list (at start and every Due.Reseed;
+// onboarding enters a vehicle it registers at once),
 // and every Due.Tick claims the vehicles that are due, with a lease, and
 // enqueues one job each, marked Adaptive, with id (schedule, vehicle, claim
 // second). The claim is atomic in the registry, so replicas do not enqueue a

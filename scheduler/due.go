@@ -31,7 +31,10 @@ type Due struct {
 	// due time.
 	Tick time.Duration
 	// Reseed is how often the vehicle list is read again to enter new
-	// vehicles in the due index and take out those gone (default 1m).
+	// vehicles in the due index and take out those gone (default 10m).
+	// Vehicles connected through onboarding are entered when they are
+	// registered; a reading catches the rest (registered by other means,
+	// tags or pauses changed), and it reads the whole fleet, so it is rare.
 	Reseed time.Duration
 	// Lease is how long a claimed vehicle stays out of the due index
 	// before it is due again should its job never set its next due time
@@ -46,7 +49,7 @@ type Due struct {
 
 func (d Due) withDefaults() Due {
 	d.Tick = cmp.Or(d.Tick, time.Second)
-	d.Reseed = cmp.Or(d.Reseed, time.Minute)
+	d.Reseed = cmp.Or(d.Reseed, 10*time.Minute)
 	d.Lease = cmp.Or(d.Lease, 15*time.Minute)
 	d.Page = cmp.Or(d.Page, 500)
 	return d
@@ -173,9 +176,12 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 		}
 		jobs := make([]queue.PollJob, 0, len(ids))
 		for _, id := range ids {
-			if paused, known := l.seeded[id]; !known || paused {
-				continue // its lease brings it back; a reading enters or removes it
+			if l.seeded[id] {
+				continue // paused: its lease brings it back
 			}
+			// A vehicle the last reading did not see was entered since (by
+			// onboarding): it is polled now; the worker drops the job of
+			// one removed since, and the next reading takes it out.
 			jobs = append(jobs, queue.PollJob{
 				ID:        queue.JobID(l.e.Name, id, tick),
 				Schedule:  l.e.Name,

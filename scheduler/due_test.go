@@ -84,7 +84,7 @@ func next(t *testing.T, ch <-chan queue.PollJob) queue.PollJob {
 // (not another schedule's, and paused ones are not enqueued), enqueues one
 // adaptive job per due vehicle, a vehicle again when the worker's next due
 // time comes or its lease ends, and a vehicle registered later after the
-// next reading of the list. Two replicas share the due index and enqueue
+// next reading of the list, or at once when onboarding entered it. Two replicas share the due index and enqueue
 // each due vehicle once. On Redis and on the embedded store (JetStream KV,
 // with its mirror, as the daemon runs it).
 func TestDue(t *testing.T) {
@@ -185,12 +185,20 @@ func testDue(t *testing.T, store planStore) {
 	if seen["a"] != 1 || seen["b"] != 1 || seen["d"] != 1 {
 		t.Errorf("jobs after an hour: %v, want a, b and d once", seen)
 	}
+	// A vehicle onboarding entered (AddPlan) before a reading saw it is
+	// polled at once.
+	if _, err := store.AddPlan(ctx, "live", "e", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if j := next(t, jobs); j.VehicleID != "e" || !j.Adaptive {
+		t.Errorf("job %+v, want e's adaptive job", j)
+	}
 	var claimed int64
 	for _, s := range replicas {
 		claimed += s.Stats().Snapshot().DueClaimed
 	}
-	// a, b and p at first; a at +30s; b and p when their leases end; a, b, p and d at +1h.
-	if claimed != 10 {
-		t.Errorf("the replicas claimed %d vehicles, want 10", claimed)
+	// a, b and p at first; a at +30s; b and p when their leases end; a, b, p and d at +1h; e.
+	if claimed != 11 {
+		t.Errorf("the replicas claimed %d vehicles, want 11", claimed)
 	}
 }

@@ -17,6 +17,9 @@ import (
 type Plans interface {
 	GetPlan(ctx context.Context, schedule, vehicleID string) (registry.Plan, error)
 	SetPlan(ctx context.Context, schedule, vehicleID string, p registry.Plan) error
+	// AddPlan enters a vehicle at due unless it has a plan already
+	// (WebhookPlanner, for a vehicle just registered).
+	AddPlan(ctx context.Context, schedule, vehicleID string, due time.Time) (bool, error)
 	// AddCalls counts n billed calls of the vehicle in at's billing month
 	// and returns the month's total.
 	AddCalls(ctx context.Context, vehicleID string, at time.Time, n int) (int, error)
@@ -219,6 +222,22 @@ func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, s
 		state, due := Webhook(s.Policy, prev.State, adaptive.FromSignals(signals, at))
 		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: state, Due: due}); err != nil {
 			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ObserveRegistered enters a newly registered vehicle in the due index of
+// the adaptive schedules that select it, due at at (AddPlan keeps a plan it
+// already has).
+func (wp WebhookPlanner) ObserveRegistered(ctx context.Context, v registry.Vehicle, at time.Time) error {
+	var errs []error
+	for _, s := range wp.Schedules {
+		if !s.Selects(v) {
+			continue
+		}
+		if _, err := wp.Plans.AddPlan(ctx, s.Name, v.ID, at); err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: add plan: %w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -205,4 +205,18 @@ func TestWebhookPlanner(t *testing.T) {
 	if _, err := store.GetPlan(ctx, "new", "v1"); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("new: GetPlan = %v, want ErrNotFound (left to its due loop)", err)
 	}
+
+	// Registered: entered where it has no plan, due at once; kept where it has one.
+	if err := wp.ObserveRegistered(ctx, registry.Vehicle{ID: "v1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := store.GetPlan(ctx, "new", "v1"); err != nil || !p.Due.Equal(now) {
+		t.Errorf("new after ObserveRegistered: %+v, %v; want due at %v", p, err, now)
+	}
+	if p, err := store.GetPlan(ctx, "live", "v1"); err != nil || !p.Due.Equal(live.Due) || len(p.State) == 0 {
+		t.Errorf("live after ObserveRegistered: %+v, %v; want its plan kept (due %v)", p, err, live.Due)
+	}
+	if p, err := store.GetPlan(ctx, "other", "v1"); err != nil || !p.Due.Equal(far) {
+		t.Errorf("other after ObserveRegistered: %+v, %v; want it untouched", p, err)
+	}
 }

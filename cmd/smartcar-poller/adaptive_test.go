@@ -125,6 +125,13 @@ func testDaemonAdaptive(t *testing.T, store string) {
 	if err != nil || len(ids) < 2 {
 		t.Fatalf("connect grant: %v, %v", ids, err)
 	}
+	// Connecting enters the vehicles in the schedule's due index at once,
+	// before the scheduler reads the vehicle list.
+	for _, id := range ids {
+		if p, err := app.Registry().GetPlan(ctx, "live", id); err != nil || p.Due.After(time.Now()) {
+			t.Errorf("plan of %s after connecting: %+v, %v; want one due now", id, p, err)
+		}
+	}
 	charging := ""
 	for _, v := range sim.Vehicles() {
 		if v.Kind == smartcartest.BEV && sim.SetPlugged(v.ID, true) {
