@@ -79,9 +79,12 @@ type read struct {
 }
 
 func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
-	var order []string
-	reads := map[string]*read{}
-	seen := map[string]bool{}
+	// One allocation each for the reads, their order and index, sized for
+	// the delivery: the reads never move (the slice never grows).
+	all := make([]read, 0, len(sigs))
+	order := make([]string, 0, len(sigs))
+	reads := make(map[string]*read, len(sigs))
+	seen := make(map[string]bool, len(sigs))
 	for i := range sigs {
 		s := &sigs[i]
 		first := !seen[s.Code]
@@ -97,16 +100,17 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 			r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: fmt.Errorf("status %q", s.Status)})
 			continue
 		}
-		rd := &read{sig: s}
+		var value any
 		if f := readers[s.Code]; f != nil {
 			v, err := f(s)
 			if err != nil {
 				r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: fmt.Errorf("signal %s: %w", s.Code, err)})
 				continue
 			}
-			rd.value = v
+			value = v
 		}
-		reads[s.Code] = rd
+		all = append(all, read{sig: s, value: value})
+		reads[s.Code] = &all[len(all)-1]
 		order = append(order, s.Code)
 	}
 	for _, c := range composites {
