@@ -127,13 +127,12 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 		if rd.used {
 			continue
 		}
-		d, err := generic(rd.sig)
+		it, err := generic(rd.sig)
 		if err != nil {
 			r.Rejected = append(r.Rejected, Rejected{Code: code, Err: fmt.Errorf("signal %s: %w", code, err)})
 			continue
 		}
-		r.Items = append(r.Items, Item{Signal: events.SignalGeneric, Data: d, Key: "signals/" + code,
-			Time: d.OEMUpdatedAt, FetchedAt: d.RetrievedAt})
+		r.Items = append(r.Items, it)
 	}
 	return nil
 }
@@ -210,7 +209,8 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 		it.Time = later(it.Time, f.rd.sig.OEMUpdatedAt)
 		it.FetchedAt = later(it.FetchedAt, f.rd.sig.RetrievedAt)
 	}
-	if err := Check(d); err != nil {
+	data := events.Data(d) // boxed once, for Check and the item
+	if err := Check(data); err != nil {
 		// Only the previous event can be at fault: the parts were checked.
 		return Item{}, false, nil
 	}
@@ -226,7 +226,7 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 			}
 		}
 	}
-	it.Data = d
+	it.Data = data
 	return it, true, nil
 }
 

@@ -315,8 +315,11 @@ func (s *Signal) Bool() (bool, error) {
 		Value *bool `json:"value"`
 	}
 	var b BoolBody
-	if err := s.decodeValue(&b, func() bool { return b.Value != nil }); err != nil {
+	if err := s.Decode(&b); err != nil {
 		return false, err
+	}
+	if b.Value == nil {
+		return false, s.noValue()
 	}
 	return *b.Value, nil
 }
@@ -327,21 +330,17 @@ func (s *Signal) Text() (string, error) {
 		Value *string `json:"value"`
 	}
 	var b TextBody
-	if err := s.decodeValue(&b, func() bool { return b.Value != nil }); err != nil {
+	if err := s.Decode(&b); err != nil {
 		return "", err
+	}
+	if b.Value == nil {
+		return "", s.noValue()
 	}
 	return *b.Value, nil
 }
 
-// decodeValue is Decode for a {"value": ...} body, which must have a value:
-// present reports whether the decoded v holds one (neither missing nor
-// null). The body is decoded once.
-func (s *Signal) decodeValue(v any, present func() bool) error {
-	if err := s.Decode(v); err != nil {
-		return err
-	}
-	if !present() {
-		return &Error{Type: TypeSDK, Code: "INVALID_RESPONSE", Description: "signal " + snippet([]byte(s.Code)) + " has no value"}
-	}
-	return nil
+// noValue is the error of a {"value": ...} body without a value (missing or
+// null).
+func (s *Signal) noValue() error {
+	return &Error{Type: TypeSDK, Code: "INVALID_RESPONSE", Description: "signal " + snippet([]byte(s.Code)) + " has no value"}
 }
