@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
@@ -85,6 +86,7 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 	order := make([]string, 0, len(sigs))
 	reads := make(map[string]*read, len(sigs))
 	seen := make(map[string]bool, len(sigs))
+	r.Items = slices.Grow(r.Items, len(sigs)) // at most one item per signal
 	for i := range sigs {
 		s := &sigs[i]
 		first := !seen[s.Code]
@@ -166,7 +168,8 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 		slot *slot[T]
 		rd   *read
 	}
-	var fills []fill
+	var room [3]fill // the most slots a composite has
+	fills := room[:0]
 	complete := true
 	for i := range c.slots {
 		sl := &c.slots[i]
