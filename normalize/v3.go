@@ -80,19 +80,20 @@ type read struct {
 }
 
 func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
-	// One allocation each for the reads, their order and index, sized for
-	// the delivery: the reads never move (the slice never grows).
+	// The reads in delivery order, in one allocation sized for the delivery
+	// (it never grows, so the pointers into it stay valid), and every code
+	// seen by code: nil for one that gives no read.
 	all := make([]read, 0, len(sigs))
-	order := make([]string, 0, len(sigs))
 	reads := make(map[string]*read, len(sigs))
-	seen := make(map[string]bool, len(sigs))
 	r.Items = slices.Grow(r.Items, len(sigs)) // at most one item per signal
 	for i := range sigs {
 		s := &sigs[i]
-		first := !seen[s.Code]
-		seen[s.Code] = true
+		_, dup := reads[s.Code]
+		if !dup {
+			reads[s.Code] = nil
+		}
 		switch {
-		case !first:
+		case dup:
 			r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: errors.New("signal sent twice: the first is kept")})
 			continue
 		case s.Err != nil:
@@ -113,7 +114,6 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 		}
 		all = append(all, read{sig: s, value: value})
 		reads[s.Code] = &all[len(all)-1]
-		order = append(order, s.Code)
 	}
 	for _, c := range composites {
 		it, ok, err := c.compose(reads, prev)
@@ -124,11 +124,12 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 			r.Items = append(r.Items, it)
 		}
 	}
-	for _, code := range order {
-		rd := reads[code]
+	for i := range all {
+		rd := &all[i]
 		if rd.used {
 			continue
 		}
+		code := rd.sig.Code
 		it, err := generic(rd.sig)
 		if err != nil {
 			r.Rejected = append(r.Rejected, Rejected{Code: code, Err: fmt.Errorf("signal %s: %w", code, err)})
