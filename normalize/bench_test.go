@@ -61,8 +61,9 @@ func benchSignals(b *testing.B) *smartcar.Signals {
 	return s
 }
 
-// BenchmarkFromSignals normalizes the 24 signals of a BEV (the daemon's v3
-// poll after the SDK's decode): 14 daemon signals, the rest generic.
+// BenchmarkFromSignals normalizes the 24 signals of a BEV, what the daemon's
+// v3 poll does after the SDK's decode: the vehicle's info, the daemon
+// signals its codes make up, the other codes as generic signal events.
 func BenchmarkFromSignals(b *testing.B) {
 	s := benchSignals(b)
 	b.ReportAllocs()
