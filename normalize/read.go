@@ -257,9 +257,14 @@ func placeName(row, col, rows, cols int) string {
 	return "row" + strconv.Itoa(row) + "Column" + strconv.Itoa(col)
 }
 
-// generic is the generic signal event of a v3 signal.
-func generic(s *smartcar.Signal) (events.SignalData, error) {
+// generic is the item of the generic signal event of a v3 signal.
+func generic(s *smartcar.Signal) (Item, error) {
 	d := events.SignalData{Code: s.Code, Group: s.Group, Name: s.Name, Body: json.RawMessage(s.Body),
 		RetrievedAt: utc(s.RetrievedAt), OEMUpdatedAt: utc(s.OEMUpdatedAt)}
-	return d, Check(d)
+	data := events.Data(d) // boxed once, for Check and the item
+	if err := Check(data); err != nil {
+		return Item{}, err
+	}
+	return Item{Signal: events.SignalGeneric, Data: data, Key: "signals/" + s.Code, Time: d.OEMUpdatedAt,
+		FetchedAt: d.RetrievedAt}, nil
 }

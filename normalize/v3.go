@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
@@ -79,15 +80,20 @@ type read struct {
 }
 
 func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
-	var order []string
-	reads := map[string]*read{}
-	seen := map[string]bool{}
+	// The reads in delivery order, in one allocation sized for the delivery
+	// (it never grows, so the pointers into it stay valid), and every code
+	// seen by code: nil for one that gives no read.
+	all := make([]read, 0, len(sigs))
+	reads := make(map[string]*read, len(sigs))
+	r.Items = slices.Grow(r.Items, len(sigs)) // at most one item per signal
 	for i := range sigs {
 		s := &sigs[i]
-		first := !seen[s.Code]
-		seen[s.Code] = true
+		_, dup := reads[s.Code]
+		if !dup {
+			reads[s.Code] = nil
+		}
 		switch {
-		case !first:
+		case dup:
 			r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: errors.New("signal sent twice: the first is kept")})
 			continue
 		case s.Err != nil:
@@ -97,17 +103,17 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 			r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: fmt.Errorf("status %q", s.Status)})
 			continue
 		}
-		rd := &read{sig: s}
+		var value any
 		if f := readers[s.Code]; f != nil {
 			v, err := f(s)
 			if err != nil {
 				r.Rejected = append(r.Rejected, Rejected{Code: s.Code, Err: fmt.Errorf("signal %s: %w", s.Code, err)})
 				continue
 			}
-			rd.value = v
+			value = v
 		}
-		reads[s.Code] = rd
-		order = append(order, s.Code)
+		all = append(all, read{sig: s, value: value})
+		reads[s.Code] = &all[len(all)-1]
 	}
 	for _, c := range composites {
 		it, ok, err := c.compose(reads, prev)
@@ -118,18 +124,18 @@ func fromSignals(r *Result, sigs []smartcar.Signal, prev Previous) error {
 			r.Items = append(r.Items, it)
 		}
 	}
-	for _, code := range order {
-		rd := reads[code]
+	for i := range all {
+		rd := &all[i]
 		if rd.used {
 			continue
 		}
-		d, err := generic(rd.sig)
+		code := rd.sig.Code
+		it, err := generic(rd.sig)
 		if err != nil {
 			r.Rejected = append(r.Rejected, Rejected{Code: code, Err: fmt.Errorf("signal %s: %w", code, err)})
 			continue
 		}
-		r.Items = append(r.Items, Item{Signal: events.SignalGeneric, Data: d, Key: "signals/" + code,
-			Time: d.OEMUpdatedAt, FetchedAt: d.RetrievedAt})
+		r.Items = append(r.Items, it)
 	}
 	return nil
 }
@@ -163,7 +169,8 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 		slot *slot[T]
 		rd   *read
 	}
-	var fills []fill
+	var room [3]fill // the most slots a composite has
+	fills := room[:0]
 	complete := true
 	for i := range c.slots {
 		sl := &c.slots[i]
@@ -206,7 +213,8 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 		it.Time = later(it.Time, f.rd.sig.OEMUpdatedAt)
 		it.FetchedAt = later(it.FetchedAt, f.rd.sig.RetrievedAt)
 	}
-	if err := Check(d); err != nil {
+	data := events.Data(d) // boxed once, for Check and the item
+	if err := Check(data); err != nil {
 		// Only the previous event can be at fault: the parts were checked.
 		return Item{}, false, nil
 	}
@@ -222,7 +230,7 @@ func (c composite[T]) compose(reads map[string]*read, prev Previous) (Item, bool
 			}
 		}
 	}
-	it.Data = d
+	it.Data = data
 	return it, true, nil
 }
 

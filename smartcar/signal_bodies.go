@@ -309,32 +309,38 @@ func (s *Signal) Scalar() (ScalarBody, error) {
 
 // Bool decodes the signal's {"value": bool} body (or returns its error).
 func (s *Signal) Bool() (bool, error) {
+	// Named as the public body so that a decode error reads the same; the
+	// pointer tells a missing or null value from false in the same pass.
+	type BoolBody struct {
+		Value *bool `json:"value"`
+	}
 	var b BoolBody
-	if err := s.decodeValue(&b); err != nil {
+	if err := s.Decode(&b); err != nil {
 		return false, err
 	}
-	return b.Value, nil
+	if b.Value == nil {
+		return false, s.noValue()
+	}
+	return *b.Value, nil
 }
 
 // Text decodes the signal's {"value": "..."} body (or returns its error).
 func (s *Signal) Text() (string, error) {
+	type TextBody struct { // see Bool
+		Value *string `json:"value"`
+	}
 	var b TextBody
-	if err := s.decodeValue(&b); err != nil {
+	if err := s.Decode(&b); err != nil {
 		return "", err
 	}
-	return b.Value, nil
+	if b.Value == nil {
+		return "", s.noValue()
+	}
+	return *b.Value, nil
 }
 
-// decodeValue is Decode for a {"value": ...} body, which must have a value.
-func (s *Signal) decodeValue(v any) error {
-	if err := s.Decode(v); err != nil {
-		return err
-	}
-	var probe struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if json.Unmarshal(s.Body, &probe) != nil || len(probe.Value) == 0 || bytes.Equal(probe.Value, []byte("null")) {
-		return &Error{Type: TypeSDK, Code: "INVALID_RESPONSE", Description: "signal " + snippet([]byte(s.Code)) + " has no value"}
-	}
-	return nil
+// noValue is the error of a {"value": ...} body without a value (missing or
+// null).
+func (s *Signal) noValue() error {
+	return &Error{Type: TypeSDK, Code: "INVALID_RESPONSE", Description: "signal " + snippet([]byte(s.Code)) + " has no value"}
 }

@@ -3,6 +3,7 @@ package smartcar_test
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -92,13 +93,26 @@ func TestSignal_typedBodies(t *testing.T) {
 	if v, err := signalWith(`{"value":"CHARGING"}`).Text(); err != nil || v != smartcar.ChargeStateCharging {
 		t.Errorf("Text = %q, %v", v, err)
 	}
-	for _, body := range []string{`{}`, `{"value":null}`, `{"unit":"x"}`} {
+	for _, body := range []string{`{}`, `{"value":null}`, `{"unit":"x"}`, `{"value":true,"value":null}`} {
 		if v, err := signalWith(body).Bool(); err == nil {
 			t.Errorf("Bool(%s) = %v, want an error for a missing value", body, v)
 		}
 	}
 	if v, err := signalWith(`{"value":1}`).Text(); err == nil {
 		t.Errorf("Text of a number = %q, want an error", v)
+	}
+	// A body of the wrong type names the public body type, as Decode does.
+	if _, err := signalWith(`{"value":"yes"}`).Bool(); err == nil || !strings.Contains(err.Error(), "BoolBody.value of type bool") {
+		t.Errorf("Bool of a string: %v, want the decode error of BoolBody", err)
+	}
+	if _, err := signalWith(`{"value":1}`).Text(); err == nil || !strings.Contains(err.Error(), "TextBody.value of type string") {
+		t.Errorf("Text of a number: %v, want the decode error of TextBody", err)
+	}
+	if v, err := signalWith(`{"value":null,"value":false}`).Bool(); err != nil || v {
+		t.Errorf("Bool with the last value false = %v, %v", v, err)
+	}
+	if v, err := signalWith(`{"value":""}`).Text(); err != nil || v != "" {
+		t.Errorf("Text of an empty string = %q, %v", v, err)
 	}
 	failed := &smartcar.Signal{Code: "charge-ischarging", Status: smartcar.SignalError,
 		Err: &smartcar.Error{Type: smartcar.TypeCompatibility, Code: "VEHICLE_NOT_CAPABLE"}}
