@@ -122,6 +122,9 @@ func runDue(ctx context.Context, o options) (Result, error) {
 		Figure:   fmt.Sprintf("process RSS per registered vehicle, %s vehicles on the %s store, after loading", groupThousands(int64(n)), o.Store),
 		Measured: float64(rss) / float64(n), Target: "< 1 KiB", Met: rss < uint64(dueRSSLimit*n),
 	})
+	if err := writeHeapProfile(o, "due"); err != nil {
+		return res, err
+	}
 	res.detail("RSS %.0f MiB after loading (peak %.0f MiB, the bulk load included); live heap %.0f MiB",
 		mb(rss), mb(hwm), mb(liveHeap()))
 

@@ -65,6 +65,7 @@ type options struct {
 	DueSettle   time.Duration
 
 	CPUProfile string
+	MemProfile string
 	// SimProcess runs the simulator in a child process.
 	SimProcess bool
 
@@ -114,6 +115,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.DueSettle, "due-settle", 0, "due: after the ticks, idle this long and report the RSS again (nats-server drops a file block's subject state after 2 min without access)")
 
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "due: write the heap profile after loading (where the RSS row is read) to FILE-due-run<N>.pprof")
 
 	fs.BoolVar(&o.SimProcess, "sim-process", false, "run the simulator in its own process, so the measured process holds only the pipeline and the embedded NATS server, as the daemon")
 	fs.BoolVar(&o.ServeSim, "serve-sim", false, "internal: serve a simulator until stdin closes")
