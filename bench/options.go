@@ -61,8 +61,9 @@ type options struct {
 	ScaleStore    bool
 
 	// Due index (adaptive schedules).
-	DueVehicles int
-	DueSettle   time.Duration
+	DueVehicles     int
+	DueSettle       time.Duration
+	DueRestartAfter time.Duration
 
 	CPUProfile string
 	MemProfile string
@@ -112,6 +113,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.ScaleStore, "scale-store", true, "scale: also register the vehicles in the token store and fire from it, as the daemon does")
 
 	fs.IntVar(&o.DueVehicles, "due-vehicles", 1_000_000, "due: registered vehicles on one adaptive schedule, due evenly over 12 h")
+	fs.DurationVar(&o.DueRestartAfter, "due-restart-after", 0, "due, kv: wait this long after the bulk load before restarting the server (nats-server re-reads on start every message of a stream's duplicate window, 2 min for KV buckets)")
 	fs.DurationVar(&o.DueSettle, "due-settle", 0, "due: after the ticks, idle this long and report the RSS again (nats-server drops a file block's subject state after 2 min without access)")
 
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
