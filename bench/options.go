@@ -61,10 +61,12 @@ type options struct {
 	ScaleStore    bool
 
 	// Due index (adaptive schedules).
-	DueVehicles int
-	DueSettle   time.Duration
+	DueVehicles     int
+	DueSettle       time.Duration
+	DueRestartAfter time.Duration
 
 	CPUProfile string
+	MemProfile string
 	// SimProcess runs the simulator in a child process.
 	SimProcess bool
 
@@ -111,9 +113,11 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.ScaleStore, "scale-store", true, "scale: also register the vehicles in the token store and fire from it, as the daemon does")
 
 	fs.IntVar(&o.DueVehicles, "due-vehicles", 1_000_000, "due: registered vehicles on one adaptive schedule, due evenly over 12 h")
+	fs.DurationVar(&o.DueRestartAfter, "due-restart-after", 0, "due, kv: wait this long after the bulk load before restarting the server (nats-server re-reads on start every message of a stream's duplicate window, 2 min for KV buckets)")
 	fs.DurationVar(&o.DueSettle, "due-settle", 0, "due: after the ticks, idle this long and report the RSS again (nats-server drops a file block's subject state after 2 min without access)")
 
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of each measured phase to FILE-<scenario>-<phase>-run<N>.pprof")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "due: write the heap profile after loading (where the RSS row is read) to FILE-due-run<N>.pprof")
 
 	fs.BoolVar(&o.SimProcess, "sim-process", false, "run the simulator in its own process, so the measured process holds only the pipeline and the embedded NATS server, as the daemon")
 	fs.BoolVar(&o.ServeSim, "serve-sim", false, "internal: serve a simulator until stdin closes")

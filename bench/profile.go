@@ -37,3 +37,20 @@ func profiled[T any](o options, scenario, phase string, fn func() (T, error)) (T
 	defer stop()
 	return fn()
 }
+
+// writeHeapProfile writes the heap profile (as of the last GC) of the
+// scenario's run when -memprofile is set.
+func writeHeapProfile(o options, scenario string) error {
+	if o.MemProfile == "" {
+		return nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%s-run%d.pprof", o.MemProfile, scenario, o.RunIndex))
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
+}

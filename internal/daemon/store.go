@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -83,6 +84,11 @@ func (a *Daemon) openStore(ctx context.Context, daemon bool) error {
 		if err := reg.StartMirror(ctx, a.log); err != nil {
 			return fmt.Errorf("embedded token store: %w", err)
 		}
+		// The load's garbage (decoded values, the tables' regrowths, the
+		// server's reads) is about as large as the mirror: return it to the
+		// OS now, once, rather than keep it resident until the scavenger
+		// gets to it.
+		debug.FreeOSMemory()
 		a.kv = reg
 		a.reg = registry.LocalLeases(reg)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smartcar-poller/smartcar-poller/internal/kvbucket"
-	"github.com/smartcar-poller/smartcar-poller/registry"
 )
 
 // kvMirror keeps the latest entry of every key of a bucket (those with one
@@ -35,9 +35,13 @@ type kvMirror[T any] struct {
 	// vehicle's ID): a new entry's key shares its memory when equal.
 	keyOf func(T) string
 
-	mu      sync.RWMutex
-	entries map[string]mirrorEntry[T]
-	ready   bool // loaded up to the bucket's last message at start
+	mu sync.RWMutex
+	// The entries: keys numbers the keys, vals holds each key's entry by
+	// its number (a dense table, not a Go map: see keyIndex).
+	keys  keyIndex
+	vals  []mirrorEntry[T]
+	live  int  // entries not absent (tombstones included)
+	ready bool // loaded up to the bucket's last message at start
 	// undecodable: some entry did not decode, so a key missing from entries
 	// may exist: misses go to the server.
 	undecodable bool
@@ -47,13 +51,14 @@ type mirrorEntry[T any] struct {
 	value   T
 	rev     uint64
 	deleted bool
+	absent  bool // dropped (it did not decode): as if not in the mirror
 }
 
 // newKVMirror mirrors kv's keys that start with prefix, decoded by decode;
 // an entry that does not decode is logged and left out (reads of it go to
 // the server, which reports it).
 func newKVMirror[T any](kv jetstream.KeyValue, prefix string, decode func([]byte) (T, error), log *slog.Logger) *kvMirror[T] {
-	return &kvMirror[T]{kv: kv, prefix: prefix, decode: decode, log: log, entries: make(map[string]mirrorEntry[T])}
+	return &kvMirror[T]{kv: kv, prefix: prefix, decode: decode, log: log}
 }
 
 // get returns key's value and revision; ok is false when the mirror cannot
@@ -67,10 +72,11 @@ func (m *kvMirror[T]) get(key string) (value T, rev uint64, found, ok bool) {
 	if !m.ready {
 		return value, 0, false, false
 	}
-	e, exists := m.entries[key]
-	if !exists {
+	n, exists := m.keys.find(key)
+	if !exists || m.vals[n].absent {
 		return value, 0, false, !m.undecodable
 	}
+	e := m.vals[n]
 	if e.deleted {
 		return value, e.rev, false, true
 	}
@@ -88,8 +94,8 @@ func (m *kvMirror[T]) each(f func(value T)) bool {
 	if !m.ready {
 		return false
 	}
-	for _, e := range m.entries {
-		if !e.deleted {
+	for i := range m.vals {
+		if e := &m.vals[i]; !e.deleted && !e.absent {
 			f(e.value)
 		}
 	}
@@ -103,7 +109,7 @@ func (m *kvMirror[T]) len() int {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.entries)
+	return m.live
 }
 
 // put records a write (ours or the watch's) unless a newer one is known.
@@ -116,7 +122,10 @@ func (m *kvMirror[T]) put(key string, b []byte, rev uint64) {
 		m.log.Warn("kv mirror: entry does not decode; reads go to the server", "bucket", m.kv.Bucket(), "key", key, "err", err)
 		m.mu.Lock()
 		m.undecodable = true
-		delete(m.entries, key)
+		if n, ok := m.keys.find(key); ok && !m.vals[n].absent {
+			m.vals[n] = mirrorEntry[T]{absent: true}
+			m.live--
+		}
 		m.mu.Unlock()
 		return
 	}
@@ -135,8 +144,8 @@ func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cur, ok := m.entries[key]
-	if ok && cur.rev >= rev {
+	n, ok := m.keys.find(key)
+	if ok && !m.vals[n].absent && m.vals[n].rev >= rev {
 		return
 	}
 	if !ok {
@@ -145,8 +154,13 @@ func (m *kvMirror[T]) apply(key string, value T, rev uint64, deleted bool) {
 		} else {
 			key = strings.Clone(key) // not the watched message's subject it may point into
 		}
+		n = m.keys.add(key)
+		m.vals = append(m.vals, mirrorEntry[T]{absent: true})
 	}
-	m.entries[key] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
+	if m.vals[n].absent {
+		m.live++
+	}
+	m.vals[n] = mirrorEntry[T]{value: value, rev: rev, deleted: deleted}
 }
 
 func (m *kvMirror[T]) keyOfValue(value T, deleted bool) string {
@@ -163,8 +177,11 @@ func (m *kvMirror[T]) delAfter(key string) {
 	if m == nil {
 		return
 	}
+	var rev uint64
 	m.mu.Lock()
-	rev := m.entries[key].rev
+	if n, ok := m.keys.find(key); ok {
+		rev = m.vals[n].rev
+	}
 	m.mu.Unlock()
 	m.del(key, rev+1)
 }
@@ -174,9 +191,22 @@ func (m *kvMirror[T]) delAfter(key string) {
 func (m *kvMirror[T]) reset() {
 	m.mu.Lock()
 	m.ready = false
-	m.entries = make(map[string]mirrorEntry[T])
+	m.keys, m.vals, m.live = keyIndex{}, nil, 0
 	m.undecodable = false
 	m.mu.Unlock()
+}
+
+// grow makes room for n more keys (a bucket's message count at the load's
+// start), so the load does not regrow the tables; mirrors of a prefix's keys
+// only do not know their share and grow as they go.
+func (m *kvMirror[T]) grow(n int) {
+	if m.prefix != "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys.grow(n)
+	m.vals = slices.Grow(m.vals, n)
 }
 
 // mirrorSink is what runMirror feeds: a mirror of a bucket's keys.
@@ -185,6 +215,8 @@ type mirrorSink interface {
 	del(key string, rev uint64)
 	// reset empties the sink and marks it not loaded.
 	reset()
+	// grow is told the bucket's message count before a load.
+	grow(n int)
 	// setReady marks it loaded up to the bucket's last message at start.
 	setReady()
 }
@@ -247,6 +279,7 @@ func follow(ctx context.Context, kv jetstream.KeyValue, sink mirrorSink, reconne
 	if msgs == 0 {
 		last = 0
 	}
+	sink.grow(int(min(msgs, 1<<26)))
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -291,7 +324,7 @@ var errReconnected = errors.New("reconnected to NATS")
 // kvMirrors are the Store's mirrors; nil ones (before StartMirror) answer
 // nothing and record nothing.
 type kvMirrors struct {
-	vehicles *kvMirror[registry.Vehicle]
+	vehicles *kvMirror[mirrorVehicle]
 	holds    *kvMirror[int64] // hold end, Unix ms
 	plans    *planIndex       // adaptive schedules' due index
 
@@ -316,8 +349,8 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	vm := newKVMirror(s.vehicles, "", decodeVehicle, log)
-	vm.keyOf = func(v registry.Vehicle) string { return v.ID }
+	vm := newKVMirror(s.vehicles, "", decodeMirrorVehicle, log)
+	vm.keyOf = func(v mirrorVehicle) string { return v.id }
 	s.mirrors.vehicles = vm
 	s.mirrors.holds = newKVMirror(s.locks, "hold.", decodeHold, log)
 	s.mirrors.stop = cancel
@@ -330,7 +363,7 @@ func (s *Store) StartMirror(ctx context.Context, log *slog.Logger) error {
 	// The index's vehicle ids share the vehicles mirror's strings.
 	s.mirrors.plans = newPlanIndex(func(id string) (string, bool) {
 		v, _, found, ok := vm.get(kvbucket.Key(id))
-		return v.ID, ok && found && v.ID == id
+		return v.id, ok && found && v.id == id
 	})
 	vr, hr, pr := reconnects(), reconnects(), reconnects()
 	runs := []func(chan<- struct{}){

@@ -358,3 +358,50 @@ func TestStore_mirrorWritesToVehiclesItHasNotSeen(t *testing.T) {
 		}
 	}
 }
+
+// TestStore_mirrorUndecodableEntry: a vehicle's value another writer broke
+// is not served from the mirror (reads go to the server, which reports it),
+// and once rewritten it is served again; the other vehicles stay listed.
+func TestStore_mirrorUndecodableEntry(t *testing.T) {
+	srv := testserver.EmbeddedNATS(t)
+	ctx := t.Context()
+	js := testserver.ConnectJetStream(t, srv.ClientURL())
+	prefix := testserver.Unique("mirbad_")
+	s, err := kvregistry.Open(ctx, js, kvregistry.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := s.PutVehicle(ctx, registry.Vehicle{ID: id, GrantID: "g", Tags: []string{"t"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.StartMirror(ctx, testserver.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	vb, _ := kvregistry.Buckets(prefix)
+	kv, err := js.KeyValue(ctx, vb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "b", []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the broken vehicle read from the server", func() error {
+		if _, err := s.GetVehicle(ctx, "b"); !errors.Is(err, registry.ErrMalformed) {
+			return fmt.Errorf("GetVehicle(b) = %v, want ErrMalformed", err)
+		}
+		return nil
+	})
+	if v, err := s.GetVehicle(ctx, "a"); err != nil || v.GrantID != "g" || len(v.Tags) != 1 || v.Tags[0] != "t" {
+		t.Fatalf("GetVehicle(a) = %+v, %v", v, err)
+	}
+	if err := s.PutVehicle(ctx, registry.Vehicle{ID: "b", GrantID: "g2"}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.ListVehicles(ctx)
+	if err != nil || len(vs) != 2 || vs[0].ID != "a" || vs[1].ID != "b" || vs[1].GrantID != "g2" {
+		t.Fatalf("ListVehicles = %+v, %v", vs, err)
+	}
+}

@@ -14,15 +14,14 @@ import (
 // plan key's revision: an entry only replaces one with a lower revision, a delete
 // leaves a tombstone, and ClaimDue's compare-and-set writes use it.
 //
-// Memory: each vehicle id is interned once (one map entry, about 60 bytes,
+// Memory: each vehicle id is interned once (about 25 bytes in a keyIndex,
 // and its string, shared with the vehicles mirror's when it has the
 // vehicle), and a schedule's entry is 24 bytes
 // in its heap plus 4 in its position table.
 type planIndex struct {
 	mu        sync.Mutex
 	ready     bool
-	ids       []string          // vehicle ids by number
-	num       map[string]uint32 // vehicle id → number
+	ids       keyIndex // vehicle ids by number, and their numbers
 	schedules map[string]*dueHeap
 	// shared, if set, returns a string equal to a vehicle id held
 	// elsewhere (the vehicles mirror), for the index to share.
@@ -38,7 +37,7 @@ type dueEntry struct {
 
 // dueHeap orders a schedule's entries by due time, then vehicle id.
 type dueHeap struct {
-	ids   *[]string
+	ids   *keyIndex
 	items []dueEntry
 	pos   []int32           // vid → index in items + 1; 0 when absent
 	gone  map[uint32]uint64 // vid → revision of its plan's delete (tombstones)
@@ -50,7 +49,7 @@ func (h *dueHeap) Less(i, j int) bool {
 	if a.due != b.due {
 		return a.due < b.due
 	}
-	return (*h.ids)[a.vid] < (*h.ids)[b.vid]
+	return h.ids.keys[a.vid] < h.ids.keys[b.vid]
 }
 func (h *dueHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
@@ -70,7 +69,7 @@ func (h *dueHeap) Pop() any {
 }
 
 func newPlanIndex(shared func(id string) (string, bool)) *planIndex {
-	return &planIndex{num: make(map[string]uint32), schedules: make(map[string]*dueHeap), shared: shared}
+	return &planIndex{schedules: make(map[string]*dueHeap), shared: shared}
 }
 
 // planKey is the plans bucket's key of the vehicle's plan under schedule.
@@ -91,18 +90,15 @@ func parsePlanKey(key string) (schedule, vehicleID string, ok bool) {
 
 // intern returns the vehicle's number (under mu).
 func (x *planIndex) intern(id string) uint32 {
-	if n, ok := x.num[id]; ok {
+	if n, ok := x.ids.find(id); ok {
 		return n
 	}
-	n := uint32(len(x.ids))
 	if sh, ok := x.sharedID(id); ok {
 		id = sh
 	} else {
 		id = strings.Clone(id) // not the watched message's subject it may point into
 	}
-	x.ids = append(x.ids, id)
-	x.num[id] = n
-	return n
+	return x.ids.add(id)
 }
 
 func (x *planIndex) sharedID(id string) (string, bool) {
@@ -119,8 +115,8 @@ func (x *planIndex) heapOf(schedule string, create bool) *dueHeap {
 		h = &dueHeap{ids: &x.ids, gone: make(map[uint32]uint64)}
 		x.schedules[schedule] = h
 	}
-	if h != nil && len(h.pos) < len(x.ids) {
-		h.pos = append(h.pos, make([]int32, len(x.ids)-len(h.pos))...)
+	if h != nil && len(h.pos) < x.ids.len() {
+		h.pos = append(h.pos, make([]int32, x.ids.len()-len(h.pos))...)
 	}
 	return h
 }
@@ -161,10 +157,7 @@ func (x *planIndex) remove(schedule, id string, rev uint64) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	vid, ok := x.num[id]
-	if !ok {
-		vid = x.intern(id)
-	}
+	vid := x.intern(id)
 	h := x.heapOf(schedule, true)
 	if p := h.pos[vid]; p > 0 {
 		cur := h.items[p-1].rev
@@ -209,7 +202,7 @@ func (x *planIndex) claim(schedule string, now, leaseEnd int64, limit int) (out 
 	}
 	for len(out) < limit && h.Len() > 0 && h.items[0].due <= now {
 		e := &h.items[0]
-		out = append(out, claimed{id: x.ids[e.vid], rev: e.rev})
+		out = append(out, claimed{id: x.ids.keys[e.vid], rev: e.rev})
 		e.due = leaseEnd
 		heap.Fix(h, 0)
 	}
@@ -239,8 +232,12 @@ func (x *planIndex) reset() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.ready = false
-	x.ids, x.num, x.schedules = nil, make(map[string]uint32), make(map[string]*dueHeap)
+	x.ids, x.schedules = keyIndex{}, make(map[string]*dueHeap)
 }
+
+// grow ignores the plans bucket's message count: a vehicle may have a plan
+// under several schedules.
+func (x *planIndex) grow(int) {}
 
 func (x *planIndex) setReady() {
 	x.mu.Lock()

@@ -159,8 +159,7 @@ func (s *Store) readVehicle(ctx context.Context, id string, mirrored bool) (regi
 			if !found {
 				return registry.Vehicle{}, 0, fmt.Errorf("get vehicle %s: %w", id, registry.ErrNotFound)
 			}
-			v.Tags = slices.Clone(v.Tags)
-			return v, rev, nil
+			return v.vehicle(), rev, nil
 		}
 	}
 	e, err := s.vehicles.Get(ctx, kvbucket.Key(id))
@@ -237,9 +236,8 @@ func (s *Store) ListVehicles(ctx context.Context) ([]registry.Vehicle, error) {
 // loaded.
 func (s *Store) listMirrored() ([]registry.Vehicle, bool) {
 	out := make([]registry.Vehicle, 0, s.mirrors.vehicles.len())
-	if !s.mirrors.vehicles.each(func(v registry.Vehicle) {
-		v.Tags = slices.Clone(v.Tags)
-		out = append(out, v)
+	if !s.mirrors.vehicles.each(func(v mirrorVehicle) {
+		out = append(out, v.vehicle())
 	}) {
 		return nil, false
 	}
