@@ -10,7 +10,6 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/credentials"
 	"github.com/smartcar-poller/smartcar-poller/events"
 	"github.com/smartcar-poller/smartcar-poller/registry"
-	"github.com/smartcar-poller/smartcar-poller/scheduler"
 	"github.com/smartcar-poller/smartcar-poller/smartcar"
 	"github.com/smartcar-poller/smartcar-poller/smartcar/smartcartest"
 )
@@ -91,20 +90,4 @@ func registerFleet(ctx context.Context, sim *simulator, mgr *credentials.Manager
 		return nil, err
 	}
 	return f, nil
-}
-
-// vehicleLister adapts a registry.Store to scheduler.Vehicles, as the daemon
-// does (internal/daemon/adapters.go), for the scale scenario.
-type vehicleLister struct{ s registry.Store }
-
-func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
-	vs, err := l.s.ListVehicles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]scheduler.Vehicle, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()})
-	}
-	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/smartcar-poller/smartcar-poller/events"
+	"github.com/smartcar-poller/smartcar-poller/internal/daemon"
 	"github.com/smartcar-poller/smartcar-poller/queue"
 	"github.com/smartcar-poller/smartcar-poller/registry"
 	"github.com/smartcar-poller/smartcar-poller/registry/kvregistry"
@@ -177,7 +178,7 @@ func scaleFromStore(ctx context.Context, o options, e *natsEnv, q *queue.Queue, 
 		return err
 	}
 	reg := time.Since(t0)
-	lister := vehicleLister{st.reg}
+	lister := daemon.SchedulerVehicles(st.reg)
 
 	probe := &heapProbe{next: q}
 	ps, err := scheduler.New(benchSchedule(), nil, lister, probe)

@@ -4,28 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-
-	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
 // Helpers shared with internal/daemon's security tests.
-
-// startNATS starts an in-process nats-server with opts on a free port.
-func startNATS(t *testing.T, opts *natsserver.Options) *natsserver.Server {
-	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	s.Start()
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return s
-}
 
 func tempFile(t *testing.T, name string, data []byte) string {
 	t.Helper()

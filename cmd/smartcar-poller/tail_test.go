@@ -18,7 +18,7 @@ import (
 // user and password, named as a server list: it must use nats.user and
 // nats.password as the daemon does, and print what is published.
 func TestTail_credentials(t *testing.T) {
-	s := startNATS(t, &natsserver.Options{Username: "poller", Password: "tail-pw-1"})
+	s := testserver.StartNATS(t, &natsserver.Options{Username: "poller", Password: "tail-pw-1"})
 	cfgPath := filepath.Join(t.TempDir(), "poller.yaml")
 	writeFile(t, cfgPath, fmt.Sprintf("nats:\n  url: [%s]\n  subject_prefix: tl\n  user: poller\n  password: tail-pw-1\n"+
 		"smartcar: {mode: simulated}\nschedules: [{name: s, cron: '@hourly', paths: [/odometer]}]\n", s.ClientURL()))

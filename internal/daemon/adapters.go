@@ -10,6 +10,15 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/worker"
 )
 
+// SchedulerVehicles adapts a registry to scheduler.Vehicles, as the daemon
+// hands it to its scheduler: a vehicle whose status is not pollable is
+// paused.
+func SchedulerVehicles(s interface {
+	ListVehicles(ctx context.Context) ([]registry.Vehicle, error)
+}) scheduler.Vehicles {
+	return vehicleLister{s}
+}
+
 // vehicleLister adapts the registry to scheduler.Vehicles.
 type vehicleLister struct {
 	s interface {

@@ -26,22 +26,6 @@ import (
 	"github.com/smartcar-poller/smartcar-poller/internal/testserver"
 )
 
-// startNATS starts an in-process nats-server with opts on a free port.
-func startNATS(t *testing.T, opts *natsserver.Options) *natsserver.Server {
-	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	s.Start()
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return s
-}
-
 // connectNATS connects with the options cfg gives.
 func connectNATS(t *testing.T, cfg config.NATS) error {
 	t.Helper()
@@ -68,7 +52,7 @@ func tempFile(t *testing.T, name string, data []byte) string {
 
 func TestNATSCredentials(t *testing.T) {
 	t.Run("user_password", func(t *testing.T) {
-		s := startNATS(t, &natsserver.Options{Username: "poller", Password: "nats-pw-1"})
+		s := testserver.StartNATS(t, &natsserver.Options{Username: "poller", Password: "nats-pw-1"})
 		if err := connectNATS(t, config.NATS{URL: s.ClientURL(), User: "poller", Password: "nats-pw-1"}); err != nil {
 			t.Fatalf("connect with user/password: %v", err)
 		}
@@ -87,7 +71,7 @@ func TestNATSCredentials(t *testing.T) {
 		}
 		pub, _ := user.PublicKey()
 		seed, _ := user.Seed()
-		s := startNATS(t, &natsserver.Options{Nkeys: []*natsserver.NkeyUser{{Nkey: pub}}})
+		s := testserver.StartNATS(t, &natsserver.Options{Nkeys: []*natsserver.NkeyUser{{Nkey: pub}}})
 		if err := connectNATS(t, config.NATS{URL: s.ClientURL(), NkeySeedFile: tempFile(t, "user.nk", seed)}); err != nil {
 			t.Fatalf("connect with the nkey seed: %v", err)
 		}
@@ -104,7 +88,7 @@ func TestNATSCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := startNATS(t, &natsserver.Options{TLS: true, TLSTimeout: 5,
+		s := testserver.StartNATS(t, &natsserver.Options{TLS: true, TLSTimeout: 5,
 			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
 		url := strings.Replace(s.ClientURL(), "nats://", "tls://", 1)
 		if err := connectNATS(t, config.NATS{URL: url, TLS: config.TLS{CAFile: tempFile(t, "ca.pem", caPEM)}}); err != nil {

@@ -174,6 +174,25 @@ func EmbeddedNATSAt(t testing.TB, dir string, port int) *natsserver.Server {
 	return s
 }
 
+// StartNATS starts an in-process nats-server with opts (authentication,
+// TLS: what a test of the daemon's connection needs) on 127.0.0.1 and a
+// free port, without logs or signal handlers, and stops it when the test
+// ends.
+func StartNATS(t testing.TB, opts *natsserver.Options) *natsserver.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	s, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	return s
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
