@@ -73,6 +73,11 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...PollJob) (EnqueueResult, er
 func (q *Queue) publish(ctx context.Context, nc *nats.Conn, b *batch, inbox string) error {
 	reply := make([]byte, 0, len(inbox)+8)
 	for i := range b.jobs {
+		// Checked first: a select whose cases are both ready picks one at
+		// random, so an ended context would still let jobs through.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
 		select {
 		case b.window <- struct{}{}:
 		case <-ctx.Done():
