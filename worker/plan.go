@@ -138,8 +138,8 @@ func billed(err error) bool {
 }
 
 // afterPoll counts the job's billed calls and, for an adaptive job whose
-// outcome is final (done or dropped; a job the queue tries again plans on
-// its last try), stores the vehicle's next due time. A vehicle left
+// outcome is final (done or dropped; a job the queue tries again plans
+// nothing), stores the vehicle's next due time. A vehicle left
 // without one (a failure here) is due again when the due loop's lease
 // ends. Failures are logged, never returned: the poll is over and was
 // billed.
@@ -168,7 +168,12 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 	}
 	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule)
 	prev, err := plans.GetPlan(ctx, job.Schedule, job.VehicleID)
-	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+	if errors.Is(err, registry.ErrNotFound) {
+		// Taken out of the schedule (removed, or no longer selected) while
+		// it was polled: writing a plan would put it back.
+		return
+	}
+	if err != nil {
 		log.WarnContext(ctx, "load plan", "err", err)
 		return
 	}
@@ -184,6 +189,37 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 	if err := plans.SetPlan(ctx, job.Schedule, job.VehicleID, next); err != nil {
 		log.WarnContext(ctx, "store plan", "due", next.Due, "err", err)
 	}
+}
+
+// staleAdaptive reports whether an adaptive job's vehicle was polled for
+// its schedule at or after the job's tick: by a job of an earlier claim that
+// waited longer than the claim's lease (a Retry-After, a backlog), or after
+// a webhook made the vehicle due again while a job was queued. Polling it
+// again would bill a second call for one due time. It runs with the
+// vehicle's poll lease held, and the poll before stored its plan before
+// letting go of the lease.
+func (w *Worker) staleAdaptive(ctx context.Context, job queue.PollJob) (bool, error) {
+	if !job.Adaptive || w.deps.Plans == nil || w.cfg.Policies[job.Schedule] == nil {
+		return false, nil
+	}
+	p, err := w.deps.Plans.GetPlan(ctx, job.Schedule, job.VehicleID)
+	if errors.Is(err, registry.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load plan: %w", err)
+	}
+	var v adaptive.Vehicle
+	if len(p.State) == 0 || v.UnmarshalBinary(p.State) != nil {
+		return false, nil // never polled, or a state this version cannot read: poll
+	}
+	if v.Polled < job.Tick.Unix() {
+		return false, nil
+	}
+	w.st.stale.Add(1)
+	w.log.DebugContext(ctx, "adaptive job already served by a later poll", "vehicle_id", job.VehicleID,
+		"schedule", job.Schedule, "tick", job.Tick)
+	return true, nil
 }
 
 // AdaptiveSchedule is an adaptive schedule as webhooks meet it.

@@ -102,6 +102,9 @@ func TestHandle_AdaptiveJobSetsPlan(t *testing.T) {
 	w := f.adaptiveWorker(t, secondsPolicy(t))
 	ctx := t.Context()
 	before := time.Now()
+	if _, err := f.store.AddPlan(ctx, "live", f.bev, tick0); err != nil { // as the due loop enters it
+		t.Fatal(err)
+	}
 	if err := w.Handle(ctx, adaptiveJob(f.bev, tick0), queue.Delivery{Deliveries: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
@@ -127,6 +130,45 @@ func TestHandle_AdaptiveJobSetsPlan(t *testing.T) {
 	}
 }
 
+// TestHandle_AdaptiveStaleJob: a second job for a due time a later poll
+// already served (an earlier claim's job that outwaited its lease, or a
+// claim after a webhook while a job was queued) makes no call; a job whose
+// vehicle was taken out of the schedule meanwhile does not put its plan
+// back.
+func TestHandle_AdaptiveStaleJob(t *testing.T) {
+	f := setup(t, worker.Config{}, fixedClock)
+	w := f.adaptiveWorker(t, secondsPolicy(t))
+	ctx := t.Context()
+	claimed := time.Now().Truncate(time.Second) // the second claim's tick, before the first job polls
+	if _, err := f.store.AddPlan(ctx, "live", f.bev, claimed); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(ctx, adaptiveJob(f.bev, claimed.Add(-20*time.Minute)), queue.Delivery{Deliveries: 1}); err != nil {
+		t.Fatalf("Handle of the first job: %v", err)
+	}
+	if err := w.Handle(ctx, adaptiveJob(f.bev, claimed), queue.Delivery{Deliveries: 1}); err != nil {
+		t.Fatalf("Handle of the second job: %v", err)
+	}
+	if n := f.v3Calls(t, f.user); n != 1 {
+		t.Errorf("%d /signals calls, want 1 (the second job served by the first's poll)", n)
+	}
+	if got := w.Stats().Snapshot().StaleAdaptive; got != 1 {
+		t.Errorf("Stats.StaleAdaptive = %d, want 1", got)
+	}
+
+	// Taken out of the schedule while its job waited: polled (it was due),
+	// and its plan stays gone.
+	if err := f.store.DeletePlan(ctx, "live", f.ice); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(ctx, adaptiveJob(f.ice, claimed), queue.Delivery{Deliveries: 1}); err != nil {
+		t.Fatalf("Handle of a job of a vehicle without a plan: %v", err)
+	}
+	if _, err := f.store.GetPlan(ctx, "live", f.ice); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("GetPlan after the poll = %v, want ErrNotFound (the vehicle left the schedule)", err)
+	}
+}
+
 // TestHandle_AdaptiveQuotaExhausted: a 430 makes the vehicle due at the next
 // billing month, holds it, publishes quota_exhausted, and bills nothing.
 func TestHandle_AdaptiveQuotaExhausted(t *testing.T) {
@@ -134,6 +176,9 @@ func TestHandle_AdaptiveQuotaExhausted(t *testing.T) {
 	w := f.adaptiveWorker(t, secondsPolicy(t))
 	ctx := t.Context()
 	f.sim.SetFault(f.bev, "/v3/vehicles/x/signals", smartcartest.ErrorFault("BILLING", "VEHICLE_REQUEST_LIMIT"))
+	if _, err := f.store.AddPlan(ctx, "live", f.bev, tick0); err != nil { // as the due loop enters it
+		t.Fatal(err)
+	}
 	if err := w.Handle(ctx, adaptiveJob(f.bev, tick0), queue.Delivery{Deliveries: 1}); !queue.IsDrop(err) {
 		t.Fatalf("Handle = %v, want a drop", err)
 	}

@@ -10,7 +10,7 @@ import (
 // Stats are the worker's counters, safe for concurrent use.
 type Stats struct {
 	calls, events, holds, followUps, unchanged atomic.Int64
-	leaseBusy, userLookups, billed             atomic.Int64
+	leaseBusy, userLookups, billed, stale      atomic.Int64
 	ok, snoozed, dropped, failed               atomic.Int64
 	latencyNanos                               atomic.Int64
 	limiterWaits, limiterDenied, limiterNanos  atomic.Int64
@@ -58,6 +58,9 @@ type Snapshot struct {
 	// (v3: one per /signals call, v2: one per path of a batch; calls that
 	// Smartcar refused for a rate limit or a spent quota are not billed).
 	Billed int64
+	// StaleAdaptive counts adaptive jobs done without a call because a
+	// later poll of the vehicle had served their due time.
+	StaleAdaptive int64
 	// HoldsActive is the number of vehicles under a Retry-After hold that
 	// this process set and that is not over yet. Holds set by other
 	// replicas are theirs to count.
@@ -70,7 +73,8 @@ func (s *Stats) Snapshot() Snapshot {
 		Calls: s.calls.Load(), Events: s.events.Load(), Holds: s.holds.Load(),
 		FollowUps: s.followUps.Load(), Unchanged: s.unchanged.Load(),
 		LeaseBusy: s.leaseBusy.Load(), UserLookups: s.userLookups.Load(), Billed: s.billed.Load(),
-		OK: s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
+		StaleAdaptive: s.stale.Load(),
+		OK:            s.ok.Load(), Snoozed: s.snoozed.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load(),
 		CallTime:     time.Duration(s.latencyNanos.Load()),
 		LimiterWaits: s.limiterWaits.Load(), LimiterDenied: s.limiterDenied.Load(),
 		LimiterWaitTime: time.Duration(s.limiterNanos.Load()),

@@ -271,14 +271,18 @@ func (w *Worker) handle(ctx context.Context, job queue.PollJob, d queue.Delivery
 		return fmt.Errorf("wait for the vehicle's other poll: %w", err)
 	}
 	defer unlock()
-	ctx, start, release, err := w.startPoll(ctx, job.VehicleID)
+	pollCtx, start, release, err := w.startPoll(ctx, job.VehicleID)
 	if err != nil {
 		return err
 	}
 	defer release()
 	var rec pollRecord
-	err = w.poll(ctx, job, d, start, &rec)
-	w.afterPoll(ctx, job, &rec, start.Hold, err)
+	err = w.poll(pollCtx, job, d, start, &rec)
+	// The calls were billed even if the lease's time ran out or the worker
+	// is stopping: they are counted, and planned, on a context of their own.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	w.afterPoll(actx, job, &rec, start.Hold, err)
+	cancel()
 	return err
 }
 
@@ -299,6 +303,11 @@ func (w *Worker) poll(ctx context.Context, job queue.PollJob, d queue.Delivery, 
 		}
 		// Disabled or disconnected since the job was enqueued.
 		return queue.Drop(fmt.Errorf("start poll: %w", err))
+	}
+	if stale, err := w.staleAdaptive(ctx, job); err != nil {
+		return err
+	} else if stale {
+		return nil
 	}
 	if len(job.Signals) > 0 {
 		return w.pollV3(ctx, job, d, v, rec)
