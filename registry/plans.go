@@ -37,7 +37,9 @@ type Planner interface {
 	// lease ends: a poll that completes sets the next due time with
 	// SetPlan; a job lost on the way comes back when the lease ends. Its
 	// cost grows with the number of vehicles returned, not with the
-	// schedule's size.
+	// schedule's size. With an error it may still return vehicles it
+	// claimed (a backend that writes each claim on its own): they are
+	// claimed, and the caller should go on with them.
 	ClaimDue(ctx context.Context, schedule string, now time.Time, lease time.Duration, limit int) ([]string, error)
 
 	// AddCalls counts n billed calls of the vehicle in the billing month of

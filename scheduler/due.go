@@ -170,10 +170,7 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 	}
 	tick := now.Truncate(time.Second)
 	for {
-		ids, err := l.s.plans.ClaimDue(ctx, l.e.Name, now, l.s.due.Lease, l.s.due.Page)
-		if err != nil {
-			return fmt.Errorf("claim: %w", err)
-		}
+		ids, claimErr := l.s.plans.ClaimDue(ctx, l.e.Name, now, l.s.due.Lease, l.s.due.Page)
 		jobs := make([]queue.PollJob, 0, len(ids))
 		for _, id := range ids {
 			if l.seeded[id] {
@@ -195,7 +192,10 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 		}
 		l.s.stats.dueClaimed.Add(int64(len(ids)))
 		if err := l.enqueue(ctx, jobs, true); err != nil {
-			return err
+			return errors.Join(err, claimErr)
+		}
+		if claimErr != nil {
+			return fmt.Errorf("claim: %w", claimErr) // the vehicles claimed despite it are enqueued
 		}
 		if len(ids) < l.s.due.Page {
 			return nil

@@ -174,24 +174,26 @@ func (s *Store) ClaimDue(ctx context.Context, schedule string, now time.Time, le
 		}
 	}
 	won := make([]bool, len(picks))
-	g, gctx := errgroup.WithContext(ctx)
+	errs := make([]error, len(picks))
+	var g errgroup.Group // one failed write must not cancel the others: their claims stand
 	g.SetLimit(claimWriters)
 	for i, p := range picks {
 		g.Go(func() error {
-			var err error
-			won[i], err = s.lease(gctx, schedule, p, endMs)
-			return err
+			won[i], errs[i] = s.lease(ctx, schedule, p, endMs)
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		// The picks moved in memory come back when the lease ends.
-		return nil, fmt.Errorf("claim due %s: %w", schedule, err)
-	}
+	_ = g.Wait()
 	out := make([]string, 0, len(picks))
 	for i, p := range picks {
-		if won[i] {
+		if won[i] && errs[i] == nil {
 			out = append(out, p.id)
 		}
+	}
+	// A pick whose write failed comes back when its lease ends (it moved in
+	// memory); the others are claimed and returned with the error.
+	if err := errors.Join(errs...); err != nil {
+		return out, fmt.Errorf("claim due %s: %w", schedule, err)
 	}
 	return out, nil
 }
