@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/backoffn"
 )
 
 // Defaults for the zero fields of Config.
@@ -123,17 +124,7 @@ const (
 // ±25 % jitter: the attempt-th delay of a cenkalti/backoff exponential
 // backoff, kept within [1 s, 5 min].
 func DefaultBackoff(attempt int) time.Duration {
-	b := backoff.ExponentialBackOff{
-		InitialInterval:     minBackoff,
-		RandomizationFactor: 0.25,
-		Multiplier:          2,
-		MaxInterval:         maxBackoff,
-	}
-	d := b.NextBackOff()
-	for range min(attempt, 16) - 1 { // the interval reaches the cap by the 10th
-		d = b.NextBackOff()
-	}
-	return min(max(d, minBackoff), maxBackoff)
+	return backoffn.Delay(attempt, minBackoff, maxBackoff)
 }
 
 // Inbox is the stream of stored deliveries and its durable consumer.

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/backoffn"
 )
 
 // Defaults for the zero fields of Config.
@@ -135,15 +136,5 @@ const (
 // cenkalti/backoff exponential backoff. It depends on the count alone, not
 // on state, because the count is shared by the replicas.
 func DefaultBackoff(failures int) time.Duration {
-	b := backoff.ExponentialBackOff{
-		InitialInterval:     minBackoff,
-		RandomizationFactor: 0.25,
-		Multiplier:          2,
-		MaxInterval:         maxBackoff,
-	}
-	d := b.NextBackOff()
-	for range min(failures, 16) - 1 { // the interval reaches the cap by the 8th
-		d = b.NextBackOff()
-	}
-	return min(max(d, minBackoff), maxBackoff)
+	return backoffn.Delay(failures, minBackoff, maxBackoff)
 }
