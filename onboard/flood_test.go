@@ -101,8 +101,17 @@ func TestHandler_Webhook_flood(t *testing.T) {
 	if processedBefore != 0 {
 		t.Fatalf("%d deliveries processed while processing was blocked", processedBefore)
 	}
-	if d, err := r.inbox.Depth(ctx); err != nil || d.Pending+uint64(d.InProgress) != n {
-		t.Errorf("inbox depth %+v, %v; want the %d deliveries waiting", d, err, n)
+	// Every delivery is stored (answered after the stream's ack); the
+	// consumer's counts follow a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		d, err := r.inbox.Depth(ctx)
+		if err == nil && d.Pending+uint64(d.InProgress) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("inbox depth %+v, %v; want the %d deliveries waiting", d, err, n)
+			break
+		}
 	}
 
 	close(gate) // processing resumes

@@ -154,9 +154,19 @@ func TestQueue_Enqueue(t *testing.T) {
 			if want := (queue.EnqueueResult{Enqueued: 3000}); got != want {
 				t.Errorf("Enqueue = %+v, want %+v", got, want)
 			}
-			d, err := q.Depth(t.Context())
-			if err != nil {
-				t.Fatal(err)
+			// Every job is stored (acked); the consumer's pending count is
+			// updated by the server after the stream's ack, so it may lag
+			// by a message or two for a moment.
+			var d queue.Depth
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if d, err = q.Depth(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if d.Pending >= 3000 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 			if d.Pending != 3000 {
 				t.Errorf("Depth().Pending = %d, want 3000", d.Pending)
