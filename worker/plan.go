@@ -192,7 +192,7 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 }
 
 // staleAdaptive reports whether an adaptive job's vehicle was polled for
-// its schedule at or after the job's tick: by a job of an earlier claim that
+// its schedule after the job's tick: by a job of an earlier claim that
 // waited longer than the claim's lease (a Retry-After, a backlog), or after
 // a webhook made the vehicle due again while a job was queued. Polling it
 // again would bill a second call for one due time. It runs with the
@@ -213,7 +213,10 @@ func (w *Worker) staleAdaptive(ctx context.Context, job queue.PollJob) (bool, er
 	if len(p.State) == 0 || v.UnmarshalBinary(p.State) != nil {
 		return false, nil // never polled, or a state this version cannot read: poll
 	}
-	if v.Polled < job.Tick.Unix() {
+	// Both are whole seconds: a poll in the tick's own second may have come
+	// before the claim (the claim after a poll that set an early due time,
+	// or a due time moved by hand), so only a later second proves it.
+	if v.Polled <= job.Tick.Unix() {
 		return false, nil
 	}
 	w.st.stale.Add(1)

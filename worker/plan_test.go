@@ -139,7 +139,7 @@ func TestHandle_AdaptiveStaleJob(t *testing.T) {
 	f := setup(t, worker.Config{}, fixedClock)
 	w := f.adaptiveWorker(t, secondsPolicy(t))
 	ctx := t.Context()
-	claimed := time.Now().Truncate(time.Second) // the second claim's tick, before the first job polls
+	claimed := time.Now().Truncate(time.Second).Add(-time.Second) // the second claim's tick, a second before the first job polls
 	if _, err := f.store.AddPlan(ctx, "live", f.bev, claimed); err != nil {
 		t.Fatal(err)
 	}
