@@ -24,7 +24,7 @@ func TestFreshness(t *testing.T) {
 	defer cancel()
 	cfg := DefaultRunConfig(ciVehicles, 30, 1, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
 	var pols []Policy
-	for _, p := range Policies() {
+	for _, p := range Policies(Budget, Reserve) {
 		if p.Name != "fixed-30m" {
 			pols = append(pols, p)
 		}

@@ -34,6 +34,8 @@ func main() {
 	start := fs.String("start", "2026-06-01T00:00:00Z", "simulated start (a month's first day keeps the run in one billing month)")
 	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "policies run at once")
 	only := fs.String("policies", "", "comma-separated policy names to run (default: all)")
+	budget := fs.Int("budget", Budget, "billed calls per vehicle per month: the simulator's quota and the adaptive rows' budget")
+	reserve := fs.Float64("reserve", Reserve, "the adaptive rows' reserve, a share of -budget")
 	check := fs.Bool("check", false, "exit 1 unless adaptive meets its targets")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	_ = fs.Parse(os.Args[1:])
@@ -59,9 +61,14 @@ func main() {
 	debug.SetGCPercent(800)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *budget <= 0 || *reserve < 0 || *reserve >= 1 {
+		fmt.Fprintln(os.Stderr, "freshness: -budget must be positive and -reserve in [0, 1)")
+		os.Exit(2)
+	}
 	cfg := DefaultRunConfig(*vehicles, *days, *seed, t0)
+	cfg.Quota = *budget
 	var pols []Policy
-	for _, p := range Policies() {
+	for _, p := range Policies(*budget, *reserve) {
 		if *only == "" || strings.Contains(","+*only+",", ","+p.Name+",") {
 			pols = append(pols, p)
 		}
@@ -86,10 +93,12 @@ func main() {
 	}
 }
 
-// Budget is the plan the adaptive row runs on, and WebhookBudget what the
-// webhook row spends of it.
+// Budget is the plan the adaptive row runs on by default, Reserve the share
+// of it kept for commands and retries, and WebhookBudget what the webhook
+// row spends of Budget.
 const (
 	Budget        = 500
+	Reserve       = 0.1
 	WebhookBudget = 475
 )
 
@@ -100,11 +109,11 @@ func DefaultRunConfig(vehicles, days int, seed int64, start time.Time) RunConfig
 }
 
 // AdaptiveConfig is the adaptive schedule the bench runs: calls a month
-// with a 10 % reserve, and floors that let it follow a drive or a charge
+// with a reserve, and floors that let it follow a drive or a charge
 // closely.
-func AdaptiveConfig(calls int) adaptive.Config {
+func AdaptiveConfig(calls int, reserve float64) adaptive.Config {
 	return adaptive.Config{
-		Budget: adaptive.Budget{CallsPerMonth: calls, Reserve: 0.1},
+		Budget: adaptive.Budget{CallsPerMonth: calls, Reserve: reserve},
 		Intervals: adaptive.Intervals{Driving: 10 * time.Minute, Charging: 10 * time.Minute,
 			PluggedIn: 10 * time.Minute, Parked: 10 * time.Minute, Asleep: 10 * time.Minute},
 	}
@@ -114,15 +123,16 @@ func AdaptiveConfig(calls int) adaptive.Config {
 var chargeSignals = []string{"charge-ischarging", "charge-ischargingcableconnected", "charge-detailedchargingstatus",
 	"tractionbattery-stateofcharge", "charge-chargerate", "charge-timetocomplete"}
 
-// Policies are the rows of the table.
-func Policies() []Policy {
+// Policies are the rows of the table, the adaptive ones at budget calls a
+// month with reserve (the webhook row spends WebhookBudget/Budget of it).
+func Policies(budget int, reserve float64) []Policy {
 	return []Policy{
 		Fixed("fixed-30m", 30*time.Minute),
 		Fixed("fixed-90m", 90*time.Minute),
-		Adaptive("adaptive", AdaptiveConfig(Budget), nil),
+		Adaptive("adaptive", AdaptiveConfig(budget, reserve), nil),
 		// Charge webhooks leave the polls to trips: 5% fewer calls follow
 		// trips as closely, and charges within minutes.
-		Adaptive("adaptive+webhooks", AdaptiveConfig(WebhookBudget), chargeSignals),
+		Adaptive("adaptive+webhooks", AdaptiveConfig(budget*WebhookBudget/Budget, reserve), chargeSignals),
 	}
 }
 
