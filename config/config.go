@@ -28,7 +28,8 @@ type NATS struct {
 	// nats://, tls://, ws:// or wss:// URLs: the servers of a cluster, between
 	// which the client fails over. In YAML it may also be a list of URLs.
 	URL string `yaml:"url" join:","`
-	// SubjectPrefix starts every subject and names the streams; [A-Za-z0-9_-]+.
+	// SubjectPrefix starts every subject and names the streams and buckets:
+	// 1 to 128 characters of [A-Za-z0-9_-] (internal/natsname).
 	SubjectPrefix string `yaml:"subject_prefix"`
 	// EventsMaxAge is the events stream's retention; 0 keeps events forever.
 	EventsMaxAge time.Duration `yaml:"events_max_age"`

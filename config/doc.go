@@ -20,6 +20,8 @@
 // secret or a URL (a value of the wrong type is quoted, so a secret put under
 // another key would show).
 //
-// config owns only the file format; it imports no other package of this module.
+// config owns only the file format; it imports no other package of this
+// module but internal/natsname, the rule for names on NATS (the subject
+// prefix), which has no dependencies.
 // cmd maps a Config into each package's own settings.
 package config

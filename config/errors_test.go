@@ -252,7 +252,9 @@ var badInputs = []struct {
 	{"bad listen address", okSchedules + "http: {listen: '8080'}\n",
 		[]string{`poller.yaml:2: http.listen: invalid address "8080" (want host:port, or "" to disable)`}},
 	{"invalid subject prefix", okSchedules + "nats:\n  subject_prefix: smart.car\n",
-		[]string{`poller.yaml:3: nats.subject_prefix: invalid subject prefix "smart.car" (want letters, digits, _ or -)`}},
+		[]string{`poller.yaml:3: nats.subject_prefix: invalid subject prefix "smart.car" (want 1 to 128 letters, digits, _ or -)`}},
+	{"subject prefix too long", okSchedules + "nats:\n  subject_prefix: " + strings.Repeat("p", 129) + "\n",
+		[]string{`poller.yaml:3: nats.subject_prefix: invalid subject prefix "` + strings.Repeat("p", 40) + `…" (want 1 to 128 letters, digits, _ or -)`}},
 	{"replicas out of range", okSchedules + "nats: {replicas: 7}\n",
 		[]string{"poller.yaml:2: nats.replicas: must be 1 to 5, got 7"}},
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/natsname"
 )
 
 // Option changes what Parse, Load and Validate check.
@@ -33,7 +35,7 @@ func (c *Config) Validate(opts ...Option) error {
 }
 
 var (
-	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)   // subject prefix, schedule name, vehicle id
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)   // schedule name, vehicle id
 	tagPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`) // vehicle tag
 )
 
@@ -92,8 +94,8 @@ func (v *validator) fail(path, format string, args ...any) { v.check(false, path
 
 func (v *validator) config(c *Config) {
 	v.urls("nats.url", c.NATS.URL, "nats", "tls", "ws", "wss")
-	v.check(namePattern.MatchString(c.NATS.SubjectPrefix), "nats.subject_prefix",
-		"invalid subject prefix %q (want letters, digits, _ or -)", truncate(c.NATS.SubjectPrefix, 40))
+	v.check(natsname.Valid(c.NATS.SubjectPrefix), "nats.subject_prefix",
+		"invalid subject prefix %q (want 1 to %d letters, digits, _ or -)", truncate(c.NATS.SubjectPrefix, 40), natsname.MaxLen)
 	v.nonNegative("nats.events_max_age", c.NATS.EventsMaxAge)
 	v.check(c.NATS.Replicas >= 1 && c.NATS.Replicas <= 5, "nats.replicas", "must be 1 to 5, got %d", c.NATS.Replicas)
 

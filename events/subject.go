@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/natsname"
 )
 
 // DefaultPrefix is the subject prefix used when none is configured.
@@ -13,32 +15,19 @@ const DefaultPrefix = "smartcar"
 // signal that cannot be used in a subject, stream name or KV key.
 var ErrInvalidName = errors.New("invalid name")
 
-// maxTokenLen bounds prefixes and vehicle ids so that subjects, stream names
-// and KV keys stay well below NATS limits.
-const maxTokenLen = 128
+// maxTokenLen bounds prefixes, vehicle ids and signal codes so that
+// subjects, stream names and KV keys stay well below NATS limits.
+const maxTokenLen = natsname.MaxLen
 
 // validToken reports whether s is a non-empty string of [A-Za-z0-9_-]: a
 // single subject token that is also a valid KV key and stream name part.
-func validToken(s string) bool {
-	if s == "" || len(s) > maxTokenLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validToken(s string) bool { return natsname.Valid(s) }
 
 // ValidatePrefix returns an error wrapping ErrInvalidName unless prefix is a
 // single subject token of [A-Za-z0-9_-] (no '.', '*', '>' or space).
 func ValidatePrefix(prefix string) error {
-	if !validToken(prefix) {
-		return fmt.Errorf("prefix %q: must be 1-%d characters of [A-Za-z0-9_-]: %w", prefix, maxTokenLen, ErrInvalidName)
+	if err := natsname.CheckPrefix(prefix); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidName)
 	}
 	return nil
 }

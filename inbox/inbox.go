@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smartcar-poller/smartcar-poller/internal/backoffn"
+	"github.com/smartcar-poller/smartcar-poller/internal/natsname"
 )
 
 // Defaults for the zero fields of Config.
@@ -31,7 +31,7 @@ const (
 type Config struct {
 	// Prefix names the subject <prefix>.webhooks, the stream
 	// <PREFIX>_WEBHOOKS and the consumer <PREFIX>_WEBHOOK_PROCESSORS;
-	// [A-Za-z0-9_-]+.
+	// 1 to 128 characters of [A-Za-z0-9_-].
 	Prefix string
 	// Replicas of the stream (default 1).
 	Replicas int
@@ -65,12 +65,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (cfg Config) withDefaults() (Config, error) {
 	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
-	if !prefixRE.MatchString(cfg.Prefix) {
-		return cfg, fmt.Errorf("prefix %q: want [A-Za-z0-9_-]+", cfg.Prefix)
+	if err := natsname.CheckPrefix(cfg.Prefix); err != nil {
+		return cfg, err
 	}
 	cfg.Replicas = cmp.Or(cfg.Replicas, 1)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -373,6 +374,8 @@ func TestConfig_invalid(t *testing.T) {
 	_, js := connect(t, testserver.NATSURL())
 	for _, cfg := range []inbox.Config{
 		{Prefix: "a.b"},
+		{Prefix: "a*"},
+		{Prefix: strings.Repeat("p", 129)},
 		{Replicas: -1},
 		{MaxAge: time.Minute, Duplicates: time.Hour},
 		{AckWait: time.Millisecond},

@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smartcar-poller/smartcar-poller/internal/backoffn"
+	"github.com/smartcar-poller/smartcar-poller/internal/natsname"
 )
 
 // Defaults for the zero fields of Config.
@@ -27,7 +27,8 @@ const (
 // Config configures a Queue. Zero fields take the defaults above.
 type Config struct {
 	// Prefix names the subjects (<prefix>.jobs.<vehicle_id>), the stream
-	// <PREFIX>_JOBS and the consumer <PREFIX>_WORKERS; [A-Za-z0-9_-]+.
+	// <PREFIX>_JOBS and the consumer <PREFIX>_WORKERS; 1 to 128 characters
+	// of [A-Za-z0-9_-].
 	Prefix string
 	// Replicas of the stream (default 1).
 	Replicas int
@@ -68,14 +69,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // withDefaults returns cfg with zero fields set to defaults, or an error for
 // values that cannot work.
 func (cfg Config) withDefaults() (Config, error) {
 	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
-	if !prefixRE.MatchString(cfg.Prefix) {
-		return cfg, fmt.Errorf("prefix %q: want [A-Za-z0-9_-]+", cfg.Prefix)
+	if err := natsname.CheckPrefix(cfg.Prefix); err != nil {
+		return cfg, err
 	}
 	cfg.Replicas = cmp.Or(cfg.Replicas, 1)
 	cfg.AckWait = cmp.Or(cfg.AckWait, DefaultAckWait)

@@ -121,6 +121,8 @@ func TestNew_invalidConfig(t *testing.T) {
 	}{
 		{"prefix with dot", queue.Config{Prefix: "a.b"}, "prefix"},
 		{"prefix with space", queue.Config{Prefix: "a b"}, "prefix"},
+		{"prefix with wildcard", queue.Config{Prefix: "a>"}, "prefix"},
+		{"prefix too long", queue.Config{Prefix: strings.Repeat("p", 129)}, "prefix"},
 		{"short ack wait", queue.Config{AckWait: time.Millisecond}, "ack wait"},
 		{"negative replicas", queue.Config{Replicas: -1}, "replicas"},
 		{"negative max pending", queue.Config{MaxPending: -1}, "max pending"},

@@ -4,26 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smartcar-poller/smartcar-poller/internal/natsname"
 )
 
 // DefaultPrefix is the prefix of the buckets when none is given.
 const DefaultPrefix = "smartcar"
 
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-// CheckPrefix rejects a prefix that would not make valid bucket names; the
-// empty prefix stands for DefaultPrefix.
+// CheckPrefix rejects a prefix that would not make valid bucket names (the
+// rule of natsname.CheckPrefix); the empty prefix stands for DefaultPrefix.
 func CheckPrefix(prefix string) error {
-	if prefix != "" && !prefixRE.MatchString(prefix) {
-		return fmt.Errorf("prefix %q is not [A-Za-z0-9_-]+", prefix)
+	if prefix == "" {
+		return nil
 	}
-	return nil
+	return natsname.CheckPrefix(prefix)
 }
 
 // Name returns the bucket <PREFIX>_<suffix>: the prefix (DefaultPrefix when

@@ -2,6 +2,7 @@ package kvbucket_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/smartcar-poller/smartcar-poller/internal/kvbucket"
@@ -38,12 +39,15 @@ func TestName(t *testing.T) {
 			t.Errorf("Name(%q) = %q, want %q", tt.prefix, got, tt.want)
 		}
 	}
-	for _, p := range []string{"a.b", "a b", "*"} {
+	for _, p := range []string{"a.b", "a b", "*", ">", strings.Repeat("p", 129)} {
 		if kvbucket.CheckPrefix(p) == nil {
 			t.Errorf("CheckPrefix(%q) = nil, want an error", p)
 		}
 	}
-	if err := kvbucket.CheckPrefix("ok_Prefix-1"); err != nil {
-		t.Errorf("CheckPrefix(ok) = %v", err)
+	// The empty prefix stands for DefaultPrefix.
+	for _, p := range []string{"ok_Prefix-1", "", strings.Repeat("p", 128)} {
+		if err := kvbucket.CheckPrefix(p); err != nil {
+			t.Errorf("CheckPrefix(%q) = %v", p, err)
+		}
 	}
 }
