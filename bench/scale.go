@@ -39,6 +39,16 @@ func (n freshList) ListVehicles(context.Context) ([]scheduler.Vehicle, error) {
 	return vs, nil
 }
 
+// Vehicle is the vehicle ListVehicles lists with id. The scale scenario's
+// schedule is not adaptive, so no due loop calls it.
+func (n freshList) Vehicle(_ context.Context, id string) (scheduler.Vehicle, error) {
+	var i int
+	if _, err := fmt.Sscanf(id, "%08x-", &i); err != nil || i < 0 || i >= int(n) || vehicleID(i) != id {
+		return scheduler.Vehicle{}, scheduler.ErrNotFound
+	}
+	return scheduler.Vehicle{ID: id, Tags: []string{"fleet"}}, nil
+}
+
 // heapProbe is an Enqueuer that measures the live heap when the scheduler
 // hands over a tick's jobs — the moment its per-tick state (the vehicle
 // list, the jobs) is largest — and then enqueues them.

@@ -121,9 +121,9 @@ type Deps struct {
 // webhook about a registered vehicle once its events are published (the
 // vehicle's next poll is planned from them); an error is logged and the
 // webhook is not processed again for it. ObserveRegistered gets each
-// vehicle ConnectGrant registered, so that its first poll need not wait for
-// the scheduler's next reading of the vehicle list; an error is logged (that
-// reading enters the vehicle).
+// vehicle ConnectGrant registered, so that its first poll (or, reconnected,
+// its next) need not wait for the scheduler's next reading of the vehicle
+// list; an error is logged (that reading enters the vehicle).
 type StateObserver interface {
 	ObserveState(ctx context.Context, v registry.Vehicle, signals []smartcar.Signal, at time.Time) error
 	ObserveRegistered(ctx context.Context, v registry.Vehicle, at time.Time) error

@@ -35,9 +35,11 @@
 // onboarding enters a vehicle it registers at once),
 // and every Due.Tick claims the vehicles that are due, with a lease, and
 // enqueues one job each, marked Adaptive, with id (schedule, vehicle, claim
-// second). The claim is atomic in the registry, so replicas do not enqueue a
-// vehicle twice; the worker sets the vehicle's next due time after its
-// poll, and a job lost on the way comes back when its lease ends.
+// second). A claimed vehicle the last reading saw paused is read on its own
+// (Vehicles.Vehicle) and enqueued if it is active again. The claim is
+// atomic in the registry, so replicas do not enqueue a vehicle twice; the
+// worker sets the vehicle's next due time after its poll, and a job lost on
+// the way comes back when its lease ends.
 //
 // The package owns schedules, selection and spreading. It must not know
 // Smartcar, Redis or YAML; it talks to the vehicle registry and the queue

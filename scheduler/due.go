@@ -158,8 +158,9 @@ func (l *dueLoop) seed(ctx context.Context, now time.Time) error {
 
 // claim enqueues the jobs a failed Enqueue left, then claims pages of due
 // vehicles until none is left and enqueues a job for each that is not
-// paused. A vehicle that is not enqueued (paused, or an Enqueue failed
-// twice) is due again when its lease ends.
+// paused (one the last reading saw paused is read again: see resumed). A
+// vehicle that is not enqueued (paused, or an Enqueue failed twice) is due
+// again when its lease ends.
 func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 	if len(l.unsent) > 0 {
 		jobs := l.unsent
@@ -169,11 +170,12 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 		}
 	}
 	tick := now.Truncate(time.Second)
+	logged := false // a failed read of a paused vehicle is logged once per tick
 	for {
 		ids, claimErr := l.s.plans.ClaimDue(ctx, l.e.Name, now, l.s.due.Lease, l.s.due.Page)
 		jobs := make([]queue.PollJob, 0, len(ids))
 		for _, id := range ids {
-			if l.seeded[id] {
+			if l.seeded[id] && !l.resumed(ctx, id, &logged) {
 				continue // paused: its lease brings it back
 			}
 			// A vehicle the last reading did not see was entered since (by
@@ -201,6 +203,30 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 			return nil
 		}
 	}
+}
+
+// resumed reads a claimed vehicle that the last reading of the list saw
+// paused and reports whether it is pollable now (reconnected since): it is
+// marked unpaused and polled at once, not a reading later. A vehicle still
+// paused, gone, no longer selected or not read (the first failure of a
+// tick is logged) stays skipped until its lease brings it back, so a paused
+// vehicle costs one read per lease.
+func (l *dueLoop) resumed(ctx context.Context, id string, logged *bool) bool {
+	v, err := l.s.vehicles.Vehicle(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false // the next reading takes it out
+	case err != nil:
+		if !*logged && ctx.Err() == nil {
+			*logged = true
+			l.s.log.WarnContext(ctx, "adaptive schedule: read paused vehicle", "schedule", l.e.Name, "vehicle_id", id, "err", err)
+		}
+		return false
+	case v.Paused || !l.e.match(&v):
+		return false
+	}
+	l.seeded[id] = false
+	return true
 }
 
 // enqueue puts jobs on the queue; when it fails and keep is set, they are

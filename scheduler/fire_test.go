@@ -312,3 +312,7 @@ type failingRegistry struct{}
 func (failingRegistry) ListVehicles(context.Context) ([]scheduler.Vehicle, error) {
 	return nil, errBoom
 }
+
+func (failingRegistry) Vehicle(context.Context, string) (scheduler.Vehicle, error) {
+	return scheduler.Vehicle{}, errBoom
+}

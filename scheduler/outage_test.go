@@ -44,6 +44,20 @@ func (l *storeVehicles) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, 
 	return out, nil
 }
 
+func (l *storeVehicles) Vehicle(ctx context.Context, id string) (scheduler.Vehicle, error) {
+	v, err := l.s.GetVehicle(ctx, id)
+	if errors.Is(err, vehicleregistry.ErrNotFound) {
+		return scheduler.Vehicle{}, fmt.Errorf("%w: %w", scheduler.ErrNotFound, err)
+	}
+	if err != nil {
+		l.mu.Lock()
+		l.errs = append(l.errs, err)
+		l.mu.Unlock()
+		return scheduler.Vehicle{}, err
+	}
+	return scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()}, nil
+}
+
 func (l *storeVehicles) errors() []error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -26,10 +26,21 @@ type Vehicle struct {
 	LastWebhook time.Time
 }
 
-// Vehicles lists the registered vehicles; it is read at every firing.
+// Vehicles is the vehicle registry as the scheduler reads it.
 type Vehicles interface {
+	// ListVehicles lists the registered vehicles; it is read at every
+	// firing of a cron schedule, and every Due.Reseed by a due loop.
 	ListVehicles(ctx context.Context) ([]Vehicle, error)
+	// Vehicle returns one registered vehicle (its LastWebhook may be left
+	// zero), an error wrapping ErrNotFound when it is not registered. A due
+	// loop reads a vehicle it claims that the last reading of the list saw
+	// paused, to poll it at once when it is no longer paused.
+	Vehicle(ctx context.Context, id string) (Vehicle, error)
 }
+
+// ErrNotFound is wrapped by Vehicles.Vehicle's error for a vehicle that is
+// not registered.
+var ErrNotFound = errors.New("vehicle not found")
 
 // Enqueuer puts jobs on the work queue; *queue.Queue implements it.
 type Enqueuer interface {

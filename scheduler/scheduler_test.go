@@ -28,6 +28,15 @@ func (r registry) ListVehicles(context.Context) ([]scheduler.Vehicle, error) {
 	return slices.Clone(r), nil
 }
 
+func (r registry) Vehicle(_ context.Context, id string) (scheduler.Vehicle, error) {
+	for _, v := range r {
+		if v.ID == id {
+			return v, nil
+		}
+	}
+	return scheduler.Vehicle{}, scheduler.ErrNotFound
+}
+
 // vehicles returns n unpaused vehicles v0000..v(n-1).
 func vehicles(n int) registry {
 	r := make(registry, n)

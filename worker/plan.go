@@ -18,7 +18,8 @@ type Plans interface {
 	GetPlan(ctx context.Context, schedule, vehicleID string) (registry.Plan, error)
 	SetPlan(ctx context.Context, schedule, vehicleID string, p registry.Plan) error
 	// AddPlan enters a vehicle at due unless it has a plan already
-	// (WebhookPlanner, for a vehicle just registered).
+	// (WebhookPlanner, for a vehicle just registered; it moves one that
+	// has a plan with GetPlan and SetPlan).
 	AddPlan(ctx context.Context, schedule, vehicleID string, due time.Time) (bool, error)
 	// AddCalls counts n billed calls of the vehicle in at's billing month
 	// and returns the month's total.
@@ -266,17 +267,39 @@ func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, s
 	return errors.Join(errs...)
 }
 
-// ObserveRegistered enters a newly registered vehicle in the due index of
-// the adaptive schedules that select it, due at at (AddPlan keeps a plan it
-// already has).
+// ObserveRegistered makes a vehicle just registered (connected, or
+// reconnected after a pause) due at at in the adaptive schedules that
+// select it: a new vehicle is entered, due at at; one that has a plan keeps
+// its state and is moved to at unless it is due earlier, so a reconnected
+// vehicle need not wait out the due time or lease its pause left. Like
+// ObserveState, a move racing the vehicle's poll may lose the poll's state
+// (the last to store wins).
 func (wp WebhookPlanner) ObserveRegistered(ctx context.Context, v registry.Vehicle, at time.Time) error {
 	var errs []error
 	for _, s := range wp.Schedules {
 		if !s.Selects(v) {
 			continue
 		}
-		if _, err := wp.Plans.AddPlan(ctx, s.Name, v.ID, at); err != nil {
+		added, err := wp.Plans.AddPlan(ctx, s.Name, v.ID, at)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("schedule %s: add plan: %w", s.Name, err))
+			continue
+		}
+		if added {
+			continue
+		}
+		p, err := wp.Plans.GetPlan(ctx, s.Name, v.ID)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue // taken out since: the due loop's next reading enters it
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: load plan: %w", s.Name, err))
+			continue
+		}
+		if !p.Due.After(at) {
+			continue
+		}
+		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: p.State, Due: at}); err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -229,6 +230,7 @@ func TestWebhookPlanner(t *testing.T) {
 		{Name: "live", Policy: p, Selects: func(v registry.Vehicle) bool { return v.ID == "v1" }},
 		{Name: "other", Policy: p, Selects: func(registry.Vehicle) bool { return false }},
 		{Name: "new", Policy: p, Selects: func(registry.Vehicle) bool { return true }},
+		{Name: "early", Policy: p, Selects: func(registry.Vehicle) bool { return true }},
 	}}
 	signals := []smartcar.Signal{
 		{Code: "charge-detailedchargingstatus", Status: smartcar.SignalSuccess, Body: []byte(`{"value":"CHARGING"}`), OEMUpdatedAt: now},
@@ -251,15 +253,28 @@ func TestWebhookPlanner(t *testing.T) {
 		t.Errorf("new: GetPlan = %v, want ErrNotFound (left to its due loop)", err)
 	}
 
-	// Registered: entered where it has no plan, due at once; kept where it has one.
+	// Registered (reconnected): entered where it has no plan, due at once;
+	// where it has one, its state is kept and it is due at once unless it
+	// is due earlier.
+	live.Due = far // say its claims' leases moved it while it was paused
+	if err := store.SetPlan(ctx, "live", "v1", live); err != nil {
+		t.Fatal(err)
+	}
+	early := registry.Plan{State: []byte{7}, Due: now.Add(-time.Hour)}
+	if err := store.SetPlan(ctx, "early", "v1", early); err != nil {
+		t.Fatal(err)
+	}
 	if err := wp.ObserveRegistered(ctx, registry.Vehicle{ID: "v1"}, now); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := store.GetPlan(ctx, "new", "v1"); err != nil || !p.Due.Equal(now) {
 		t.Errorf("new after ObserveRegistered: %+v, %v; want due at %v", p, err, now)
 	}
-	if p, err := store.GetPlan(ctx, "live", "v1"); err != nil || !p.Due.Equal(live.Due) || len(p.State) == 0 {
-		t.Errorf("live after ObserveRegistered: %+v, %v; want its plan kept (due %v)", p, err, live.Due)
+	if p, err := store.GetPlan(ctx, "live", "v1"); err != nil || !p.Due.Equal(now) || !bytes.Equal(p.State, live.State) {
+		t.Errorf("live after ObserveRegistered: %+v, %v; want its state kept, due at %v (not %v)", p, err, now, far)
+	}
+	if p, err := store.GetPlan(ctx, "early", "v1"); err != nil || !p.Due.Equal(early.Due) || !bytes.Equal(p.State, early.State) {
+		t.Errorf("early after ObserveRegistered: %+v, %v; want it kept (%+v)", p, err, early)
 	}
 	if p, err := store.GetPlan(ctx, "other", "v1"); err != nil || !p.Due.Equal(far) {
 		t.Errorf("other after ObserveRegistered: %+v, %v; want it untouched", p, err)

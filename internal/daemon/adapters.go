@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/smartcar-poller/smartcar-poller/registry"
@@ -13,17 +14,38 @@ import (
 // SchedulerVehicles adapts a registry to scheduler.Vehicles, as the daemon
 // hands it to its scheduler: a vehicle whose status is not pollable is
 // paused.
-func SchedulerVehicles(s interface {
-	ListVehicles(ctx context.Context) ([]registry.Vehicle, error)
-}) scheduler.Vehicles {
+func SchedulerVehicles(s VehicleReader) scheduler.Vehicles {
 	return vehicleLister{s}
+}
+
+// VehicleReader is the part of a registry.Store that SchedulerVehicles
+// reads.
+type VehicleReader interface {
+	ListVehicles(ctx context.Context) ([]registry.Vehicle, error)
+	GetVehicle(ctx context.Context, id string) (registry.Vehicle, error)
 }
 
 // vehicleLister adapts the registry to scheduler.Vehicles.
 type vehicleLister struct {
-	s interface {
-		ListVehicles(ctx context.Context) ([]registry.Vehicle, error)
+	s VehicleReader
+}
+
+// schedulerVehicle is v as the scheduler sees it.
+func schedulerVehicle(v registry.Vehicle) scheduler.Vehicle {
+	return scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()}
+}
+
+// Vehicle reads one vehicle; LastWebhook is left zero (the due loops that
+// read it do not use it).
+func (l vehicleLister) Vehicle(ctx context.Context, id string) (scheduler.Vehicle, error) {
+	v, err := l.s.GetVehicle(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
+		return scheduler.Vehicle{}, fmt.Errorf("%w: %w", scheduler.ErrNotFound, err)
 	}
+	if err != nil {
+		return scheduler.Vehicle{}, err
+	}
+	return schedulerVehicle(v), nil
 }
 
 func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, error) {
@@ -33,7 +55,7 @@ func (l vehicleLister) ListVehicles(ctx context.Context) ([]scheduler.Vehicle, e
 	}
 	out := make([]scheduler.Vehicle, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, scheduler.Vehicle{ID: v.ID, Tags: v.Tags, Paused: !v.Status.Pollable()})
+		out = append(out, schedulerVehicle(v))
 	}
 	return out, nil
 }
