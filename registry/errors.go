@@ -15,6 +15,9 @@ var (
 	// ErrConflict is returned when a write kept losing its compare-and-set
 	// to other writers.
 	ErrConflict = errors.New("write conflict")
+	// ErrSkip is returned by an UpdatePlan function to leave the plan as
+	// it is: UpdatePlan then writes nothing and returns nil.
+	ErrSkip = errors.New("skip update")
 	// ErrMalformed means a stored record does not decode.
 	ErrMalformed = errors.New("malformed record")
 	// ErrNeedsReauth (Vehicle.CheckPollable) means the vehicle is

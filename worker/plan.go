@@ -16,10 +16,13 @@ import (
 // billed calls (a registry.Planner).
 type Plans interface {
 	GetPlan(ctx context.Context, schedule, vehicleID string) (registry.Plan, error)
-	SetPlan(ctx context.Context, schedule, vehicleID string, p registry.Plan) error
+	// UpdatePlan changes a plan atomically (registry.Planner.UpdatePlan):
+	// the poll and the webhooks change a vehicle's plan through it, so
+	// none of them undoes another's change.
+	UpdatePlan(ctx context.Context, schedule, vehicleID string, fn func(registry.Plan) (registry.Plan, error)) error
 	// AddPlan enters a vehicle at due unless it has a plan already
 	// (WebhookPlanner, for a vehicle just registered; it moves one that
-	// has a plan with GetPlan and SetPlan).
+	// has a plan with UpdatePlan).
 	AddPlan(ctx context.Context, schedule, vehicleID string, due time.Time) (bool, error)
 	// AddCalls counts n billed calls of the vehicle in at's billing month
 	// and returns the month's total.
@@ -140,10 +143,12 @@ func billed(err error) bool {
 
 // afterPoll counts the job's billed calls and, for an adaptive job whose
 // outcome is final (done or dropped; a job the queue tries again plans
-// nothing), stores the vehicle's next due time. A vehicle left
-// without one (a failure here) is due again when the due loop's lease
-// ends. Failures are logged, never returned: the poll is over and was
-// billed.
+// nothing), stores the vehicle's next due time. The plan is changed with
+// UpdatePlan, the policy deciding from the plan as stored at the write: a
+// webhook's change stored while the job ran is built on, not undone. A
+// vehicle left without one (a failure here) is due again when the due
+// loop's lease ends. Failures are logged, never returned: the poll is over
+// and was billed.
 func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollRecord, hold time.Time, outcome error) {
 	plans := w.deps.Plans
 	if plans == nil {
@@ -167,28 +172,25 @@ func (w *Worker) afterPoll(ctx context.Context, job queue.PollJob, rec *pollReco
 	if !job.Adaptive || p == nil || outcome != nil && !queue.IsDrop(outcome) {
 		return
 	}
-	log := w.log.With("vehicle_id", job.VehicleID, "schedule", job.Schedule)
-	prev, err := plans.GetPlan(ctx, job.Schedule, job.VehicleID)
+	if !rec.called && !hold.After(now) {
+		return // not polled (paused, disabled): due again when the lease ends
+	}
+	var due time.Time
+	err := plans.UpdatePlan(ctx, job.Schedule, job.VehicleID, func(prev registry.Plan) (registry.Plan, error) {
+		next := registry.Plan{State: prev.State, Due: hold} // held (a Retry-After, a spent quota): due when it ends
+		if rec.called {
+			next.State, next.Due, _ = Plan(p, prev.State, PollResult{Signals: rec.signals, Err: rec.err, Calls: rec.calls, MonthCalls: total}, now)
+		}
+		due = next.Due
+		return next, nil
+	})
 	if errors.Is(err, registry.ErrNotFound) {
 		// Taken out of the schedule (removed, or no longer selected) while
-		// it was polled: writing a plan would put it back.
+		// it was polled: UpdatePlan writes no plan that would put it back.
 		return
 	}
 	if err != nil {
-		log.WarnContext(ctx, "load plan", "err", err)
-		return
-	}
-	var next registry.Plan
-	switch {
-	case rec.called:
-		next.State, next.Due, _ = Plan(p, prev.State, PollResult{Signals: rec.signals, Err: rec.err, Calls: rec.calls, MonthCalls: total}, now)
-	case hold.After(now):
-		next = registry.Plan{State: prev.State, Due: hold} // held (a Retry-After, a spent quota): due when it ends
-	default:
-		return // not polled (paused, disabled): due again when the lease ends
-	}
-	if err := plans.SetPlan(ctx, job.Schedule, job.VehicleID, next); err != nil {
-		log.WarnContext(ctx, "store plan", "due", next.Due, "err", err)
+		w.log.WarnContext(ctx, "store plan", "vehicle_id", job.VehicleID, "schedule", job.Schedule, "due", due, "err", err)
 	}
 }
 
@@ -238,8 +240,10 @@ type AdaptiveSchedule struct {
 // of the adaptive schedules that select the vehicle (Webhook), so a change
 // a webhook reports moves the vehicle's next poll (an
 // onboard.StateObserver). A vehicle without a plan yet is left to its
-// schedule's due loop. A webhook that comes while the vehicle's poll is
-// running may lose its update to the poll's (the last to store wins).
+// schedule's due loop. Plans are changed with UpdatePlan: a webhook that
+// comes while the vehicle's poll stores its plan (or another replica's
+// webhook) is folded into the plan the other stored, and the other into
+// its, whichever stores last; neither is lost.
 type WebhookPlanner struct {
 	Plans     Plans
 	Schedules []AdaptiveSchedule
@@ -252,16 +256,13 @@ func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, s
 		if !s.Selects(v) {
 			continue
 		}
-		prev, err := wp.Plans.GetPlan(ctx, s.Name, v.ID)
-		if errors.Is(err, registry.ErrNotFound) {
-			continue
-		} else if err != nil {
-			errs = append(errs, fmt.Errorf("schedule %s: load plan: %w", s.Name, err))
-			continue
-		}
-		state, due := Webhook(s.Policy, prev.State, adaptive.FromSignals(signals, at))
-		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: state, Due: due}); err != nil {
-			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
+		o := adaptive.FromSignals(signals, at)
+		err := wp.Plans.UpdatePlan(ctx, s.Name, v.ID, func(prev registry.Plan) (registry.Plan, error) {
+			state, due := Webhook(s.Policy, prev.State, o)
+			return registry.Plan{State: state, Due: due}, nil
+		})
+		if err != nil && !errors.Is(err, registry.ErrNotFound) { // none: left to the due loop
+			errs = append(errs, fmt.Errorf("schedule %s: update plan: %w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -271,9 +272,10 @@ func (wp WebhookPlanner) ObserveState(ctx context.Context, v registry.Vehicle, s
 // reconnected after a pause) due at at in the adaptive schedules that
 // select it: a new vehicle is entered, due at at; one that has a plan keeps
 // its state and is moved to at unless it is due earlier, so a reconnected
-// vehicle need not wait out the due time or lease its pause left. Like
-// ObserveState, a move racing the vehicle's poll may lose the poll's state
-// (the last to store wins).
+// vehicle need not wait out the due time or lease its pause left. The move
+// is an UpdatePlan that changes the due time alone, so it keeps a state
+// the vehicle's poll stored in the meantime; a poll that stores after it
+// sets the due time its fresh outcome calls for.
 func (wp WebhookPlanner) ObserveRegistered(ctx context.Context, v registry.Vehicle, at time.Time) error {
 	var errs []error
 	for _, s := range wp.Schedules {
@@ -288,18 +290,14 @@ func (wp WebhookPlanner) ObserveRegistered(ctx context.Context, v registry.Vehic
 		if added {
 			continue
 		}
-		p, err := wp.Plans.GetPlan(ctx, s.Name, v.ID)
-		if errors.Is(err, registry.ErrNotFound) {
-			continue // taken out since: the due loop's next reading enters it
-		} else if err != nil {
-			errs = append(errs, fmt.Errorf("schedule %s: load plan: %w", s.Name, err))
-			continue
-		}
-		if !p.Due.After(at) {
-			continue
-		}
-		if err := wp.Plans.SetPlan(ctx, s.Name, v.ID, registry.Plan{State: p.State, Due: at}); err != nil {
-			errs = append(errs, fmt.Errorf("schedule %s: store plan: %w", s.Name, err))
+		err = wp.Plans.UpdatePlan(ctx, s.Name, v.ID, func(p registry.Plan) (registry.Plan, error) {
+			if !p.Due.After(at) {
+				return p, registry.ErrSkip // due already
+			}
+			return registry.Plan{State: p.State, Due: at}, nil
+		})
+		if err != nil && !errors.Is(err, registry.ErrNotFound) { // none: taken out since, the due loop's next reading enters it
+			errs = append(errs, fmt.Errorf("schedule %s: update plan: %w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -278,5 +279,72 @@ func TestWebhookPlanner(t *testing.T) {
 	}
 	if p, err := store.GetPlan(ctx, "other", "v1"); err != nil || !p.Due.Equal(far) {
 		t.Errorf("other after ObserveRegistered: %+v, %v; want it untouched", p, err)
+	}
+}
+
+// interleaved is the registry's plans with a write of another's between
+// the read and the write of the first UpdatePlan: between runs inside its
+// fn, before the decision.
+type interleaved struct {
+	*redisregistry.Store
+	between func()
+	prevs   [][]byte // the states fn was called with
+}
+
+func (p *interleaved) UpdatePlan(ctx context.Context, schedule, vehicleID string, fn func(registry.Plan) (registry.Plan, error)) error {
+	return p.Store.UpdatePlan(ctx, schedule, vehicleID, func(prev registry.Plan) (registry.Plan, error) {
+		p.prevs = append(p.prevs, bytes.Clone(prev.State))
+		if len(p.prevs) == 1 {
+			p.between()
+		}
+		return fn(prev)
+	})
+}
+
+// TestHandle_AdaptivePollBuildsOnWebhook: a webhook's plan stored while
+// the poll's plan is decided is not undone by the poll's: the poll decides
+// again from the webhook's plan, and stores that.
+func TestHandle_AdaptivePollBuildsOnWebhook(t *testing.T) {
+	f := setup(t, worker.Config{}, fixedClock)
+	ctx := t.Context()
+	p := secondsPolicy(t)
+	if _, err := f.store.AddPlan(ctx, "live", f.bev, tick0); err != nil {
+		t.Fatal(err)
+	}
+	wp := worker.WebhookPlanner{Plans: f.store, Schedules: []worker.AdaptiveSchedule{
+		{Name: "live", Policy: p, Selects: func(registry.Vehicle) bool { return true }},
+	}}
+	at := time.Now().UTC()
+	var hooked registry.Plan
+	plans := &interleaved{Store: f.store, between: func() {
+		signals := []smartcar.Signal{
+			{Code: "charge-detailedchargingstatus", Status: smartcar.SignalSuccess, Body: []byte(`{"value":"CHARGING"}`), OEMUpdatedAt: at},
+			{Code: "charge-ischargingcableconnected", Status: smartcar.SignalSuccess, Body: []byte(`{"value":true}`), OEMUpdatedAt: at},
+		}
+		if err := wp.ObserveState(ctx, registry.Vehicle{ID: f.bev}, signals, at); err != nil {
+			t.Errorf("ObserveState: %v", err)
+		}
+		var err error
+		if hooked, err = f.store.GetPlan(ctx, "live", f.bev); err != nil || len(hooked.State) == 0 {
+			t.Errorf("plan after the webhook: %+v, %v; want a state", hooked, err)
+		}
+	}}
+	w := f.withDeps(t, worker.Config{Policies: map[string]*adaptive.Policy{"live": p}}, func(d *worker.Deps) {
+		d.Tokens, d.API = nil, nil
+		d.V3, d.Latest, d.Plans = appAPI{f.app}, f.pub, plans
+	})
+	if err := w.Handle(ctx, adaptiveJob(f.bev, tick0), queue.Delivery{Deliveries: 1}); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if len(plans.prevs) != 2 || len(plans.prevs[0]) != 0 || !bytes.Equal(plans.prevs[1], hooked.State) {
+		t.Fatalf("the poll decided %d times, from states %x; want twice: from the added plan's (none), then from the webhook's %x", len(plans.prevs), plans.prevs, hooked.State)
+	}
+	got, err := f.store.GetPlan(ctx, "live", f.bev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v adaptive.Vehicle
+	if err := v.UnmarshalBinary(got.State); err != nil || v.Polled == 0 || bytes.Equal(got.State, hooked.State) {
+		t.Errorf("plan after the poll: %x (%v); want the poll's decision on the webhook's plan", got.State, err)
 	}
 }

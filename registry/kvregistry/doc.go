@@ -22,7 +22,8 @@
 // (registry.LocalLeases: the embedded store means one replica).
 //
 // The Planner: a plan is one key, so SetPlan writes state and due time at
-// once. ClaimDue, with the mirror, takes the due vehicles from an in-memory
+// once, and UpdatePlan changes them with kv.Update on the revision it read
+// (retried from a fresh read on a mismatch). ClaimDue, with the mirror, takes the due vehicles from an in-memory
 // min-heap per schedule (planindex.go: vehicle ids interned once, sharing
 // the vehicles mirror's strings; about 60 bytes of heap per plan with one
 // schedule), loaded at StartMirror and kept by the plans bucket's

@@ -99,6 +99,52 @@ func (s *Store) GetPlan(ctx context.Context, schedule, vehicleID string) (regist
 	return p, nil
 }
 
+// UpdatePlan reads the plan's key, calls fn and writes its result with
+// kv.Update on the revision it read: any other write to the key (SetPlan, a
+// ClaimDue's lease, DeletePlan's delete marker) moves its revision on, and
+// the update reads again.
+func (s *Store) UpdatePlan(ctx context.Context, schedule, vehicleID string, fn func(registry.Plan) (registry.Plan, error)) error {
+	if err := checkPlanArgs(schedule, vehicleID); err != nil {
+		return err
+	}
+	key := planKey(schedule, vehicleID)
+	for range kvbucket.CASRetries {
+		e, err := s.plans.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, registry.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		}
+		ms, state, ok := decodePlan(e.Value())
+		if !ok {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, registry.ErrMalformed)
+		}
+		p := registry.Plan{Due: registry.PlanTime(ms)}
+		if len(state) > 0 {
+			p.State = state
+		}
+		next, err := fn(p)
+		if errors.Is(err, registry.ErrSkip) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		}
+		ms = next.Due.UnixMilli()
+		rev, err := s.plans.Update(ctx, key, encodePlan(ms, next.State), e.Revision())
+		if kvbucket.IsRevisionMismatch(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		}
+		s.mirrors.plans.setDue(schedule, vehicleID, ms, rev)
+		return nil
+	}
+	return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, registry.ErrConflict)
+}
+
 // DeletePlan deletes the plan's key.
 func (s *Store) DeletePlan(ctx context.Context, schedule, vehicleID string) error {
 	if err := checkPlanArgs(schedule, vehicleID); err != nil {

@@ -17,7 +17,11 @@
 // what it returns to now+lease), so replicas never claim a vehicle twice
 // within a lease; it costs O(log N + limit). DeleteVehicle reads
 // plan_schedules and call_months (a few names) to remove the vehicle's
-// plans and counts.
+// plans and counts. UpdatePlan reads a plan and writes fn's result with a
+// Lua script that compares the stored due time and state first, so a
+// ClaimDue lease, a SetPlan, a DeletePlan or another update in between
+// makes it read again (no revision key: a write that leaves due time and
+// state as they were leaves fn nothing to miss).
 //
 // SetStatus and TouchPoll rewrite their part of vehicle_state in a Lua
 // script, so they cannot undo each other (see codec.go). StartPoll takes

@@ -68,6 +68,16 @@ func (s *Store) GetPlan(ctx context.Context, schedule, vehicleID string) (regist
 	if err := checkPlanArgs(schedule, vehicleID); err != nil {
 		return registry.Plan{}, err
 	}
+	dueMs, state, err := s.readPlan(ctx, schedule, vehicleID)
+	if err != nil {
+		return registry.Plan{}, fmt.Errorf("get plan %s/%s: %w", schedule, vehicleID, err)
+	}
+	return storedPlan(dueMs, state), nil
+}
+
+// readPlan reads a plan as stored: its due time in Unix ms and its state
+// ("" for none), ErrNotFound when it is not in the due index.
+func (s *Store) readPlan(ctx context.Context, schedule, vehicleID string) (int64, string, error) {
 	var due *redis.FloatCmd
 	var state *redis.StringCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -76,16 +86,70 @@ func (s *Store) GetPlan(ctx context.Context, schedule, vehicleID string) (regist
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return registry.Plan{}, fmt.Errorf("get plan %s/%s: %w", schedule, vehicleID, err)
+		return 0, "", err
 	}
 	if errors.Is(due.Err(), redis.Nil) {
-		return registry.Plan{}, fmt.Errorf("get plan %s/%s: %w", schedule, vehicleID, registry.ErrNotFound)
+		return 0, "", registry.ErrNotFound
 	}
-	p := registry.Plan{Due: registry.PlanTime(int64(due.Val()))}
-	if state.Err() == nil && state.Val() != "" {
-		p.State = []byte(state.Val())
+	return int64(due.Val()), state.Val(), nil // a missing state reads as ""
+}
+
+func storedPlan(dueMs int64, state string) registry.Plan {
+	p := registry.Plan{Due: registry.PlanTime(dueMs)}
+	if state != "" {
+		p.State = []byte(state)
 	}
-	return p, nil
+	return p
+}
+
+// updatePlanScript writes vehicle ARGV[1]'s plan (due time ARGV[4] in the
+// due index KEYS[1], state ARGV[5] in the plans hash KEYS[2]) if it still
+// has due time ARGV[2] and state ARGV[3] (a missing state is ""): 1 when
+// written, 0 when it changed, -1 when it is gone.
+var updatePlanScript = redis.NewScript(`
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due then return -1 end
+if tonumber(due) ~= tonumber(ARGV[2]) then return 0 end
+local st = redis.call('HGET', KEYS[2], ARGV[1]) or ''
+if st ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+return 1`)
+
+// UpdatePlan reads the plan, calls fn and writes its result with a Lua
+// compare-and-set on the plan's content (due time and state): any other
+// write to the plan (SetPlan, a ClaimDue's lease, DeletePlan) changes one
+// or the other, or removes it. A plan that comes back to exactly what was
+// read (deleted and added again at the same due time with no state) is
+// taken as unchanged: fn decided from equal content.
+func (s *Store) UpdatePlan(ctx context.Context, schedule, vehicleID string, fn func(registry.Plan) (registry.Plan, error)) error {
+	if err := checkPlanArgs(schedule, vehicleID); err != nil {
+		return err
+	}
+	for range casRetries {
+		dueMs, state, err := s.readPlan(ctx, schedule, vehicleID)
+		if err != nil {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		}
+		next, err := fn(storedPlan(dueMs, state))
+		if errors.Is(err, registry.ErrSkip) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		}
+		n, err := updatePlanScript.Run(ctx, s.rdb, []string{s.dueKey(schedule), s.plansKey(schedule)},
+			vehicleID, dueMs, state, next.Due.UnixMilli(), next.State).Int64()
+		switch {
+		case err != nil:
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, err)
+		case n == 1:
+			return nil
+		case n < 0:
+			return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, registry.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("update plan %s/%s: %w", schedule, vehicleID, registry.ErrConflict)
 }
 
 // DeletePlan removes the vehicle from the schedule's due index and plans.
