@@ -173,6 +173,9 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 	logged := false // a failed read of a paused vehicle is logged once per tick
 	for {
 		ids, claimErr := l.s.plans.ClaimDue(ctx, l.e.Name, now, l.s.due.Lease, l.s.due.Page)
+		// Counted before any paused vehicle is read, so that whoever sees
+		// that read sees the claim counted.
+		l.s.stats.dueClaimed.Add(int64(len(ids)))
 		jobs := make([]queue.PollJob, 0, len(ids))
 		for _, id := range ids {
 			if l.seeded[id] && !l.resumed(ctx, id, &logged) {
@@ -192,7 +195,6 @@ func (l *dueLoop) claim(ctx context.Context, now time.Time) error {
 				Adaptive:  true,
 			})
 		}
-		l.s.stats.dueClaimed.Add(int64(len(ids)))
 		if err := l.enqueue(ctx, jobs, true); err != nil {
 			return errors.Join(err, claimErr)
 		}
