@@ -99,6 +99,10 @@ func (r *run) listVehicles(ctx context.Context) ([]Vehicle, error) {
 // send enqueues ps (a group, or jobs to retry) and keeps the jobs that
 // failed for the next retry. After the first failure of a row it schedules
 // that retry; retry says ps are retries, whose failure pushes it back.
+// sendGrace bounds how long a batch of jobs begun before the scheduler
+// stopped may still take to be enqueued.
+const sendGrace = 3 * time.Second
+
 func (r *run) send(ctx context.Context, ps []pending, retry bool) {
 	if len(ps) == 0 {
 		return
@@ -108,7 +112,16 @@ func (r *run) send(ctx context.Context, ps []pending, retry bool) {
 	for i := range ps {
 		jobs[i] = ps[i].job
 	}
-	res, err := r.s.enq.Enqueue(ctx, jobs...)
+	// A batch begun before the scheduler stops is finished (bounded by
+	// sendGrace), so that a stop does not cut a tick in two: its jobs are
+	// all handed to the queue, or none is.
+	sctx := ctx
+	if ctx.Err() == nil {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sendGrace)
+		defer cancel()
+	}
+	res, err := r.s.enq.Enqueue(sctx, jobs...)
 	r.res.Enqueued += res.Enqueued
 	r.res.Duplicates += res.Duplicates
 	if err != nil {
