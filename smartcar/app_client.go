@@ -41,6 +41,11 @@ type AppClientOptions struct {
 	// MaxResponseBytes bounds how much of a response body is read
 	// (default DefaultMaxResponseBytes).
 	MaxResponseBytes int64
+	// BeforeRetry, when set, is called before a request answered 401 is
+	// sent again with a new application token, for instance to wait for a
+	// rate limiter's next slot: the retry is a call of its own. An error
+	// it returns is returned instead of the retry's answer.
+	BeforeRetry func(ctx context.Context) error
 }
 
 // String shows the options without the client secret.
@@ -101,6 +106,8 @@ type AppClient struct {
 	tokenForm  []byte // the client_credentials form (holds the secret)
 	tokens     tokenSource
 	now        func() time.Time
+	// beforeRetry runs before a 401's retry (AppClientOptions.BeforeRetry).
+	beforeRetry func(ctx context.Context) error
 }
 
 // NewAppClient returns an AppClient configured by opts (nil for all
@@ -128,7 +135,8 @@ func NewAppClient(opts *AppClientOptions) (*AppClient, error) {
 		mgmtOrigin: o.ManagementOrigin,
 		tokenForm: []byte(url.Values{"grant_type": {"client_credentials"},
 			"client_id": {o.ClientID}, "client_secret": {o.ClientSecret}}.Encode()),
-		now: time.Now,
+		now:         time.Now,
+		beforeRetry: o.BeforeRetry,
 	}
 	a.tokens = tokenSource{fetch: a.fetchToken, now: func() time.Time { return a.now() }}
 	return a, nil
@@ -187,6 +195,11 @@ func (b *bearer) send(ctx context.Context, c *Client, r *request) (*http.Respons
 	b.app.tokens.invalidate(tok)
 	if tok, err = b.app.tokens.get(ctx); err != nil {
 		return nil, err
+	}
+	if b.app.beforeRetry != nil {
+		if err := b.app.beforeRetry(ctx); err != nil {
+			return nil, err
+		}
 	}
 	r.auth, r.secrets[0] = tok.header, tok.value
 	return c.send(ctx, r)

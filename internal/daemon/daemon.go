@@ -150,7 +150,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		smartcar.WithHTTPClient(hc),
 	}, o.ClientOpts...)
 	a.api = smartcar.NewClient(clientOpts...)
-	if a.app, err = appClient(cfg, o.AppOrigins, hc); err != nil {
+	lim, err := a.rateLimiter()
+	if err != nil {
+		return nil, err
+	}
+	appOrigins := o.AppOrigins
+	appOrigins.BeforeRetry = lim.Wait // a 401's retry is a call of its own: under the same budget
+	if a.app, err = appClient(cfg, appOrigins, hc); err != nil {
 		return nil, err
 	}
 	if a.auth, err = authClient(cfg, append([]smartcar.AuthOption{smartcar.WithClient(a.api)}, o.AuthOpts...)...); err != nil {
@@ -172,10 +178,6 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	}
 
 	a.polls = registry.NewPollRecorder(a.reg, 0, log)
-	lim, err := a.rateLimiter()
-	if err != nil {
-		return nil, err
-	}
 	policies, err := AdaptivePolicies(cfg)
 	if err != nil {
 		return nil, err
