@@ -200,3 +200,52 @@ func TestScheduler_Run_realQueue(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// stopOnEnqueue stops the scheduler when its first batch is handed over,
+// then passes the batch on to the real queue.
+type stopOnEnqueue struct {
+	scheduler.Enqueuer
+	stop context.CancelFunc
+	once sync.Once
+	done chan struct{}
+	res  queue.EnqueueResult
+	err  error
+}
+
+func (s *stopOnEnqueue) Enqueue(ctx context.Context, jobs ...queue.PollJob) (queue.EnqueueResult, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if !first {
+		return s.Enqueuer.Enqueue(ctx, jobs...)
+	}
+	s.stop() // SIGTERM while the firing hands its tick over
+	s.res, s.err = s.Enqueuer.Enqueue(ctx, jobs...)
+	close(s.done)
+	return s.res, s.err
+}
+
+// TestScheduler_stopDuringFiring: a stop that comes while a firing hands
+// its jobs to the queue does not cut the tick in two: the batch begun is
+// enqueued whole.
+func TestScheduler_stopDuringFiring(t *testing.T) {
+	q, _ := replicaQueue(t, testserver.NATSURL(), testserver.Unique("stopfire"))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	enq := &stopOnEnqueue{Enqueuer: q, stop: cancel, done: make(chan struct{})}
+	s := newScheduler(t, vehicles(20), enq, scheduler.Schedule{
+		Name: "fast", Cron: "@every 1s", Paths: []string{"/odometer"}, Vehicles: scheduler.Selector{All: true},
+	})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-enq.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no firing in 10 s")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if enq.err != nil || enq.res.Enqueued != 20 {
+		t.Errorf("the tick's batch after the stop: %d of 20 enqueued, %v; want all 20", enq.res.Enqueued, enq.err)
+	}
+}
