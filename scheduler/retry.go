@@ -96,13 +96,13 @@ func (r *run) listVehicles(ctx context.Context) ([]Vehicle, error) {
 	return vs, nil
 }
 
-// send enqueues ps (a group, or jobs to retry) and keeps the jobs that
-// failed for the next retry. After the first failure of a row it schedules
-// that retry; retry says ps are retries, whose failure pushes it back.
 // sendGrace bounds how long a batch of jobs begun before the scheduler
 // stopped may still take to be enqueued.
 const sendGrace = 3 * time.Second
 
+// send enqueues ps (a group, or jobs to retry) and keeps the jobs that
+// failed for the next retry. After the first failure of a row it schedules
+// that retry; retry says ps are retries, whose failure pushes it back.
 func (r *run) send(ctx context.Context, ps []pending, retry bool) {
 	if len(ps) == 0 {
 		return
